@@ -1,0 +1,133 @@
+"""Project settings: paths, coordinate systems, styles and defaults in one place.
+
+Everything that would otherwise be a literal scattered through the code lives here, typed and
+documented.  Nothing in this module touches the file system at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "ROOT",
+    "DATA_DIR",
+    "PLANS_DIR",
+    "BOUNDARIES_DIR",
+    "LAYERS_DIR",
+    "MANIFEST_PATH",
+    "ASSETS_DIR",
+    "WGS84",
+    "GK_ZONES",
+    "UTM49N",
+    "HUNAN_BBOX",
+    "PRECISION_CLASSES",
+    "PRECISION_METRES",
+    "DATUMS",
+    "CITY_ADCODES",
+    "HUNAN_ADCODE",
+    "SIMPLIFY_TOLERANCE_M",
+    "COORD_DECIMALS",
+    "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_ROWS",
+    "ModeSpeed",
+    "MODE_SPEEDS",
+    "DEFAULT_MINUTES",
+]
+
+#: Repository root (the folder holding ``geo/``, ``data/`` and ``layers/``).
+ROOT: Final[Path] = Path(__file__).resolve().parent.parent
+#: Source data with provenance (see ``data/SOURCES.md``).
+DATA_DIR: Final[Path] = ROOT / "data"
+#: Verbatim plan texts every quote is checked against.
+PLANS_DIR: Final[Path] = DATA_DIR / "plans"
+#: County, city and province outlines (WGS-84, converted from GCJ-02 on extraction).
+BOUNDARIES_DIR: Final[Path] = DATA_DIR / "boundaries"
+#: Generated, committed GeoJSON layers the map and the print show.
+LAYERS_DIR: Final[Path] = ROOT / "layers"
+#: Layer index: names, groups, styles, descriptions (one source for web and print legends).
+MANIFEST_PATH: Final[Path] = LAYERS_DIR / "manifest.json"
+#: Static assets served locally (Leaflet and plugins), so the map needs no CDN.
+ASSETS_DIR: Final[Path] = ROOT / "geo" / "assets"
+
+#: Storage CRS of every layer (RFC 7946 GeoJSON is WGS-84 longitude/latitude).
+WGS84: Final[str] = "EPSG:4326"
+#: CGCS2000 3-degree Gauss-Kruger zones (central meridian in degrees east -> EPSG code).
+#: Hunan spans 108.8-114.3 E, so the zones on 108, 111 and 114 E cover it.
+GK_ZONES: Final[dict[int, str]] = {108: "EPSG:4545", 111: "EPSG:4546", 114: "EPSG:4547"}
+#: WGS 84 / UTM zone 49N (108-114 E): the fallback for province-wide metric work.
+UTM49N: Final[str] = "EPSG:32649"
+
+#: Hunan's bounding box (lon_min, lat_min, lon_max, lat_max), WGS-84, with a small margin.
+HUNAN_BBOX: Final[tuple[float, float, float, float]] = (108.7, 24.6, 114.3, 30.2)
+#: Province adcode.
+HUNAN_ADCODE: Final[str] = "430000"
+#: The two cities this product maps in detail: adcode -> name.
+CITY_ADCODES: Final[dict[str, str]] = {"430100": "长沙市", "431100": "永州市"}
+
+#: Position precision classes, best first, with the largest error each allows (metres).
+PRECISION_METRES: Final[dict[str, float | None]] = {
+    "surveyed": 50.0,
+    "geocoded": 500.0,
+    "approximate": 5000.0,
+    "schematic": None,
+}
+PRECISION_CLASSES: Final[tuple[str, ...]] = tuple(PRECISION_METRES)
+#: Datums accepted for point positions in source files.
+DATUMS: Final[tuple[str, ...]] = ("WGS84", "GCJ02", "BD09", "CGCS2000")
+
+#: Simplification tolerance (metres, in the metric CRS) of boundary layers shipped to the map.
+SIMPLIFY_TOLERANCE_M: Final[float] = 30.0
+#: Decimal places of coordinates written to layers (1e-6 deg is about 0.1 m).
+COORD_DECIMALS: Final[int] = 6
+
+#: Largest user upload accepted (bytes) and rows read from it.
+MAX_UPLOAD_BYTES: Final[int] = 50 * 1024 * 1024
+MAX_UPLOAD_ROWS: Final[int] = 200_000
+
+
+@dataclass(frozen=True)
+class ModeSpeed:
+    """A travel mode's default speed and where the figure comes from.
+
+    Parameters
+    ----------
+    kmh : float
+        Speed in kilometres per hour.
+    label_zh, label_en : str
+        Display names.
+    source : str
+        Citation for the default.
+    """
+
+    kmh: float
+    label_zh: str
+    label_en: str
+    source: str
+
+
+#: Default speeds per mode (overridable everywhere a mode is accepted).
+MODE_SPEEDS: Final[dict[str, ModeSpeed]] = {
+    "walk": ModeSpeed(
+        4.0,
+        "步行",
+        "walk",
+        "GB 50180-2018 城市居住区规划设计标准: 15-minute walking life circle of 800-1000 m "
+        "radius, i.e. about 4 km/h",
+    ),
+    "bike": ModeSpeed(
+        12.0,
+        "骑行",
+        "bike",
+        "CJJ 37-2012 / common planning practice: urban cycling 10-15 km/h; 12 km/h used",
+    ),
+    "drive": ModeSpeed(
+        30.0,
+        "驾车",
+        "drive",
+        "GB 50220 urban road design: mean urban driving speed about 30 km/h including delays",
+    ),
+}
+#: Default reach in minutes (the plans' 15分钟就医圈).
+DEFAULT_MINUTES: Final[float] = 15.0
