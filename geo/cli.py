@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "EXIT_OK", "EXIT_INTERNAL", "EXIT_BAD_INPUT", "EXIT_PROBLEMS"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PROBLEMS", "main"]
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
-    from geo.errors import GeoDataError  # noqa: PLC0415  (keep start-up light)
+    from geo.errors import GeoDataError
 
     try:
         return int(args.func(args))

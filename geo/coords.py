@@ -15,7 +15,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["Datum", "to_wgs84", "from_wgs84", "geometry_to_wgs84"]
+__all__ = ["Datum", "from_wgs84", "geometry_to_wgs84", "to_wgs84"]
 
 Datum = Literal["WGS84", "CGCS2000", "GCJ02", "BD09"]
 

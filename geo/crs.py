@@ -16,12 +16,12 @@ from geo.errors import CRSError
 from geo.settings import GK_ZONES, WGS84
 
 __all__ = [
+    "geodesic_area_km2",
+    "metric_crs_for",
+    "parse_crs",
     "require_crs",
     "require_same_crs",
-    "parse_crs",
-    "metric_crs_for",
     "to_metric",
-    "geodesic_area_km2",
 ]
 
 _GEOD = Geod(ellps="WGS84")

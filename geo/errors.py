@@ -6,7 +6,7 @@ message always names the file, row and field (or the argument) and what was rece
 
 from __future__ import annotations
 
-__all__ = ["GeoDataError", "CRSError", "InputError", "LayoutError"]
+__all__ = ["CRSError", "GeoDataError", "InputError", "LayoutError"]
 
 
 class GeoDataError(ValueError):
@@ -52,4 +52,4 @@ class InputError(GeoDataError):
 
 
 class LayoutError(ValueError):
-    """Layout geometry cannot be built as the sources describe (e.g. a target area is unreachable)."""
+    """Layout geometry cannot be built as the sources describe (e.g. an unreachable area)."""

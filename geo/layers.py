@@ -17,13 +17,13 @@ from geo.settings import LAYERS_DIR, MANIFEST_PATH, WGS84
 
 __all__ = [
     "FEATURE_PROPERTIES",
-    "load_manifest",
+    "layer_ids",
     "load_layer",
     "load_layers",
-    "layer_ids",
+    "load_manifest",
+    "parse_targets",
     "plan_layers",
     "point_layers",
-    "parse_targets",
 ]
 
 #: Properties every plan feature (point or zone) carries in the layers.

@@ -1,0 +1,277 @@
+"""Checking sources and layers: every problem is collected and reported, none is fatal.
+
+``python -m geo validate`` prints the problems (file, row or feature, field, what is wrong) and
+exits non-zero when there is any.  Checks: citations present and verbatim in their plan, points
+inside the county they declare, valid geometry, WGS-84 coordinates inside Hunan, manifest counts,
+and (optionally) that the committed layers are what the sources build.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+
+from geo.boundaries import load_units
+from geo.errors import GeoDataError
+from geo.settings import DATA_DIR, HUNAN_BBOX, LAYERS_DIR, PRECISION_CLASSES
+from geo.sources import load_places, load_plans, load_targets, load_zones
+
+__all__ = ["Problem", "check_current", "validate_all", "validate_layers", "validate_sources"]
+
+_REQUIRED = ("id", "name", "plan", "section", "quote", "precision")
+_CRS84 = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found by validation.
+
+    Parameters
+    ----------
+    file : str
+        File the problem is in.
+    where : str
+        Row (``row 12``) or feature (``feature cs_xiangya``), or ``""`` for the whole file.
+    field : str
+        Column or property, or ``""``.
+    message : str
+        What is wrong.
+    """
+
+    file: str
+    where: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.file, self.where, f"field '{self.field}'" if self.field else "")]
+        return f"{', '.join(p for p in parts if p)}: {self.message}"
+
+
+def _from_error(exc: GeoDataError) -> Problem:
+    return Problem(
+        exc.file or "",
+        f"row {exc.row}" if exc.row is not None else "",
+        exc.field or "",
+        exc.detail,
+    )
+
+
+def _plan_texts(data_dir: Path) -> dict[str, str]:
+    plans = load_plans(data_dir / "plans" / "index.csv")
+    return {
+        key: (data_dir / "plans" / plans.loc[key, "file"]).read_text(encoding="utf-8")
+        for key in plans.index
+    }
+
+
+def _check_quote(quote: Any, plan: Any, texts: dict[str, str]) -> str | None:
+    if not isinstance(quote, str) or not quote.strip():
+        return "missing quote: copy the plan's sentence that names this place"
+    if plan not in texts:
+        return f"unknown plan {plan!r}; known: {', '.join(texts)}"
+    if quote not in texts[plan]:
+        return f"quote is not verbatim in plan {plan!r}: {quote[:40]!r}…"
+    return None
+
+
+def validate_sources(data_dir: Path = DATA_DIR) -> list[Problem]:
+    """Check the source tables: readable, quotes verbatim, points inside their county.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Source folder.
+
+    Returns
+    -------
+    list of Problem
+        Empty when everything is right.
+    """
+    problems: list[Problem] = []
+    try:
+        texts = _plan_texts(data_dir)
+    except GeoDataError as exc:
+        return [_from_error(exc)]
+    units = load_units(cities=None, path=data_dir / "boundaries" / "counties.geojson")
+    by_name = dict(zip(units["name"], units.geometry, strict=True))
+    for name, loader in (
+        ("places.csv", load_places),
+        ("zones.csv", load_zones),
+        ("targets.csv", load_targets),
+    ):
+        path = data_dir / name
+        try:
+            table = loader(path)
+        except GeoDataError as exc:
+            problems.append(_from_error(exc))
+            continue
+        for row, (_, rec) in enumerate(table.iterrows(), start=1):
+            message = _check_quote(rec["quote"], rec["plan"], texts)
+            if message:
+                problems.append(Problem(str(path), f"row {row}", "quote", message))
+            if name == "places.csv":
+                county = by_name.get(rec["county"])
+                if county is None:
+                    msg = f"unknown county {rec['county']!r}"
+                    problems.append(Problem(str(path), f"row {row}", "county", msg))
+                elif not county.covers(rec.geometry):
+                    msg = (
+                        f"point ({rec.geometry.x:.5f}, {rec.geometry.y:.5f}) WGS-84 lies outside "
+                        f"{rec['county']}"
+                    )
+                    problems.append(Problem(str(path), f"row {row}", "lon/lat", msg))
+    return problems
+
+
+def _coords(geometry: dict[str, Any]) -> list[tuple[float, float]]:
+    flat = shapely.get_coordinates(shape(geometry))
+    return [(float(x), float(y)) for x, y in flat]
+
+
+def _check_feature(
+    feature: dict[str, Any],
+    *,
+    file: str,
+    index: int,
+    plan_feature: bool,
+    texts: dict[str, str],
+    counties: dict[str, Any],
+) -> list[Problem]:
+    props = feature.get("properties") or {}
+    where = f"feature {props.get('id', f'#{index}')}"
+    problems: list[Problem] = []
+    geometry = feature.get("geometry")
+    if not geometry:
+        return [Problem(file, where, "geometry", "missing geometry")]
+    try:
+        geom = shape(geometry)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        return [Problem(file, where, "geometry", f"unreadable geometry: {exc}")]
+    xy = shapely.get_coordinates(geom)
+    lon_min, lat_min, lon_max, lat_max = HUNAN_BBOX
+    if len(xy) and (abs(xy[:, 0]).max() > 180 or abs(xy[:, 1]).max() > 90):
+        msg = "coordinates are not longitude/latitude degrees: layers must be WGS-84 (EPSG:4326)"
+        return [Problem(file, where, "geometry", msg)]
+    if len(xy) and (
+        xy[:, 0].min() < lon_min
+        or xy[:, 0].max() > lon_max
+        or xy[:, 1].min() < lat_min
+        or xy[:, 1].max() > lat_max
+    ):
+        msg = "coordinates fall outside Hunan: wrong CRS, or lat/lon swapped?"
+        problems.append(Problem(file, where, "geometry", msg))
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        problems.append(Problem(file, where, "geometry", f"invalid geometry: {reason}"))
+    if not plan_feature:
+        return problems
+    for key in _REQUIRED:
+        if props.get(key) in (None, ""):
+            problems.append(Problem(file, where, key, f"missing {key}"))
+    if props.get("precision") not in PRECISION_CLASSES:
+        msg = f"precision {props.get('precision')!r} is not one of {', '.join(PRECISION_CLASSES)}"
+        problems.append(Problem(file, where, "precision", msg))
+    if props.get("quote"):
+        message = _check_quote(props.get("quote"), props.get("plan"), texts)
+        if message:
+            problems.append(Problem(file, where, "quote", message))
+    if geom.geom_type == "Point":
+        county = counties.get(str(props.get("adcode")))
+        if county is None:
+            msg = f"unknown adcode {props.get('adcode')!r}"
+            problems.append(Problem(file, where, "adcode", msg))
+        elif geom.is_valid and not county.covers(geom):
+            msg = (
+                f"point lies outside its declared county {props.get('county')} ({props['adcode']})"
+            )
+            problems.append(Problem(file, where, "adcode", msg))
+    return problems
+
+
+def validate_layers(layers_dir: Path = LAYERS_DIR, *, data_dir: Path = DATA_DIR) -> list[Problem]:
+    """Check the layer files against the manifest, the plans and the county boundaries.
+
+    Parameters
+    ----------
+    layers_dir : Path
+        Folder holding ``manifest.json`` and the layer GeoJSON files.
+    data_dir : Path
+        Source folder (plans and boundaries).
+
+    Returns
+    -------
+    list of Problem
+    """
+    manifest_path = layers_dir / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [Problem(str(manifest_path), "", "", "missing: run `python -m geo build`")]
+    except json.JSONDecodeError as exc:
+        return [Problem(str(manifest_path), f"line {exc.lineno}", "", f"not JSON: {exc.msg}")]
+    texts = _plan_texts(data_dir)
+    units = load_units(cities=None, path=data_dir / "boundaries" / "counties.geojson")
+    counties = dict(zip(units["adcode"], units.geometry, strict=True))
+    problems: list[Problem] = []
+    for layer in manifest.get("layers", []):
+        path = layers_dir / layer["file"]
+        file = str(path)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            problems.append(Problem(file, "", "", "layer file missing"))
+            continue
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(file, f"line {exc.lineno}", "", f"not JSON: {exc.msg}"))
+            continue
+        if doc.get("type") != "FeatureCollection":
+            problems.append(Problem(file, "", "type", "not a GeoJSON FeatureCollection"))
+            continue
+        crs_name = (doc.get("crs") or {}).get("properties", {}).get("name")
+        if crs_name and crs_name not in _CRS84:
+            msg = f"declares CRS {crs_name}; RFC 7946 layers must be WGS-84 with no crs member"
+            problems.append(Problem(file, "", "crs", msg))
+        features = doc.get("features", [])
+        if len(features) != layer.get("count"):
+            msg = f"{len(features)} features, manifest says {layer.get('count')}"
+            problems.append(Problem(file, "", "", msg))
+        plan_feature = layer.get("kind") in {"points", "zones"}
+        for index, feature in enumerate(features):
+            problems.extend(
+                _check_feature(
+                    feature,
+                    file=file,
+                    index=index,
+                    plan_feature=plan_feature,
+                    texts=texts,
+                    counties=counties,
+                )
+            )
+    return problems
+
+
+def check_current(layers_dir: Path = LAYERS_DIR, *, data_dir: Path = DATA_DIR) -> list[Problem]:
+    """Rebuild in memory and report committed layer files that differ from the build."""
+    from geo.build import build_layers, stale_files
+
+    stale = stale_files(build_layers(data_dir), layers_dir)
+    return [
+        Problem(str(layers_dir / name), "", "", "stale: run `python -m geo build` and commit")
+        for name in stale
+    ]
+
+
+def validate_all(
+    layers_dir: Path = LAYERS_DIR, *, data_dir: Path = DATA_DIR, current: bool = True
+) -> list[Problem]:
+    """Run every check: sources, layers and (when ``current``) freshness of the layers."""
+    problems = validate_sources(data_dir) + validate_layers(layers_dir, data_dir=data_dir)
+    if current and not any(p.file.endswith(".csv") for p in problems):
+        problems += check_current(layers_dir, data_dir=data_dir)
+    return problems
