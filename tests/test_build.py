@@ -145,11 +145,11 @@ def test_gcj02_hospitals_converted(built: dict[str, str]) -> None:
 
 
 def test_targets_are_typed(built: dict[str, str]) -> None:
-    xjxq = [f for f in _features(built, "sanqu") if f["properties"]["name"] == "湘江新区"][0]
-    target = [t for t in xjxq["properties"]["targets"] if t["unit"] == "亿元"][0]
+    xjxq = next(f for f in _features(built, "sanqu") if f["properties"]["name"] == "湘江新区")
+    target = next(t for t in xjxq["properties"]["targets"] if t["unit"] == "亿元")
     assert (target["value"], target["year"]) == (1300, 2026)
     indicators = json.loads(built["indicators.json"])
-    revenue = [i for i in indicators if i["label"] == "当年大健康产业总营收"][0]
+    revenue = next(i for i in indicators if i["label"] == "当年大健康产业总营收")
     assert (revenue["baseline"], revenue["value"], revenue["year"]) == (3986, 5000, 2026)
     assert len(indicators) == 13
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from coordTransform import coordTransform as ct  # independent implementation (MIT)
 import numpy as np
 import pytest
+from coordTransform import coordTransform as ct  # independent implementation (MIT)
 from pyproj import Geod
 from shapely.geometry import Polygon
 

@@ -10,7 +10,10 @@ from geo.errors import GeoDataError
 from geo.sources import PLACES_COLUMNS, load_places, read_table, split_list
 
 HEADER = "id,layer,name,kind,role,county,lon,lat,datum,precision,position_basis,plan,section,quote"
-GOOD = "cs_x,cs_medical,某医院,hospital,,开福区,112.98494,28.212003,GCJ02,geocoded,dataset,cs_health,专栏2,某句"
+GOOD = (
+    "cs_x,cs_medical,某医院,hospital,,开福区,112.98494,28.212003,GCJ02,geocoded,dataset,"
+    "cs_health,专栏2,某句"
+)
 
 
 def _write(tmp_path: Path, text: str, name: str = "places.csv") -> Path:
@@ -66,7 +69,7 @@ def test_unreadable_files(tmp_path: Path, content: bytes, pattern: str) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(GeoDataError, match="nope.csv: file not found"):
+    with pytest.raises(GeoDataError, match=r"nope\.csv: file not found"):
         load_places(tmp_path / "nope.csv")
 
 

@@ -11,14 +11,14 @@ from geo.cli import main
 from geo.validate import validate_layers, validate_sources
 
 
-def _edit_layer(layers: Path, layer: str, edit) -> None:  # noqa: ANN001
+def _edit_layer(layers: Path, layer: str, edit) -> None:
     path = layers / f"{layer}.geojson"
     doc = json.loads(path.read_text(encoding="utf-8"))
     edit(doc)
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
 
 
-def _messages(problems) -> str:  # noqa: ANN001
+def _messages(problems) -> str:
     return "\n".join(str(p) for p in problems)
 
 
@@ -41,7 +41,7 @@ def test_cli_validate_passes_on_committed_layers(capsys: pytest.CaptureFixture[s
         ("quote", "长沙市将建设一座月球医院", "quote is not verbatim in plan 'cs_health'"),
     ],
 )
-def test_missing_or_invented_citation(layers_copy: Path, field: str, value, expected: str) -> None:  # noqa: ANN001
+def test_missing_or_invented_citation(layers_copy: Path, field: str, value, expected: str) -> None:
     def edit(doc: dict) -> None:
         doc["features"][0]["properties"][field] = value
 
