@@ -58,3 +58,104 @@ def built() -> dict[str, str]:
     from geo.build import build_layers
 
     return build_layers(DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def print_layers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny layers for print tests: a point and a schematic zone in 天心区, a point in 江华.
+
+    Positions are WGS-84; the manifest carries web-map styles as layers/manifest.json does.
+    """
+    import json
+
+    root = tmp_path_factory.mktemp("print_layers")
+    features = {
+        "fx_points": gpd.GeoDataFrame(
+            {"id": ["p1"], "name": ["测试医院"], "plan": ["cs_health"], "schematic": [False]},
+            geometry=[Point(112.99, 28.08)],
+            crs="EPSG:4326",
+        ),
+        "fx_zones": gpd.GeoDataFrame(
+            {"id": ["z1"], "name": ["测试片区"], "plan": ["cs_health"], "schematic": [True]},
+            geometry=[box(112.97, 28.05, 113.01, 28.09)],
+            crs="EPSG:4326",
+        ),
+        "fx_yz": gpd.GeoDataFrame(
+            {"id": ["y1"], "name": ["江华测试点"], "plan": ["yz_health"], "schematic": [False]},
+            geometry=[Point(111.58, 25.18)],
+            crs="EPSG:4326",
+        ),
+    }
+    for layer_id, gdf in features.items():
+        (root / f"{layer_id}.geojson").write_text(gdf.to_json(), encoding="utf-8")
+    point_style = {"color": "#1a5276", "fillColor": "#2e86c1", "radius": 5, "marker": "cross"}
+    zone_style = {
+        "color": "#8e44ad",
+        "fillColor": "#9b59b6",
+        "fillOpacity": 0.16,
+        "weight": 2,
+        "dashArray": "6 4",
+    }
+    manifest = {
+        "groups": [{"id": "fx", "zh": "测试", "en": "test"}],
+        "layers": [
+            {
+                "id": "fx_points",
+                "group": "fx",
+                "zh": "测试医院图层",
+                "kind": "points",
+                "schematic": False,
+                "style": point_style,
+                "file": "fx_points.geojson",
+            },
+            {
+                "id": "fx_zones",
+                "group": "fx",
+                "zh": "测试示意片区",
+                "kind": "zones",
+                "schematic": True,
+                "style": zone_style,
+                "file": "fx_zones.geojson",
+            },
+            {
+                "id": "fx_yz",
+                "group": "fx",
+                "zh": "永州测试图层",
+                "kind": "points",
+                "schematic": False,
+                "style": point_style,
+                "file": "fx_yz.geojson",
+            },
+        ],
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+# --- coverage engine fixtures (issue 4) -------------------------------------------------------
+
+
+@pytest.fixture
+def empty_square() -> gpd.GeoDataFrame:
+    """One empty 20 km x 20 km unit in CGCS2000 / GK CM 114E with 40,000 residents."""
+    x0, y0 = 500_000.0, 3_120_000.0
+    return gpd.GeoDataFrame(
+        {"adcode": ["900100"], "name": ["方块"], "population": [40_000.0]},
+        geometry=[box(x0, y0, x0 + 20_000, y0 + 20_000)],
+        crs="EPSG:4547",
+    )
+
+
+@pytest.fixture
+def facility_csv(tmp_path: Path) -> Path:
+    """A clean WGS-84 facility CSV in central Changsha (ids f1-f4, beds)."""
+    path = tmp_path / "clinics.csv"
+    path.write_text(
+        "id,name,lon,lat,beds\n"
+        "f1,<b>社区诊所</b>,112.98,28.20,30\n"
+        "f2,卫生服务中心,112.95,28.23,50\n"
+        "f3,门诊部,113.00,28.15,10\n"
+        "f4,医院,112.90,28.10,200\n",
+        encoding="utf-8",
+    )
+    return path

