@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -22,6 +23,9 @@ from tqdm import tqdm
 
 from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
+
+if TYPE_CHECKING:
+    from geo.coverage import CoverageResult
 
 __all__ = ["load_unit_set", "register", "run"]
 
@@ -257,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
     if network is not None:
         sources["roads"] = f"OpenStreetMap extract {args.osm.name} (ODbL)"
 
-    def report(fac: gpd.GeoDataFrame):
+    def report(fac: gpd.GeoDataFrame) -> CoverageResult:
         kwargs: dict = {}
         if network is not None:
             from geo.network import network_reach

@@ -1,0 +1,714 @@
+"""15-minute coverage per unit: reach, population covered, gaps, time to the nearest facility.
+
+Method (stated in every result's :attr:`CoverageResult.params`):
+
+* Reach by distance: a facility reaches ``speed x minutes`` metres (mode presets in
+  :data:`geo.settings.MODE_SPEEDS`), as a disc buffered in the CGCS2000 Gauss-Kruger zone of the
+  units.  Discs are unioned once per unit (shapely 2, vectorised) rather than overlaid one by
+  one.  Reach over a road network comes from :mod:`geo.network` through ``reach_geometry`` and
+  ``time_to_nearest``.
+* Population covered: census totals spread evenly over each unit's area, unless a population
+  grid (points with a population column) is given; then grid points are assigned to units and
+  to reach by their distance/time to the nearest facility (KD-tree, one query).
+* Gaps: unit minus reach, split into parts, ranked by area and by population.
+* Time to the nearest facility: population-weighted over the grid, or area-weighted over a
+  regular sample of the unit when there is no grid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS
+from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
+
+from geo.crs import metric_crs_for, parse_crs, require_crs, require_same_crs
+from geo.errors import InputError
+from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
+
+__all__ = [
+    "TIME_BINS",
+    "CoverageResult",
+    "Reach",
+    "ScenarioResult",
+    "assign_units",
+    "compare",
+    "coverage_report",
+    "reach_for",
+    "read_population_grid",
+    "scenario_report",
+]
+
+#: Minute bins of the distribution of time to the nearest facility.
+TIME_BINS: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, math.inf)
+#: Vertices per quarter circle of reach discs (16: area within 0.17 % of pi r^2).
+_QUAD_SEGS = 16
+#: Largest number of sample points per unit for area-weighted time distributions.
+_MAX_SAMPLES = 40_000
+_ProgressFn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far a facility reaches: mode, minutes and speed.
+
+    Attributes
+    ----------
+    mode : str
+        ``walk``, ``bike`` or ``drive``.
+    minutes : float
+        Travel time budget.
+    speed_kmh : float
+        Speed used (mode default unless overridden).
+    speed_source : str
+        Citation of the speed, or ``"user override"``.
+    """
+
+    mode: str
+    minutes: float
+    speed_kmh: float
+    speed_source: str
+
+    @property
+    def radius_m(self) -> float:
+        """Reach distance in metres (speed x time)."""
+        return self.speed_kmh * 1000.0 / 60.0 * self.minutes
+
+    @property
+    def metres_per_minute(self) -> float:
+        """Speed in metres per minute."""
+        return self.speed_kmh * 1000.0 / 60.0
+
+
+def reach_for(
+    mode: str = "walk", *, minutes: float = DEFAULT_MINUTES, speed_kmh: float | None = None
+) -> Reach:
+    """Build and check a :class:`Reach`.
+
+    Parameters
+    ----------
+    mode : str
+        A key of :data:`geo.settings.MODE_SPEEDS`.
+    minutes : float
+        Positive, at most 240.
+    speed_kmh : float, optional
+        Override of the mode's default speed (0 < speed <= 200).
+
+    Returns
+    -------
+    Reach
+
+    Raises
+    ------
+    InputError
+        For an unknown mode or a minutes/speed value out of range.
+
+    Examples
+    --------
+    >>> round(reach_for("walk", minutes=15).radius_m, 6)
+    1000.0
+    """
+    if mode not in MODE_SPEEDS:
+        msg = f"unknown mode {mode!r}: use one of {sorted(MODE_SPEEDS)}"
+        raise InputError(msg, field="mode")
+    if not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and 0 < minutes <= 240):
+        msg = f"minutes must be a number in (0, 240], got {minutes!r}"
+        raise InputError(msg, field="minutes")
+    preset = MODE_SPEEDS[mode]
+    if speed_kmh is None:
+        return Reach(mode, float(minutes), preset.kmh, preset.source)
+    if not (math.isfinite(speed_kmh) and 0 < speed_kmh <= 200):
+        msg = f"speed must be a number in (0, 200] km/h, got {speed_kmh!r}"
+        raise InputError(msg, field="speed_kmh")
+    return Reach(mode, float(minutes), float(speed_kmh), "user override")
+
+
+@dataclass
+class CoverageResult:
+    """Per-unit coverage of one set of facilities.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per unit: ``unit_id, name, area_km2, covered_km2, covered_pct, population,
+        population_covered, population_covered_pct, facilities, facilities_per_10k, gaps,
+        largest_gap_km2, minutes_mean, minutes_p50, minutes_p90``.
+    gaps : GeoDataFrame
+        Uncovered parts (WGS-84) with ``unit_id, name, area_km2, population, rank_area,
+        rank_population`` (ranks over all units, 1 = largest).
+    reach : GeoDataFrame
+        Covered part of each unit (WGS-84).
+    distribution : DataFrame
+        Share of people (or area) per :data:`TIME_BINS` bin per unit.
+    facilities : GeoDataFrame
+        Facilities used (WGS-84) with the unit they lie in.
+    params : dict
+        Method, parameters, assumptions, sources and date, for reports.
+    """
+
+    summary: pd.DataFrame
+    gaps: gpd.GeoDataFrame
+    reach: gpd.GeoDataFrame
+    distribution: pd.DataFrame
+    facilities: gpd.GeoDataFrame
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ScenarioResult:
+    """Coverage before and after adding/removing facilities.
+
+    Attributes
+    ----------
+    before, after : CoverageResult
+    diff : DataFrame
+        Per unit: before/after/change of covered %, population covered and facilities.
+    """
+
+    before: CoverageResult
+    after: CoverageResult
+    diff: pd.DataFrame
+
+
+def read_population_grid(
+    path: str | Path, *, column: str = "population", crs: str | int = "WGS84"
+) -> gpd.GeoDataFrame:
+    """Read a population grid given as points (CSV lon/lat or GeoJSON/GeoPackage).
+
+    Polygon cells are reduced to their centroids (computed in a metric CRS).
+
+    Parameters
+    ----------
+    path : str or Path
+        File of cell centres with a population column.
+    column : str
+        Population column.
+    crs : str or int
+        Coordinate system of a CSV (as for :func:`geo.facilities.read_facilities`).
+
+    Returns
+    -------
+    GeoDataFrame
+        WGS-84 points with a float ``population`` column.
+
+    Raises
+    ------
+    InputError
+        For a missing column, negative or non-numeric counts, or an unreadable file.
+    """
+    from geo.facilities import read_facilities
+
+    path = Path(path)
+    if path.suffix.lower() in (".gpkg", ".geojson", ".json") and path.exists():
+        gdf = gpd.read_file(path)
+        if gdf.crs is None:
+            gdf = gdf.set_crs(WGS84)
+        if not gdf.geom_type.eq("Point").all():
+            metric = metric_crs_for(gdf)
+            gdf = gdf.set_geometry(gdf.to_crs(metric).centroid.to_crs(gdf.crs))
+        gdf = gdf.to_crs(WGS84)
+    else:
+        gdf = read_facilities(path, crs=crs, use_outline=False, max_rows=50_000_000).facilities
+    if column not in gdf.columns:
+        msg = f"no population column {column!r}; the columns are {list(gdf.columns)}"
+        raise InputError(msg, file=path.name, field=column)
+    values = pd.to_numeric(gdf[column], errors="coerce")
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        msg = f"population must be a number >= 0 ({int(bad.sum())} bad rows)"
+        raise InputError(msg, file=path.name, row=row, field=column)
+    return gpd.GeoDataFrame({"population": values.astype(float)}, geometry=gdf.geometry, crs=WGS84)
+
+
+def _weighted_quantiles(values: NDArray, weights: NDArray, qs: tuple[float, ...]) -> list[float]:
+    ok = np.isfinite(values) & (weights > 0)
+    if not ok.any():
+        return [math.nan] * len(qs)
+    v, w = values[ok], weights[ok]
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cum = np.cumsum(w) / w.sum()
+    return [float(v[min(np.searchsorted(cum, q), len(v) - 1)]) for q in qs]
+
+
+def _sample_points(geom: BaseGeometry, spacing: float) -> tuple[NDArray, NDArray]:
+    minx, miny, maxx, maxy = geom.bounds
+    area = max(geom.area, 1.0)
+    spacing = max(spacing, math.sqrt(area / _MAX_SAMPLES))
+    xs = np.arange(minx + spacing / 2, maxx, spacing)
+    ys = np.arange(miny + spacing / 2, maxy, spacing)
+    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = gx.ravel(), gy.ravel()
+    inside = shapely.contains_xy(geom, gx, gy)
+    if not inside.any():
+        point = geom.representative_point()
+        return np.array([point.x]), np.array([point.y])
+    return gx[inside], gy[inside]
+
+
+def _sum_in_parts(parts: list[BaseGeometry], x: NDArray, y: NDArray, values: NDArray) -> NDArray:
+    """Sum ``values`` of points inside each of disjoint ``parts`` (bbox filter + prepared test)."""
+    out = np.zeros(len(parts))
+    free = np.ones(len(x), dtype=bool)
+    for j in np.argsort([-p.area for p in parts]):
+        part = parts[j]
+        minx, miny, maxx, maxy = part.bounds
+        cand = np.flatnonzero(free & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
+        if len(cand) == 0:
+            continue
+        shapely.prepare(part)
+        inside = cand[shapely.contains_xy(part, x[cand], y[cand])]
+        out[j] = values[inside].sum()
+        free[inside] = False
+    return out
+
+
+def assign_units(
+    points: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, unit_id: str = "adcode"
+) -> NDArray:
+    """Id of the unit each point lies in (``""`` outside every unit).
+
+    Parameters
+    ----------
+    points : GeoDataFrame
+        Points, same CRS as ``units``.
+    units : GeoDataFrame
+        Polygons with ``unit_id``.
+    unit_id : str
+        Id column.
+
+    Returns
+    -------
+    ndarray of str
+
+    Raises
+    ------
+    CRSError
+        When the CRSs differ or are missing.
+    """
+    require_same_crs(points, units, names=("points", "units"))
+    x, y = shapely.get_x(points.geometry.values), shapely.get_y(points.geometry.values)
+    out = np.full(len(points), "", dtype=object)
+    for uid, geom in zip(units[unit_id].astype(str), units.geometry.values, strict=True):
+        out[(out == "") & shapely.contains_xy(geom, x, y)] = uid
+    return out
+
+
+def _project(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
+    return gdf if CRS.from_user_input(gdf.crs) == crs else gdf.to_crs(crs)
+
+
+def _check_units(units: gpd.GeoDataFrame, unit_id: str, unit_name: str) -> None:
+    missing = [c for c in (unit_id, unit_name) if c not in units.columns]
+    if missing:
+        msg = f"units lack column(s) {missing}; the columns are {list(units.columns)}"
+        raise InputError(msg, field=missing[0])
+    if units.empty:
+        msg = "no units to report on"
+        raise InputError(msg, field="units")
+    if units[unit_id].duplicated().any():
+        dup = units.loc[units[unit_id].duplicated(), unit_id].iloc[0]
+        msg = f"unit ids must be unique; {dup!r} repeats"
+        raise InputError(msg, field=unit_id)
+    types = set(units.geom_type.dropna())
+    if not types <= {"Polygon", "MultiPolygon"}:
+        msg = f"units must be polygons, got {sorted(types)}"
+        raise InputError(msg, field="geometry")
+
+
+def coverage_report(
+    facilities: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    reach: Reach | None = None,
+    population: gpd.GeoDataFrame | None = None,
+    unit_id: str = "adcode",
+    unit_name: str = "name",
+    population_column: str = "population",
+    metric_crs: CRS | str | None = None,
+    reach_geometry: BaseGeometry | None = None,
+    time_to_nearest: Callable[[NDArray, NDArray], NDArray] | None = None,
+    method_note: str | None = None,
+    min_gap_km2: float = 0.01,
+    sample_m: float = 200.0,
+    sources: dict[str, str] | None = None,
+    progress: _ProgressFn | None = None,
+) -> CoverageResult:
+    """Report coverage of ``facilities`` per unit.
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        Points (any CRS, same as ``units``) with an ``id`` column (index used otherwise).
+    units : GeoDataFrame
+        Polygons with ``unit_id``, ``unit_name`` and (optionally) ``population_column``.
+    reach : Reach, optional
+        Mode, minutes and speed (default: 15 minutes' walk).
+    population : GeoDataFrame, optional
+        Population grid as points with a ``population`` column (same CRS as ``units``).  When
+        omitted, census totals are spread evenly over each unit's area.
+    unit_id, unit_name, population_column : str
+        Column names in ``units``.
+    metric_crs : pyproj.CRS or str, optional
+        Metric CRS for the work (default: Gauss-Kruger zone of the units).
+    reach_geometry : shapely geometry, optional
+        Reach polygon in ``metric_crs`` (network mode); default the union of distance discs.
+    time_to_nearest : callable, optional
+        ``f(x, y) -> minutes`` in ``metric_crs`` (network mode); default straight-line distance
+        over speed.
+    method_note : str, optional
+        Method text replacing the distance-buffer description.
+    min_gap_km2 : float
+        Gaps smaller than this are not listed (they still count as uncovered).
+    sample_m : float
+        Spacing of area samples for the time distribution when there is no grid.
+    sources : dict, optional
+        Data source labels (facilities, units, population) for the report.
+    progress : callable, optional
+        Called with a short label after each step.
+
+    Returns
+    -------
+    CoverageResult
+
+    Raises
+    ------
+    CRSError
+        When an input has no CRS or the CRSs differ.
+    InputError
+        For missing columns, non-point facilities, non-polygon units or empty inputs.
+    """
+    step = progress or (lambda _label: None)
+    reach = reach or reach_for("walk")
+    require_same_crs(facilities, units, names=("facilities", "units"))
+    if population is not None:
+        require_same_crs(population, units, names=("population", "units"))
+        if "population" not in population.columns:
+            msg = f"population grid lacks a 'population' column: {list(population.columns)}"
+            raise InputError(msg, field="population")
+    _check_units(units, unit_id, unit_name)
+    if facilities.empty:
+        msg = "no facilities given"
+        raise InputError(msg, field="facilities")
+    if not facilities.geom_type.eq("Point").all():
+        msg = f"facilities must be points, got {sorted(set(facilities.geom_type.dropna()))}"
+        raise InputError(msg, field="geometry")
+    metric = parse_crs(metric_crs) if metric_crs is not None else metric_crs_for(units)
+    fac_m = _project(facilities, metric)
+    units_m = _project(units, metric)
+    ids = (
+        facilities["id"].astype(str).to_numpy()
+        if "id" in facilities
+        else facilities.index.astype(str).to_numpy()
+    )
+    fx, fy = shapely.get_x(fac_m.geometry.values), shapely.get_y(fac_m.geometry.values)
+    fac_xy = np.column_stack([fx, fy])
+    tree = cKDTree(fac_xy)
+    radius = reach.radius_m
+
+    if time_to_nearest is None:
+
+        def time_to_nearest(x: NDArray, y: NDArray) -> NDArray:
+            dist, _ = tree.query(np.column_stack([x, y]), k=1, workers=-1)
+            return np.asarray(dist) / reach.metres_per_minute
+
+    discs = None
+    disc_tree = None
+    if reach_geometry is None:
+        discs = shapely.buffer(fac_m.geometry.values, radius, quad_segs=_QUAD_SEGS)
+        disc_tree = shapely.STRtree(discs)
+    step("reach")
+
+    unit_geoms = units_m.geometry.values
+    shapely.prepare(unit_geoms)
+    grid_x = grid_y = grid_pop = grid_min = None
+    grid_unit = None
+    if population is not None:
+        pop_m = _project(population, metric)
+        grid_x = shapely.get_x(pop_m.geometry.values)
+        grid_y = shapely.get_y(pop_m.geometry.values)
+        grid_pop = pop_m["population"].to_numpy(dtype=float)
+        grid_unit = np.full(len(grid_x), -1, dtype=np.int64)
+        for k, geom in enumerate(unit_geoms):
+            minx, miny, maxx, maxy = geom.bounds
+            cand = np.flatnonzero(
+                (grid_unit < 0)
+                & (grid_x >= minx)
+                & (grid_x <= maxx)
+                & (grid_y >= miny)
+                & (grid_y <= maxy)
+            )
+            inside = shapely.contains_xy(geom, grid_x[cand], grid_y[cand])
+            grid_unit[cand[inside]] = k
+        used = grid_unit >= 0
+        grid_min = np.full(len(grid_x), np.nan)
+        grid_min[used] = time_to_nearest(grid_x[used], grid_y[used])
+        step("population grid")
+
+    fac_unit = np.full(len(fx), -1, dtype=np.int64)
+    for k, geom in enumerate(unit_geoms):
+        fac_unit[shapely.contains_xy(geom, fx, fy) & (fac_unit < 0)] = k
+
+    rows: list[dict] = []
+    reach_parts: list[BaseGeometry] = []
+    gap_rows: list[dict] = []
+    dist_rows: list[dict] = []
+    edges = np.array(TIME_BINS)
+    for k, geom in enumerate(unit_geoms):
+        uid = str(units_m[unit_id].iloc[k])
+        uname = str(units_m[unit_name].iloc[k])
+        area_m2 = geom.area
+        if reach_geometry is None:
+            idx = disc_tree.query(geom, predicate="intersects")
+            local = shapely.union_all(discs[idx]) if len(idx) else shapely.Polygon()
+        else:
+            local = reach_geometry
+        covered = shapely.intersection(geom, local) if not local.is_empty else shapely.Polygon()
+        covered_m2 = covered.area
+        reach_parts.append(covered)
+        census = (
+            float(units_m[population_column].iloc[k])
+            if population_column in units_m.columns
+            else math.nan
+        )
+        gap = shapely.difference(geom, local) if not local.is_empty else geom
+        parts = [p for p in shapely.get_parts(gap) if p.area >= min_gap_km2 * 1e6]
+        if grid_unit is not None:
+            mine = grid_unit == k
+            pop_total = float(grid_pop[mine].sum())
+            cov_mask = mine & (grid_min <= reach.minutes)
+            pop_cov = float(grid_pop[cov_mask].sum())
+            times, weights = grid_min[mine], grid_pop[mine]
+            gap_pop = np.zeros(len(parts))
+            if parts:
+                unc = np.flatnonzero(mine & ~(grid_min <= reach.minutes))
+                gap_pop = _sum_in_parts(parts, grid_x[unc], grid_y[unc], grid_pop[unc])
+        else:
+            pop_total = census
+            pop_cov = census * covered_m2 / area_m2 if area_m2 > 0 else math.nan
+            sx, sy = _sample_points(geom, sample_m)
+            times, weights = time_to_nearest(sx, sy), np.ones(len(sx))
+            gap_pop = np.array([census * p.area / area_m2 for p in parts]) if area_m2 else None
+        q50, q90 = _weighted_quantiles(times, weights, (0.5, 0.9))
+        wsum = weights[np.isfinite(times)].sum()
+        mean = float(np.nansum(times * weights) / wsum) if wsum > 0 else math.nan
+        hist, _ = np.histogram(np.nan_to_num(times, nan=np.inf), bins=edges, weights=weights)
+        for lo, hi, share in zip(
+            edges[:-1], edges[1:], hist / max(weights.sum(), 1e-12), strict=True
+        ):
+            dist_rows.append(
+                {
+                    "unit_id": uid,
+                    "name": uname,
+                    "minutes_from": lo,
+                    "minutes_to": hi,
+                    "share_pct": 100.0 * float(share),
+                }
+            )
+        n_fac = int((fac_unit == k).sum())
+        for part, pop in zip(
+            parts, gap_pop if gap_pop is not None else [math.nan] * len(parts), strict=True
+        ):
+            gap_rows.append(
+                {
+                    "unit_id": uid,
+                    "name": uname,
+                    "area_km2": part.area / 1e6,
+                    "population": float(pop),
+                    "geometry": part,
+                }
+            )
+        rows.append(
+            {
+                "unit_id": uid,
+                "name": uname,
+                "area_km2": area_m2 / 1e6,
+                "covered_km2": covered_m2 / 1e6,
+                "covered_pct": 100.0 * covered_m2 / area_m2 if area_m2 else math.nan,
+                "population": pop_total,
+                "population_covered": pop_cov,
+                "population_covered_pct": 100.0 * pop_cov / pop_total if pop_total else math.nan,
+                "facilities": n_fac,
+                "facilities_per_10k": n_fac / pop_total * 1e4 if pop_total else math.nan,
+                "gaps": len(parts),
+                "largest_gap_km2": max((p.area for p in parts), default=0.0) / 1e6,
+                "minutes_mean": mean,
+                "minutes_p50": q50,
+                "minutes_p90": q90,
+            }
+        )
+        step(f"unit {uname}")
+
+    summary = pd.DataFrame(rows)
+    gaps = gpd.GeoDataFrame(
+        gap_rows or None,
+        columns=["unit_id", "name", "area_km2", "population", "geometry"],
+        geometry="geometry",
+        crs=metric,
+    )
+    if not gaps.empty:
+        gaps["rank_area"] = gaps["area_km2"].rank(ascending=False, method="first").astype(int)
+        gaps["rank_population"] = (
+            gaps["population"].rank(ascending=False, method="first", na_option="bottom").astype(int)
+        )
+        gaps = gaps.sort_values("rank_area").reset_index(drop=True)
+    else:
+        gaps["rank_area"] = pd.Series(dtype=int)
+        gaps["rank_population"] = pd.Series(dtype=int)
+    reach_gdf = gpd.GeoDataFrame(
+        {
+            "unit_id": summary["unit_id"],
+            "name": summary["name"],
+            "covered_km2": summary["covered_km2"],
+        },
+        geometry=reach_parts,
+        crs=metric,
+    )
+    fac_out = facilities.copy()
+    fac_out["id"] = ids
+    unit_ids = units_m[unit_id].astype(str).to_numpy()
+    fac_out["unit_id"] = [unit_ids[k] if k >= 0 else "" for k in fac_unit]
+    params = _params(
+        reach, metric, population is not None, len(facilities), method_note, sources or {}
+    )
+    return CoverageResult(
+        summary=summary,
+        gaps=gaps.to_crs(WGS84),
+        reach=reach_gdf.to_crs(WGS84),
+        distribution=pd.DataFrame(dist_rows),
+        facilities=fac_out.to_crs(WGS84),
+        params=params,
+    )
+
+
+def _params(
+    reach: Reach,
+    metric: CRS,
+    grid: bool,
+    n_fac: int,
+    method_note: str | None,
+    sources: dict[str, str],
+) -> dict[str, str]:
+    method = method_note or (
+        f"Distance buffers: each facility reaches {reach.radius_m:,.0f} m "
+        f"({reach.speed_kmh:g} km/h x {reach.minutes:g} min) as a straight-line disc, computed in "
+        f"{metric.name} (EPSG:{metric.to_epsg()}); discs are unioned and intersected with each "
+        "unit. Time to the nearest facility is straight-line distance over speed."
+    )
+    population = (
+        "Population grid: each grid point's population counts as covered when the point lies "
+        "within reach; gap populations sum the grid points inside each gap."
+        if grid
+        else "Census 2020 county totals spread evenly over each unit's area (assumption: uniform "
+        "density inside a unit), so population covered = population x covered area share."
+    )
+    out = {
+        "method": method,
+        "population_assumption": population,
+        "mode": reach.mode,
+        "minutes": f"{reach.minutes:g}",
+        "speed_kmh": f"{reach.speed_kmh:g}",
+        "speed_source": reach.speed_source,
+        "reach_m": f"{reach.radius_m:.0f}",
+        "metric_crs": f"EPSG:{metric.to_epsg()} {metric.name}",
+        "facilities": str(n_fac),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    out.update({f"source_{k}": v for k, v in sources.items()})
+    return out
+
+
+def scenario_report(
+    facilities: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    add: gpd.GeoDataFrame | None = None,
+    remove: list[str] | None = None,
+    **kwargs: object,
+) -> ScenarioResult:
+    """Coverage before and after adding and/or removing facilities.
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        Current facilities with an ``id`` column.
+    units : GeoDataFrame
+        Units, as for :func:`coverage_report`.
+    add : GeoDataFrame, optional
+        New facilities (same CRS as ``facilities``).
+    remove : list of str, optional
+        Ids of facilities to remove; each must exist.
+    **kwargs
+        Passed to :func:`coverage_report`.
+
+    Returns
+    -------
+    ScenarioResult
+
+    Raises
+    ------
+    InputError
+        When a removed id does not exist, or nothing would remain.
+    CRSError
+        When ``add`` has another CRS.
+    """
+    require_crs(facilities, name="facilities")
+    before = coverage_report(facilities, units, **kwargs)  # type: ignore[arg-type]
+    current = facilities.copy()
+    current["id"] = before.facilities["id"].to_numpy()
+    if remove:
+        unknown = sorted(set(remove) - set(current["id"]))
+        if unknown:
+            msg = f"cannot remove unknown facility id(s) {unknown}"
+            raise InputError(msg, field="remove")
+        current = current[~current["id"].isin(remove)]
+    if add is not None and not add.empty:
+        require_same_crs(current, add, names=("facilities", "add"))
+        current = pd.concat([current, add], ignore_index=True)
+        current = gpd.GeoDataFrame(current, geometry="geometry", crs=facilities.crs)
+    if current.empty:
+        msg = "the scenario removes every facility"
+        raise InputError(msg, field="remove")
+    after = coverage_report(current, units, **kwargs)  # type: ignore[arg-type]
+    return ScenarioResult(before=before, after=after, diff=compare(before, after))
+
+
+def compare(before: CoverageResult, after: CoverageResult) -> pd.DataFrame:
+    """Per-unit before/after/change of coverage, population covered and facility counts.
+
+    Parameters
+    ----------
+    before, after : CoverageResult
+        Reports over the same units.
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, name`` and ``<key>_before/_after/_change`` for each key.
+
+    Raises
+    ------
+    InputError
+        When the two reports cover different units.
+    """
+    if list(before.summary["unit_id"]) != list(after.summary["unit_id"]):
+        msg = "before and after reports cover different units"
+        raise InputError(msg, field="units")
+    keys = ["covered_pct", "population_covered", "population_covered_pct", "facilities"]
+    diff = before.summary[["unit_id", "name"]].copy()
+    for key in keys:
+        diff[f"{key}_before"] = before.summary[key]
+        diff[f"{key}_after"] = after.summary[key]
+        diff[f"{key}_change"] = after.summary[key] - before.summary[key]
+    return diff

@@ -1,0 +1,415 @@
+"""`python -m geo coverage`: end to end, and hostile inputs exiting 2 with a clear message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from geo.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["coverage", "--quiet", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_layers_default_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code, stdout, _ = _run(
+        capsys,
+        "--layers",
+        "cs_medical",
+        "--units",
+        "changsha",
+        "--out",
+        str(out),
+        "--format",
+        "xlsx,csv,geojson,gpkg,html",
+    )
+    assert code == 0
+    assert "html:" in stdout
+    summary = pd.read_csv(out / "coverage_summary.csv", dtype={"unit_id": str})
+    assert len(summary) == 9
+    assert summary["facilities"].sum() >= 1
+    assert (summary["covered_pct"] <= 100).all()
+    book = openpyxl.load_workbook(out / "coverage.xlsx", read_only=True)
+    assert book.sheetnames[:4] == ["summary", "facilities", "gaps", "time_distribution"]
+    assert book.sheetnames[-1] == "method"
+    method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
+    assert method["reach_m"] == "1000"
+    assert "GB 50180-2018" in method["speed_source"]
+    assert "census 2020" in method["source_units"]
+    html = (out / "coverage_report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in html
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert (out / "coverage.gpkg").exists() and (out / "coverage_gaps.geojson").exists()
+
+
+def test_file_scenario_capacity(
+    tmp_path: Path, facility_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add = tmp_path / "add.csv"
+    add.write_text("id,name,lon,lat,beds\nn1,新站,112.93,28.25,40\n", encoding="utf-8")
+    out = tmp_path / "o"
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(facility_csv),
+        "--crs",
+        "WGS84",
+        "--units",
+        "changsha",
+        "--capacity-column",
+        "beds",
+        "--decay",
+        "gaussian",
+        "--add",
+        str(add),
+        "--remove",
+        "f4",
+        "--out",
+        str(out),
+        "--format",
+        "xlsx,html",
+    )
+    assert code == 0, err
+    book = openpyxl.load_workbook(out / "coverage.xlsx", read_only=True)
+    assert "scenario" in book.sheetnames
+    sc = pd.read_excel(out / "coverage.xlsx", sheet_name="scenario", dtype={"unit_id": str})
+    assert sc["facilities_change"].sum() == 0  # one added, one removed
+    summary = pd.read_excel(out / "coverage.xlsx", sheet_name="summary")
+    assert "access_per_1000" in summary.columns
+    html = (out / "coverage_report.html").read_text(encoding="utf-8")
+    assert "Gaussian E2SFCA" in html
+
+
+def test_skip_bad_rows_reports_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text("id,lon,lat\na,112.98,28.2\nb,oops,28.2\n", encoding="utf-8")
+    code, _, err = _run(
+        capsys, "--facilities", str(path), "--units", "changsha", "--out", str(tmp_path / "o")
+    )
+    assert code == 2
+    assert "mixed.csv, row 2, field 'lon': not a number (received: 'oops')" in err
+    assert "--skip-bad-rows" in err
+    code, _, _ = _run(
+        capsys,
+        "--facilities",
+        str(path),
+        "--units",
+        "changsha",
+        "--skip-bad-rows",
+        "--out",
+        str(tmp_path / "o"),
+        "--format",
+        "xlsx",
+    )
+    assert code == 0
+    problems = pd.read_excel(tmp_path / "o" / "coverage.xlsx", sheet_name="input_problems")
+    assert problems["row"].tolist() == [2]
+
+
+def test_units_file_text_is_escaped(
+    tmp_path: Path, facility_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    units = gpd.GeoDataFrame(
+        {"code": ["u1"], "label": ["<script>alert(1)</script>片区"], "population": [5000.0]},
+        geometry=[box(112.94, 28.14, 113.02, 28.24)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "units.gpkg"
+    units.to_file(path, driver="GPKG")
+    out = tmp_path / "o"
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(facility_csv),
+        "--units",
+        str(path),
+        "--unit-id-column",
+        "code",
+        "--unit-name-column",
+        "label",
+        "--out",
+        str(out),
+        "--format",
+        "html,csv",
+    )
+    assert code == 0, err
+    html = (out / "coverage_report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;片区" in html
+    assert "<script" not in html
+    summary = pd.read_csv(out / "coverage_summary.csv")
+    assert summary["facilities"].tolist() == [3]  # f1-f3 inside the box, f4 outside
+    code, _, err = _run(
+        capsys, "--facilities", str(facility_csv), "--units", str(path), "--out", str(out)
+    )
+    assert code == 2
+    assert "units file lacks column(s) ['adcode', 'name']" in err
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _xlsx(path: Path) -> Path:
+    book = openpyxl.Workbook()
+    book.active.title = "data"
+    book.active.append(["id", "lon", "lat"])
+    book.active.append(["a", 112.98, 28.2])
+    book.save(path)
+    return path
+
+
+def _huge(path: Path) -> Path:
+    with path.open("wb") as f:
+        f.truncate(51 * 1024 * 1024)  # sparse: over the 50 MB limit without writing it
+    return path
+
+
+GOOD = "id,lon,lat\na,112.98,28.20\n"
+HOSTILE = {
+    "malformed_csv": (
+        lambda d: _write(d / "m.csv", 'id,lon,lat\n"a,112.9,28.2\n'),
+        [],
+        "not a well-formed CSV",
+    ),
+    "empty_file": (lambda d: _write(d / "e.csv", ""), [], "the file is empty"),
+    "header_only": (lambda d: _write(d / "h.csv", "id,lon,lat\n"), [], "no data rows"),
+    "missing_lon": (
+        lambda d: _write(d / "n.csv", "id,x_coord,lat\na,112.9,28.2\n"),
+        [],
+        "no longitude column 'lon'",
+    ),
+    "non_numeric": (
+        lambda d: _write(d / "t.csv", "id,lon,lat\na,东经112,28.2\n"),
+        [],
+        "field 'lon': not a number",
+    ),
+    "swapped": (lambda d: _write(d / "s.csv", "id,lon,lat\na,28.2,112.98\n"), [], "look swapped"),
+    "outside_hunan": (
+        lambda d: _write(d / "o.csv", "id,lon,lat\na,116.40,39.90\n"),
+        [],
+        "outside Hunan",
+    ),
+    "unknown_crs": (
+        lambda d: _write(d / "c.csv", GOOD),
+        ["--crs", "Xian80x"],
+        "unknown coordinate system 'Xian80x'",
+    ),
+    "huge_file": (lambda d: _huge(d / "big.csv"), [], "over the 52,428,800-byte limit"),
+    "geojson_not_json": (lambda d: _write(d / "g.geojson", "{type: Feature"), [], "not valid JSON"),
+    "geojson_metres": (
+        lambda d: _write(
+            d / "p.geojson",
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {"id": "a"},
+                            "geometry": {
+                                "type": "Point",
+                                "coordinates": [3_500_000.0, 3_120_000.0],
+                            },
+                        }
+                    ],
+                }
+            ),
+        ),
+        [],
+        "not longitude/latitude degrees",
+    ),
+    "duplicate_ids": (lambda d: _write(d / "d.csv", GOOD + "a,112.99,28.21\n"), [], "duplicate id"),
+    "xlsx_wrong_sheet": (lambda d: _xlsx(d / "w.xlsx"), ["--sheet", "Sheet9"], "no sheet 'Sheet9'"),
+    "xlsx_corrupt": (
+        lambda d: _write(d / "z.xlsx", "not a zip"),
+        [],
+        "not a readable XLSX workbook",
+    ),
+    "capacity_missing": (
+        lambda d: _write(d / "k.csv", GOOD),
+        ["--capacity-column", "beds"],
+        "no capacity column 'beds'",
+    ),
+    "negative_minutes": (
+        lambda d: _write(d / "k.csv", GOOD),
+        ["--minutes", "-15"],
+        r"minutes must be a number in \(0, 240\], got -15",
+    ),
+    "unknown_mode": (
+        lambda d: _write(d / "k.csv", GOOD),
+        ["--mode", "helicopter"],
+        "unknown mode 'helicopter'",
+    ),
+    "unknown_format": (
+        lambda d: _write(d / "k.csv", GOOD),
+        ["--format", "xlsx,pdf"],
+        "unknown output format",
+    ),
+    "missing_file": (lambda d: d / "nope.csv", [], "file not found"),
+    "unsupported_type": (lambda d: _write(d / "f.shp", "x"), [], "unsupported file type '.shp'"),
+    "unknown_units": (
+        lambda d: _write(d / "k.csv", GOOD),
+        ["--units", "beijing"],
+        "units must be changsha, yongzhou, all or a polygon file",
+    ),
+    "remove_unknown_id": (
+        lambda d: _write(d / "k.csv", GOOD),
+        ["--remove", "zz"],
+        r"cannot remove unknown facility id\(s\) \['zz'\]",
+    ),
+    "negative_speed": (
+        lambda d: _write(d / "k.csv", GOOD),
+        ["--speed-kmh", "-3"],
+        "speed must be a number",
+    ),
+    "osm_missing": (
+        lambda d: _write(d / "k.csv", GOOD),
+        ["--osm", "/nonexistent/x.pbf"],
+        "OSM file not found",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_file_inputs_exit_2(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make, extra, message = HOSTILE[case]
+    path = make(tmp_path)
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(path),
+        "--units",
+        "changsha",
+        "--out",
+        str(tmp_path / "out"),
+        *extra,
+    )
+    assert code == 2, err
+    assert err.startswith("error: ")
+    assert pd.Series([err]).str.contains(message).iloc[0], err
+    assert "Traceback" not in err
+
+
+def test_unknown_layer_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "--layers", "cs_medical,nope", "--out", str(tmp_path))
+    assert code == 2
+    assert "unknown layer 'nope'" in err
+
+
+def test_unwritable_output_dir_exits_2(
+    tmp_path: Path, facility_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = _write(tmp_path / "file.txt", "x")
+    code, _, err = _run(capsys, "--facilities", str(facility_csv), "--out", str(blocker / "sub"))
+    assert code == 2
+    assert "output folder is not writable" in err
+    code, _, err = _run(capsys, "--facilities", str(facility_csv), "--out", str(blocker))
+    assert code == 2
+    assert "output path exists and is not a folder" in err
+
+
+def test_both_sources_exit_2(
+    tmp_path: Path, facility_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(
+        capsys, "--layers", "cs_medical", "--facilities", str(facility_csv), "--out", str(tmp_path)
+    )
+    assert code == 2
+    assert "give either --layers or --facilities, not both" in err
+
+
+def test_network_mode_from_osm_xml(
+    tmp_path: Path, facility_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    # a tiny street plan around f1 (112.98, 28.20): an east-west road and a north-south road
+    nodes = {1: (112.96, 28.20), 2: (112.98, 28.20), 3: (113.00, 28.20), 4: (112.98, 28.22)}
+    xml = "".join(f"<node id='{k}' lat='{lat}' lon='{lon}'/>" for k, (lon, lat) in nodes.items())
+    xml += "<way id='10'><nd ref='1'/><nd ref='2'/><nd ref='3'/>"
+    xml += "<tag k='highway' v='residential'/></way>"
+    xml += "<way id='11'><nd ref='2'/><nd ref='4'/><tag k='highway' v='footway'/></way>"
+    osm = _write(tmp_path / "roads.osm", f"<?xml version='1.0'?><osm version='0.6'>{xml}</osm>")
+    units = gpd.GeoDataFrame(
+        {"adcode": ["u1"], "name": ["片区"], "population": [1000.0]},
+        geometry=[box(112.95, 28.18, 113.01, 28.23)],
+        crs="EPSG:4326",
+    )
+    upath = tmp_path / "u.geojson"
+    units.to_file(upath, driver="GeoJSON")
+    out = tmp_path / "net"
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(facility_csv),
+        "--units",
+        str(upath),
+        "--osm",
+        str(osm),
+        "--out",
+        str(out),
+        "--format",
+        "csv",
+    )
+    assert code == 0, err
+    method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
+    assert "multi-source Dijkstra" in method["method"]
+    assert "roads.osm" in method["source_roads"]
+    summary = pd.read_csv(out / "coverage_summary.csv")
+    # 1 km of road each way from f1 (and f2/f3 nearby), 100 m wide: well under 1 km discs
+    assert 0.1 < summary["covered_km2"].iloc[0] < 3 * 3.1416
+
+
+def test_population_grid_csv(
+    tmp_path: Path, facility_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    units = gpd.GeoDataFrame(
+        {"adcode": ["u1"], "name": ["片区"], "population": [1.0]},
+        geometry=[box(112.90, 28.10, 113.06, 28.30)],
+        crs="EPSG:4326",
+    )
+    upath = tmp_path / "u.geojson"
+    units.to_file(upath, driver="GeoJSON")
+    # 3 cells: at f1 (covered), 500 m east of f2 (covered), far from all (not covered)
+    grid = _write(
+        tmp_path / "pop.csv",
+        "lon,lat,population\n112.98,28.20,100\n112.955,28.23,50\n113.05,28.29,25\n",
+    )
+    out = tmp_path / "g"
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(facility_csv),
+        "--units",
+        str(upath),
+        "--population-grid",
+        str(grid),
+        "--out",
+        str(out),
+        "--format",
+        "csv",
+    )
+    assert code == 0, err
+    s = pd.read_csv(out / "coverage_summary.csv").iloc[0]
+    assert s["population"] == 175
+    assert s["population_covered"] == 150
+    method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
+    assert "Population grid" in method["population_assumption"]

