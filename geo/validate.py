@@ -129,9 +129,14 @@ def validate_sources(data_dir: Path = DATA_DIR) -> list[Problem]:
     return problems
 
 
-def _coords(geometry: dict[str, Any]) -> list[tuple[float, float]]:
-    flat = shapely.get_coordinates(shape(geometry))
-    return [(float(x), float(y)) for x, y in flat]
+def _inside(xy: Any) -> bool:
+    lon_min, lat_min, lon_max, lat_max = HUNAN_BBOX
+    return bool(
+        (xy[:, 0] >= lon_min).all()
+        and (xy[:, 0] <= lon_max).all()
+        and (xy[:, 1] >= lat_min).all()
+        and (xy[:, 1] <= lat_max).all()
+    )
 
 
 def _check_feature(
@@ -154,16 +159,14 @@ def _check_feature(
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         return [Problem(file, where, "geometry", f"unreadable geometry: {exc}")]
     xy = shapely.get_coordinates(geom)
-    lon_min, lat_min, lon_max, lat_max = HUNAN_BBOX
+    swapped = xy[:, ::-1]
+    if len(xy) and _inside(swapped) and not _inside(xy):
+        msg = "longitude and latitude look swapped: GeoJSON order is [lon, lat]"
+        return [Problem(file, where, "geometry", msg)]
     if len(xy) and (abs(xy[:, 0]).max() > 180 or abs(xy[:, 1]).max() > 90):
         msg = "coordinates are not longitude/latitude degrees: layers must be WGS-84 (EPSG:4326)"
         return [Problem(file, where, "geometry", msg)]
-    if len(xy) and (
-        xy[:, 0].min() < lon_min
-        or xy[:, 0].max() > lon_max
-        or xy[:, 1].min() < lat_min
-        or xy[:, 1].max() > lat_max
-    ):
+    if len(xy) and not _inside(xy):
         msg = "coordinates fall outside Hunan: wrong CRS, or lat/lon swapped?"
         problems.append(Problem(file, where, "geometry", msg))
     if not geom.is_valid:
