@@ -191,3 +191,52 @@ def test_unknown_layer_in_sources(data_copy: Path) -> None:
         GeoDataError, match=r"places.csv, row 1, field 'layer': unknown layer 'moon_bases'"
     ):
         build_layers(data_copy)
+
+
+EXPECTED_COUNTS = {
+    "sanqu": 3,  # 湘江新区, 浏阳经开区, 融城片区
+    "sandai": 3,  # the three belts
+    "sandai_carriers": 16,
+    "yhsq": 3,  # the three rings
+    "yhsq_places": 7,  # core, 天心经开区, four sub-areas, 芙蓉实验室
+    "cs_medical": 23,
+    "yz_network": 27,  # 2 city centres, 5 specialist hosts, 9 + 9 county sub-centres, 2 goals
+    "yz_links": 18,  # each city centre to its 9 sub-centres
+    "cs_parks": 16,
+    "cs_sports": 15,
+    "yz_kangyang": 7,
+    "bio": 8,  # 两区两谷两心两翼
+    "bio_places": 6,
+    "provincial": 7,
+    "counties": 20,
+    "cities": 14,
+    "xiangjiang": 113,
+}
+
+
+@pytest.mark.parametrize(("layer", "count"), sorted(EXPECTED_COUNTS.items()))
+def test_feature_counts_per_layer(built: dict[str, str], layer: str, count: int) -> None:
+    assert len(_features(built, layer)) == count
+
+
+def test_named_places_present(built: dict[str, str]) -> None:
+    names = {
+        f["properties"]["name"]
+        for layer in EXPECTED_COUNTS
+        for f in _features(built, layer)
+        if "name" in f["properties"]
+    }
+    for expected in (
+        "中南大学湘雅医院",
+        "湖南省肿瘤医院",
+        "永州市中心医院",
+        "道县人民医院",
+        "江华瑶族自治县中医医院",
+        "常德市第一人民医院",
+        "郴州市第一人民医院",
+        "邵东廉桥中药材交易市场",
+        "灰汤温泉",
+        "种业硅谷",
+        "生物物流东翼",
+    ):
+        assert expected in names
