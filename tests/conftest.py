@@ -159,3 +159,102 @@ def facility_csv(tmp_path: Path) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+# --- web map fixtures (issue 3) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def web_manifest() -> dict:
+    """A two-group manifest: a schematic zone layer, a point layer and a county layer."""
+    return {
+        "groups": [
+            {"id": "plan", "zh": "规划", "en": "Plan"},
+            {"id": "boundaries", "zh": "行政区划", "en": "Boundaries"},
+        ],
+        "layers": [
+            {
+                "id": "zones",
+                "group": "plan",
+                "zh": "示意区",
+                "en": "Zones",
+                "kind": "zones",
+                "schematic": True,
+                "count": 1,
+                "style": {
+                    "color": "#c0392b",
+                    "fillColor": "#e74c3c",
+                    "fillOpacity": 0.2,
+                    "weight": 2,
+                    "dashArray": "6 4",
+                },
+            },
+            {
+                "id": "pts",
+                "group": "plan",
+                "zh": "医院",
+                "en": "Hospitals",
+                "kind": "points",
+                "schematic": False,
+                "count": 2,
+                "style": {"color": "#1a5276", "fillColor": "#2e86c1", "radius": 5},
+            },
+            {
+                "id": "counties",
+                "group": "boundaries",
+                "zh": "区县",
+                "en": "Counties",
+                "kind": "boundary",
+                "schematic": False,
+                "count": 2,
+                "style": {"color": "#566573", "fillOpacity": 0.0, "weight": 1.2},
+            },
+        ],
+    }
+
+
+@pytest.fixture
+def web_layers() -> dict[str, gpd.GeoDataFrame]:
+    """WGS-84 layers matching ``web_manifest``; one name carries ``<script>`` and a quote."""
+    quote = "建设国家医学中心"
+    zones = gpd.GeoDataFrame(
+        {
+            "id": ["z1"],
+            "name": ["核心区"],
+            "role": ["一核"],
+            "precision": ["schematic"],
+            "schematic": [True],
+            "plan_title": ["长沙规划"],
+            "section": ["专栏5"],
+            "quote": [quote],
+            "area_km2": [13.0],
+            "targets": [[{"label": "规划面积", "value": 13, "unit": "平方公里", "year": 2026}]],
+        },
+        geometry=[box(112.95, 28.15, 113.0, 28.2)],
+        crs="EPSG:4326",
+    )
+    pts = gpd.GeoDataFrame(
+        {
+            "id": ["p1", "p2"],
+            "name": ['<script>alert("x")</script>医院', "湘雅医院"],
+            "role": ["综合", "龙头"],
+            "precision": ["geocoded", "surveyed"],
+            "schematic": [False, False],
+            "plan_title": ["长沙规划", "长沙规划"],
+            "section": ["三、", "三、"],
+            "quote": ['他说"好"<b>', quote],
+            "targets": [[], []],
+        },
+        geometry=[Point(112.97, 28.18), Point(112.98, 28.19)],
+        crs="EPSG:4326",
+    )
+    counties = gpd.GeoDataFrame(
+        {
+            "adcode": ["430102", "430103"],
+            "name": ["芙蓉区", "天心区"],
+            "population": [1_000_000, 500_000],
+        },
+        geometry=[box(112.9, 28.1, 113.0, 28.2), box(113.0, 28.1, 113.1, 28.2)],
+        crs="EPSG:4326",
+    )
+    return {"zones": zones, "pts": pts, "counties": counties}

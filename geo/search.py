@@ -1,0 +1,219 @@
+"""Place search over feature names, unit summaries and a simple buffer-based coverage.
+
+Coverage here is a straight-line buffer of ``speed x minutes`` drawn in the Gauss-Kruger metric
+CRS (:func:`geo.crs.to_metric`); the reach radius comes from :func:`geo.coverage.reach_for`.
+Population covered assumes census population spread uniformly over the unit's area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.coverage import reach_for
+from geo.crs import metric_crs_for, require_crs
+from geo.errors import InputError
+from geo.settings import DEFAULT_MINUTES, WGS84
+
+__all__ = ["UnitCoverage", "facilities_in_unit", "find_unit", "search_places", "unit_coverage"]
+
+
+def search_places(
+    layers: dict[str, gpd.GeoDataFrame], query: str, *, limit: int = 20
+) -> pd.DataFrame:
+    """Find features whose name contains ``query`` (case-insensitive substring).
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        Layer id -> features with a ``name`` column.
+    query : str
+        Substring, e.g. ``"湘雅"``.
+    limit : int
+        Most rows returned.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``layer, id, name, minx, miny, maxx, maxy`` (WGS-84), exact matches first.
+    """
+    q = query.strip().casefold()
+    cols = ["layer", "id", "name", "minx", "miny", "maxx", "maxy"]
+    if not q:
+        return pd.DataFrame(columns=cols)
+    rows: list[dict[str, Any]] = []
+    for lid, gdf in layers.items():
+        if "name" not in gdf.columns or gdf.empty:
+            continue
+        require_crs(gdf, name=f"layer {lid!r}")
+        g = gdf.to_crs(WGS84)
+        names = g["name"].astype(str)
+        hit = g[names.str.casefold().str.contains(q, regex=False)]
+        for idx, row in hit.iterrows():
+            b = row.geometry.bounds
+            fid = row.get("id", row.get("adcode", idx))
+            rows.append(
+                {
+                    "layer": lid,
+                    "id": str(fid),
+                    "name": str(row["name"]),
+                    "minx": b[0],
+                    "miny": b[1],
+                    "maxx": b[2],
+                    "maxy": b[3],
+                }
+            )
+    df = pd.DataFrame(rows, columns=cols)
+    if df.empty:
+        return df
+    df["_rank"] = (df["name"].str.casefold() != q).astype(int)
+    df["_len"] = df["name"].str.len()
+    return (
+        df.sort_values(["_rank", "_len", "name"])
+        .drop(columns=["_rank", "_len"])
+        .head(limit)
+        .reset_index(drop=True)
+    )
+
+
+def find_unit(units: gpd.GeoDataFrame, unit: str) -> gpd.GeoDataFrame:
+    """Return the one-row frame of a unit given by adcode or name.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Units with ``adcode`` and ``name``.
+    unit : str
+        Adcode or name.
+
+    Returns
+    -------
+    GeoDataFrame
+
+    Raises
+    ------
+    InputError
+        When no unit matches.
+    """
+    require_crs(units, name="units")
+    hit = units[(units["adcode"].astype(str) == str(unit)) | (units["name"] == unit)]
+    if hit.empty:
+        msg = f"unknown unit {unit!r}: use an adcode or name from the counties layer"
+        raise InputError(msg, field="unit")
+    return hit.iloc[[0]]
+
+
+def facilities_in_unit(
+    layers: dict[str, gpd.GeoDataFrame],
+    units: gpd.GeoDataFrame,
+    unit: str,
+    *,
+    point_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """List point features inside a unit.
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        Layers to look in.
+    units : GeoDataFrame
+        Units (adcode, name).
+    unit : str
+        Adcode or name.
+    point_ids : list of str, optional
+        Only these layers (default: every layer whose geometries are all points).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``layer, name, role``.
+    """
+    target = find_unit(units, unit).to_crs(WGS84).geometry.iloc[0]
+    rows = []
+    for lid, gdf in layers.items():
+        if point_ids is not None and lid not in point_ids:
+            continue
+        if gdf.empty or not (gdf.geom_type == "Point").all():
+            continue
+        g = gdf.to_crs(WGS84)
+        inside = g[g.within(target)]
+        for _, row in inside.iterrows():
+            rows.append({"layer": lid, "name": row.get("name", ""), "role": row.get("role", "")})
+    return pd.DataFrame(rows, columns=["layer", "name", "role"])
+
+
+@dataclass(frozen=True)
+class UnitCoverage:
+    """Coverage of one unit by facility reach buffers.
+
+    Attributes
+    ----------
+    reach : geopandas.GeoSeries
+        Union of buffers (WGS-84, one geometry).
+    area_share : float
+        Covered share of the unit's area (0-1).
+    population_covered : float or None
+        Census population x area share (uniform-density assumption); None without population.
+    radius_m : float
+        Buffer radius.
+    """
+
+    reach: gpd.GeoSeries
+    area_share: float
+    population_covered: float | None
+    radius_m: float
+
+
+def unit_coverage(
+    facilities: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    unit: str | None = None,
+    *,
+    mode: str = "walk",
+    minutes: float = DEFAULT_MINUTES,
+    speed_kmh: float | None = None,
+) -> UnitCoverage:
+    """Buffer facilities by ``speed x minutes`` in a metric CRS and measure a unit's coverage.
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        Facility points (any CRS).
+    units : GeoDataFrame
+        Units with ``adcode``, ``name`` and optionally ``population``.
+    unit : str, optional
+        Unit whose share is measured; without it the share is 0 and only the reach is built.
+    mode, minutes, speed_kmh
+        As in :func:`geo.coverage.reach_for`.
+
+    Returns
+    -------
+    UnitCoverage
+
+    Raises
+    ------
+    CRSError
+        When an input has no CRS.
+    InputError
+        For a bad mode/minutes/speed or unknown unit.
+    """
+    require_crs(facilities, name="facilities")
+    require_crs(units, name="units")
+    reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
+    metric = metric_crs_for(
+        units.to_crs(WGS84) if unit is None else find_unit(units, unit).to_crs(WGS84)
+    )
+    pts = facilities.to_crs(metric)
+    union = pts.geometry.buffer(reach.radius_m, quad_segs=16).union_all()
+    share, pop = 0.0, None
+    if unit is not None:
+        row = find_unit(units, unit).to_crs(metric)
+        ug = row.geometry.iloc[0]
+        share = float(ug.intersection(union).area / ug.area) if ug.area > 0 else 0.0
+        p = row["population"].iloc[0] if "population" in row.columns else None
+        pop = None if p is None or pd.isna(p) else float(p) * share
+    reach_gs = gpd.GeoSeries([union], crs=metric).to_crs(WGS84)
+    return UnitCoverage(reach_gs, share, pop, reach.radius_m)
