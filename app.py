@@ -299,6 +299,8 @@ with tab_map:
             if cov_result.population_covered is not None:
                 c3.metric(tx["pop_cov"], f"{cov_result.population_covered:,.0f}")
             st.caption(tx["assume"])
+            cols = ["covered_km2", "gaps", "largest_gap_km2", "minutes_p50", "minutes_p90"]
+            st.dataframe(cov_result.summary[cols], hide_index=True)
         st.subheader(tx["fac"])
         st.dataframe(facilities_in_unit(layers, units, unit), hide_index=True)
 

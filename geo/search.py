@@ -13,8 +13,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo.coverage import reach_for
-from geo.crs import metric_crs_for, require_crs
+from geo.coverage import coverage_report, reach_for
+from geo.crs import require_crs
 from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, WGS84
 
@@ -147,24 +147,30 @@ def facilities_in_unit(
 
 @dataclass(frozen=True)
 class UnitCoverage:
-    """Coverage of one unit by facility reach buffers.
+    """Coverage of one unit (or all units) by facility reach, from :mod:`geo.coverage`.
 
     Attributes
     ----------
     reach : geopandas.GeoSeries
-        Union of buffers (WGS-84, one geometry).
+        Covered area (WGS-84, one geometry).
     area_share : float
-        Covered share of the unit's area (0-1).
+        Covered share of the unit's area (0-1); 0 when no unit is selected.
     population_covered : float or None
-        Census population x area share (uniform-density assumption); None without population.
+        Census population covered (uniform-density assumption); None without a unit or census.
     radius_m : float
-        Buffer radius.
+        Reach distance (speed x minutes).
+    summary : DataFrame
+        The engine's per-unit summary (area, population, gaps, time to nearest facility).
+    assumption : str
+        How population was counted, as the engine states it.
     """
 
     reach: gpd.GeoSeries
     area_share: float
     population_covered: float | None
     radius_m: float
+    summary: pd.DataFrame
+    assumption: str
 
 
 def unit_coverage(
@@ -176,7 +182,7 @@ def unit_coverage(
     minutes: float = DEFAULT_MINUTES,
     speed_kmh: float | None = None,
 ) -> UnitCoverage:
-    """Buffer facilities by ``speed x minutes`` in a metric CRS and measure a unit's coverage.
+    """Run the coverage engine (:func:`geo.coverage.coverage_report`) for the map's panel.
 
     Parameters
     ----------
@@ -185,7 +191,7 @@ def unit_coverage(
     units : GeoDataFrame
         Units with ``adcode``, ``name`` and optionally ``population``.
     unit : str, optional
-        Unit whose share is measured; without it the share is 0 and only the reach is built.
+        Unit whose share is reported; without it every unit is covered and the share is 0.
     mode, minutes, speed_kmh
         As in :func:`geo.coverage.reach_for`.
 
@@ -203,17 +209,20 @@ def unit_coverage(
     require_crs(facilities, name="facilities")
     require_crs(units, name="units")
     reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
-    metric = metric_crs_for(
-        units.to_crs(WGS84) if unit is None else find_unit(units, unit).to_crs(WGS84)
-    )
-    pts = facilities.to_crs(metric)
-    union = pts.geometry.buffer(reach.radius_m, quad_segs=16).union_all()
+    target = units if unit is None else find_unit(units, unit)
+    result = coverage_report(facilities.to_crs(target.crs), target, reach=reach)
+    covered = result.reach.to_crs(WGS84).geometry.union_all()
     share, pop = 0.0, None
     if unit is not None:
-        row = find_unit(units, unit).to_crs(metric)
-        ug = row.geometry.iloc[0]
-        share = float(ug.intersection(union).area / ug.area) if ug.area > 0 else 0.0
-        p = row["population"].iloc[0] if "population" in row.columns else None
-        pop = None if p is None or pd.isna(p) else float(p) * share
-    reach_gs = gpd.GeoSeries([union], crs=metric).to_crs(WGS84)
-    return UnitCoverage(reach_gs, share, pop, reach.radius_m)
+        row = result.summary.iloc[0]
+        share = float(row["covered_pct"]) / 100.0
+        value = row.get("population_covered")
+        pop = None if value is None or pd.isna(value) else float(value)
+    return UnitCoverage(
+        gpd.GeoSeries([covered], crs=WGS84),
+        share,
+        pop,
+        reach.radius_m,
+        result.summary,
+        result.params.get("population_assumption", ""),
+    )
