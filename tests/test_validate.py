@@ -95,9 +95,7 @@ def test_swapped_coordinates(layers_copy: Path) -> None:
         doc["features"][0]["geometry"]["coordinates"] = [y, x]
 
     _edit_layer(layers_copy, "cs_medical", edit)
-    assert "longitude and latitude look swapped" in _messages(
-        validate_layers(layers_copy)
-    )
+    assert "longitude and latitude look swapped" in _messages(validate_layers(layers_copy))
 
 
 def test_count_mismatch_and_unreadable_layer(layers_copy: Path) -> None:
