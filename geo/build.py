@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from geo.boundaries import load_cities, load_units
 from geo.crs import geodesic_area_km2, metric_crs_for
 from geo.errors import GeoDataError
+from geo.layers import POINT_PROPERTIES, ZONE_PROPERTIES
 from geo.layout import rings, to_wgs84_geometry, zone_shape
 from geo.settings import (
     CITY_ADCODES,
@@ -50,50 +51,6 @@ LINK_RULES: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
-_POINT_PROPS = (
-    "id",
-    "layer",
-    "name",
-    "kind",
-    "role",
-    "county",
-    "adcode",
-    "precision",
-    "schematic",
-    "position_basis",
-    "source_datum",
-    "source_lon",
-    "source_lat",
-    "plan",
-    "plan_title",
-    "plan_file",
-    "section",
-    "quote",
-    "targets",
-)
-_ZONE_PROPS = (
-    "id",
-    "layer",
-    "name",
-    "kind",
-    "role",
-    "county",
-    "adcode",
-    "precision",
-    "schematic",
-    "method",
-    "anchors",
-    "industries",
-    "area_km2",
-    "area_km2_planned",
-    "position_basis",
-    "plan",
-    "plan_title",
-    "plan_file",
-    "section",
-    "quote",
-    "targets",
-)
 _TARGET_FIELDS = ("metric", "label", "value", "unit", "year", "baseline", "baseline_year")
 _CITATION_FIELDS = ("plan", "section", "quote")
 _BOUNDARY_SIMPLIFY_M = {"counties": SIMPLIFY_TOLERANCE_M, "cities": SIMPLIFY_TOLERANCE_M * 4}
@@ -229,7 +186,7 @@ def _point_features(
             **_citation(row, plans, file, index),
             "targets": targets.get(row["id"], []),
         }
-        ordered = {k: props[k] for k in _POINT_PROPS}
+        ordered = {k: props[k] for k in POINT_PROPERTIES}
         by_layer.setdefault(row["layer"], []).append(_feature(row.geometry, ordered))
     return by_layer
 
@@ -277,7 +234,7 @@ def _zone_features(
             **_citation(row, plans, file, index),
             "targets": targets.get(row["id"], []),
         }
-        ordered = {k: props[k] for k in _ZONE_PROPS}
+        ordered = {k: props[k] for k in ZONE_PROPERTIES}
         by_layer.setdefault(row["layer"], []).append(_feature(geom, ordered))
     return by_layer
 

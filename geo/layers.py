@@ -17,6 +17,8 @@ from geo.settings import LAYERS_DIR, MANIFEST_PATH, WGS84
 
 __all__ = [
     "FEATURE_PROPERTIES",
+    "POINT_PROPERTIES",
+    "ZONE_PROPERTIES",
     "layer_ids",
     "load_layer",
     "load_layers",
@@ -38,13 +40,32 @@ FEATURE_PROPERTIES: tuple[str, ...] = (
     "precision",
     "schematic",
     "position_basis",
-    "source_datum",
     "plan",
     "plan_title",
     "plan_file",
     "section",
     "quote",
     "targets",
+)
+_CITATION = FEATURE_PROPERTIES[-6:]  # plan ... targets
+#: Properties of point features, in file order (the source position and datum added).
+POINT_PROPERTIES: tuple[str, ...] = (
+    *FEATURE_PROPERTIES[:-6],
+    "source_datum",
+    "source_lon",
+    "source_lat",
+    *_CITATION,
+)
+#: Properties of zone features, in file order (method, anchors and areas added).
+ZONE_PROPERTIES: tuple[str, ...] = (
+    *FEATURE_PROPERTIES[:-7],
+    "method",
+    "anchors",
+    "industries",
+    "area_km2",
+    "area_km2_planned",
+    "position_basis",
+    *_CITATION,
 )
 
 
