@@ -225,7 +225,12 @@ def _table_html(frame: pd.DataFrame, *, digits: int = 2) -> str:
     for row in frame.itertuples(index=False):
         cells = []
         for v in row:
-            text = f"{v:,.{digits}f}" if isinstance(v, float) else str(v)
+            if isinstance(v, float) and v.is_integer() and abs(v) >= 1000:
+                text = f"{v:,.0f}"  # head counts and other whole numbers
+            elif isinstance(v, float):
+                text = f"{v:,.{digits}f}"
+            else:
+                text = str(v)
             cells.append(f"<td>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
