@@ -39,5 +39,6 @@ layers: setup
 validate: setup
 	$(BIN)/python -m geo validate
 
-bench: setup-test
+bench: setup-test system-deps
 	$(BIN)/python benchmarks/bench_coverage.py
+	$(BIN)/python benchmarks/bench_webmap.py
