@@ -20,7 +20,7 @@ from shapely.geometry import LineString, mapping
 from shapely.geometry.base import BaseGeometry
 
 from geo.boundaries import load_cities, load_units
-from geo.crs import geodesic_area_km2, metric_crs_for
+from geo.crs import geodesic_area_km2, geodesic_length_km, metric_crs_for
 from geo.errors import GeoDataError
 from geo.layers import POINT_PROPERTIES, ZONE_PROPERTIES
 from geo.layout import rings, to_wgs84_geometry, zone_shape
@@ -147,6 +147,11 @@ def _citation(row: pd.Series, plans: pd.DataFrame, file: str, index: int) -> dic
     }
 
 
+def _identity(row: pd.Series) -> dict[str, str]:
+    """Return the properties a point or zone copies straight from its source row."""
+    return {k: row[k] for k in ("id", "layer", "name", "kind", "role")}
+
+
 def _county_lookup(counties: gpd.GeoDataFrame) -> dict[str, str]:
     names = counties["name"].tolist()
     dupes = {n for n in names if names.count(n) > 1}
@@ -170,11 +175,7 @@ def _point_features(
     by_layer: dict[str, list[dict[str, Any]]] = {}
     for index, (_, row) in enumerate(places.iterrows(), start=1):
         props = {
-            "id": row["id"],
-            "layer": row["layer"],
-            "name": row["name"],
-            "kind": row["kind"],
-            "role": row["role"],
+            **_identity(row),
             "county": row["county"],
             "adcode": _adcode(row["county"], lookup, file, index, "county"),
             "precision": row["precision"],
@@ -201,7 +202,7 @@ def _zone_features(
 ) -> dict[str, list[dict[str, Any]]]:
     file = str(DATA_DIR / "zones.csv")
     rows = list(zones.iterrows())
-    shapes: dict[str, tuple[BaseGeometry, Any]] = {}
+    shapes: dict[str, BaseGeometry] = {}
     ring_rows = [(i, r) for i, (_, r) in enumerate(rows, start=1) if r["method"] == "ring"]
     for index, row in ((i, r) for i, (_, r) in enumerate(rows, start=1) if r["method"] != "ring"):
         shapes[row["id"]] = _zone_geometry(row, index, points, counties, lookup, file)
@@ -209,15 +210,11 @@ def _zone_features(
         shapes.update(_ring_geometry(ring_rows, points, counties, lookup, file))
     by_layer: dict[str, list[dict[str, Any]]] = {}
     for index, (_, row) in enumerate(rows, start=1):
-        geom, _crs = shapes[row["id"]]
+        geom = shapes[row["id"]]
         names = split_list(row["clip_counties"])
         planned = _clean(row["area_km2"])
         props = {
-            "id": row["id"],
-            "layer": row["layer"],
-            "name": row["name"],
-            "kind": row["kind"],
-            "role": row["role"],
+            **_identity(row),
             "county": "、".join(names),
             "adcode": ";".join(lookup[n] for n in names),
             "precision": "schematic",
@@ -269,7 +266,7 @@ def _zone_geometry(
     counties: gpd.GeoDataFrame,
     lookup: dict[str, str],
     file: str,
-) -> tuple[BaseGeometry, Any]:
+) -> BaseGeometry:
     anchors = _anchor_points(row, index, points, file)
     region = _clip_region(row, index, counties, lookup, file)
     crs = metric_crs_for(region)
@@ -286,7 +283,7 @@ def _zone_geometry(
     if geom.is_empty:
         msg = "zone is empty after clipping: its anchors lie outside clip_counties"
         raise GeoDataError(msg, file=file, row=index, field="clip_counties")
-    return to_wgs84_geometry(geom, crs), crs
+    return to_wgs84_geometry(geom, crs)
 
 
 def _ring_geometry(
@@ -295,7 +292,7 @@ def _ring_geometry(
     counties: gpd.GeoDataFrame,
     lookup: dict[str, str],
     file: str,
-) -> dict[str, tuple[BaseGeometry, Any]]:
+) -> dict[str, BaseGeometry]:
     if len(ring_rows) != 3:
         msg = f"method 'ring' needs exactly three rows (inner to outer), found {len(ring_rows)}"
         raise GeoDataError(msg, file=file, field="method")
@@ -318,7 +315,7 @@ def _ring_geometry(
         crs=crs,
     )
     return {
-        row["id"]: (to_wgs84_geometry(geom, crs), crs)
+        row["id"]: to_wgs84_geometry(geom, crs)
         for (_, row), geom in zip(ring_rows, shapes, strict=True)
     }
 
@@ -344,7 +341,7 @@ def _link_features(point_layers: dict[str, list[dict[str, Any]]]) -> dict[str, l
                         "kind": f"{from_kind}_to_{to_kind}",
                         "from_id": hp["id"],
                         "to_id": sp["id"],
-                        "length_km": round(_geodesic_length_km(line), 2),
+                        "length_km": round(geodesic_length_km(line), 2),
                         "schematic": True,
                         "precision": "schematic",
                         "position_basis": "schematic link between the two facilities' points",
@@ -357,12 +354,6 @@ def _link_features(point_layers: dict[str, list[dict[str, Any]]]) -> dict[str, l
                     features.append(_feature(line, props))
         out[layer] = features
     return out
-
-
-def _geodesic_length_km(line: LineString) -> float:
-    from pyproj import Geod
-
-    return Geod(ellps="WGS84").geometry_length(line) / 1000.0
 
 
 def _boundary_features(

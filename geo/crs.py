@@ -207,3 +207,15 @@ def geodesic_area_km2(geom: BaseGeometry) -> float:
     """
     area, _ = _GEOD.geometry_area_perimeter(geom)
     return abs(area) / 1e6
+
+
+def geodesic_length_km(geom: BaseGeometry) -> float:
+    """Length of a WGS-84 line on the WGS-84 ellipsoid, in km.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString
+    >>> round(geodesic_length_km(LineString([(112.0, 28.0), (112.0, 29.0)])), 1)
+    110.8
+    """
+    return _GEOD.geometry_length(geom) / 1000.0
