@@ -7,9 +7,11 @@ Method (stated in every result's :attr:`CoverageResult.params`):
   units.  Discs are unioned once per unit (shapely 2, vectorised) rather than overlaid one by
   one.  Reach over a road network comes from :mod:`geo.network` through ``reach_geometry`` and
   ``time_to_nearest``.
-* Population covered: census totals spread evenly over each unit's area, unless a population
-  grid (points with a population column) is given; then grid points are assigned to units and
-  to reach by their distance/time to the nearest facility (KD-tree, one query).
+* Population covered, under the population model named per unit (:mod:`geo.population`):
+  ``raster`` or ``points`` cells are assigned to units and to reach by their distance/time to
+  the nearest facility (KD-tree, one query); ``census_uniform`` (coarse) spreads the census
+  total evenly over the unit's area, used without a grid and, with a warning, for units in
+  which the grid has no cells.
 * Gaps: unit minus reach, split into parts, ranked by area and by population.
 * Time to the nearest facility: population-weighted over the grid, or area-weighted over a
   regular sample of the unit when there is no grid.
@@ -34,6 +36,15 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.crs import metric_crs_for, parse_crs, require_crs, require_same_crs
 from geo.errors import InputError
+from geo.population import (
+    MODELS,
+    PopulationGrid,
+    assign_cells,
+    fallback_units,
+    grid_from_points,
+    sample_unit,
+    unit_index,
+)
 from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
 
 __all__ = [
@@ -53,8 +64,6 @@ __all__ = [
 TIME_BINS: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, math.inf)
 #: Vertices per quarter circle of reach discs (16: area within 0.17 % of pi r^2).
 _QUAD_SEGS = 16
-#: Largest number of sample points per unit for area-weighted time distributions.
-_MAX_SAMPLES = 40_000
 _ProgressFn = Callable[[str], None]
 
 
@@ -142,7 +151,9 @@ class CoverageResult:
     summary : DataFrame
         One row per unit: ``unit_id, name, area_km2, covered_km2, covered_pct, population,
         population_covered, population_covered_pct, facilities, facilities_per_10k, gaps,
-        largest_gap_km2, minutes_mean, minutes_p50, minutes_p90``.
+        largest_gap_km2, minutes_mean, minutes_p50, minutes_p90, population_model,
+        population_coarse, population_note`` (the model is one of
+        :data:`geo.population.MODELS`; the note names fallbacks and management zones added).
     gaps : GeoDataFrame
         Uncovered parts (WGS-84) with ``unit_id, name, area_km2, population, rank_area,
         rank_population`` (ranks over all units, 1 = largest).
@@ -242,21 +253,6 @@ def _weighted_quantiles(values: NDArray, weights: NDArray, qs: tuple[float, ...]
     return [float(v[min(np.searchsorted(cum, q), len(v) - 1)]) for q in qs]
 
 
-def _sample_points(geom: BaseGeometry, spacing: float) -> tuple[NDArray, NDArray]:
-    minx, miny, maxx, maxy = geom.bounds
-    area = max(geom.area, 1.0)
-    spacing = max(spacing, math.sqrt(area / _MAX_SAMPLES))
-    xs = np.arange(minx + spacing / 2, maxx, spacing)
-    ys = np.arange(miny + spacing / 2, maxy, spacing)
-    gx, gy = np.meshgrid(xs, ys)
-    gx, gy = gx.ravel(), gy.ravel()
-    inside = shapely.contains_xy(geom, gx, gy)
-    if not inside.any():
-        point = geom.representative_point()
-        return np.array([point.x]), np.array([point.y])
-    return gx[inside], gy[inside]
-
-
 def _sum_in_parts(parts: list[BaseGeometry], x: NDArray, y: NDArray, values: NDArray) -> NDArray:
     """Sum ``values`` of points inside each of disjoint ``parts`` (bbox filter + prepared test)."""
     out = np.zeros(len(parts))
@@ -332,7 +328,7 @@ def coverage_report(
     units: gpd.GeoDataFrame,
     *,
     reach: Reach | None = None,
-    population: gpd.GeoDataFrame | None = None,
+    population: gpd.GeoDataFrame | PopulationGrid | None = None,
     unit_id: str = "adcode",
     unit_name: str = "name",
     population_column: str = "population",
@@ -355,9 +351,11 @@ def coverage_report(
         Polygons with ``unit_id``, ``unit_name`` and (optionally) ``population_column``.
     reach : Reach, optional
         Mode, minutes and speed (default: 15 minutes' walk).
-    population : GeoDataFrame, optional
-        Population grid as points with a ``population`` column (same CRS as ``units``).  When
-        omitted, census totals are spread evenly over each unit's area.
+    population : GeoDataFrame or PopulationGrid, optional
+        Population points with a ``population`` column (any CRS), or a grid from
+        :func:`geo.population.read_population_raster`.  When omitted, census totals are spread
+        evenly over each unit's area (model ``census_uniform``); units in which the grid has no
+        cells fall back to it with a :class:`geo.population.PopulationFallbackWarning`.
     unit_id, unit_name, population_column : str
         Column names in ``units``.
     metric_crs : pyproj.CRS or str, optional
@@ -392,11 +390,8 @@ def coverage_report(
     step = progress or (lambda _label: None)
     reach = reach or reach_for("walk")
     require_same_crs(facilities, units, names=("facilities", "units"))
-    if population is not None:
-        require_same_crs(population, units, names=("population", "units"))
-        if "population" not in population.columns:
-            msg = f"population grid lacks a 'population' column: {list(population.columns)}"
-            raise InputError(msg, field="population")
+    if isinstance(population, gpd.GeoDataFrame):
+        population = grid_from_points(population)
     _check_units(units, unit_id, unit_name)
     if facilities.empty:
         msg = "no facilities given"
@@ -432,121 +427,49 @@ def coverage_report(
 
     unit_geoms = units_m.geometry.values
     shapely.prepare(unit_geoms)
-    grid_x = grid_y = grid_pop = grid_min = None
-    grid_unit = None
-    if population is not None:
-        pop_m = _project(population, metric)
-        grid_x = shapely.get_x(pop_m.geometry.values)
-        grid_y = shapely.get_y(pop_m.geometry.values)
-        grid_pop = pop_m["population"].to_numpy(dtype=float)
-        grid_unit = np.full(len(grid_x), -1, dtype=np.int64)
-        for k, geom in enumerate(unit_geoms):
-            minx, miny, maxx, maxy = geom.bounds
-            cand = np.flatnonzero(
-                (grid_unit < 0)
-                & (grid_x >= minx)
-                & (grid_x <= maxx)
-                & (grid_y >= miny)
-                & (grid_y <= maxy)
-            )
-            inside = shapely.contains_xy(geom, grid_x[cand], grid_y[cand])
-            grid_unit[cand[inside]] = k
-        used = grid_unit >= 0
-        grid_min = np.full(len(grid_x), np.nan)
-        grid_min[used] = time_to_nearest(grid_x[used], grid_y[used])
+    names = units_m[unit_name].astype(str).tolist()
+    grid = _unit_grid(population, units_m, metric, unit_id, names, time_to_nearest)
+    if grid is not None:
         step("population grid")
-
-    fac_unit = np.full(len(fx), -1, dtype=np.int64)
-    for k, geom in enumerate(unit_geoms):
-        fac_unit[shapely.contains_xy(geom, fx, fy) & (fac_unit < 0)] = k
-
+    fac_unit = assign_cells(fx, fy, unit_geoms)
+    census = (
+        pd.to_numeric(units_m[population_column], errors="coerce").to_numpy(dtype=float)
+        if population_column in units_m.columns
+        else np.full(len(units_m), math.nan)
+    )
+    unit_notes = (
+        units_m["population_note"].fillna("").astype(str).tolist()
+        if "population_note" in units_m.columns
+        else [""] * len(units_m)
+    )
     rows: list[dict] = []
     reach_parts: list[BaseGeometry] = []
     gap_rows: list[dict] = []
     dist_rows: list[dict] = []
-    edges = np.array(TIME_BINS)
     for k, geom in enumerate(unit_geoms):
-        uid = str(units_m[unit_id].iloc[k])
-        uname = str(units_m[unit_name].iloc[k])
-        area_m2 = geom.area
+        uid, uname = str(units_m[unit_id].iloc[k]), names[k]
         if reach_geometry is None:
             idx = disc_tree.query(geom, predicate="intersects")
             local = shapely.union_all(discs[idx]) if len(idx) else shapely.Polygon()
         else:
             local = reach_geometry
         covered = shapely.intersection(geom, local) if not local.is_empty else shapely.Polygon()
-        covered_m2 = covered.area
         reach_parts.append(covered)
-        census = (
-            float(units_m[population_column].iloc[k])
-            if population_column in units_m.columns
-            else math.nan
-        )
         gap = shapely.difference(geom, local) if not local.is_empty else geom
         parts = [p for p in shapely.get_parts(gap) if p.area >= min_gap_km2 * 1e6]
-        if grid_unit is not None:
-            mine = grid_unit == k
-            pop_total = float(grid_pop[mine].sum())
-            cov_mask = mine & (grid_min <= reach.minutes)
-            pop_cov = float(grid_pop[cov_mask].sum())
-            times, weights = grid_min[mine], grid_pop[mine]
-            gap_pop = np.zeros(len(parts))
-            if parts:
-                unc = np.flatnonzero(mine & ~(grid_min <= reach.minutes))
-                gap_pop = _sum_in_parts(parts, grid_x[unc], grid_y[unc], grid_pop[unc])
-        else:
-            pop_total = census
-            pop_cov = census * covered_m2 / area_m2 if area_m2 > 0 else math.nan
-            sx, sy = _sample_points(geom, sample_m)
-            times, weights = time_to_nearest(sx, sy), np.ones(len(sx))
-            gap_pop = np.array([census * p.area / area_m2 for p in parts]) if area_m2 else None
-        q50, q90 = _weighted_quantiles(times, weights, (0.5, 0.9))
-        wsum = weights[np.isfinite(times)].sum()
-        mean = float(np.nansum(times * weights) / wsum) if wsum > 0 else math.nan
-        hist, _ = np.histogram(np.nan_to_num(times, nan=np.inf), bins=edges, weights=weights)
-        for lo, hi, share in zip(
-            edges[:-1], edges[1:], hist / max(weights.sum(), 1e-12), strict=True
-        ):
-            dist_rows.append(
-                {
-                    "unit_id": uid,
-                    "name": uname,
-                    "minutes_from": lo,
-                    "minutes_to": hi,
-                    "share_pct": 100.0 * float(share),
-                }
-            )
-        n_fac = int((fac_unit == k).sum())
-        for part, pop in zip(
-            parts, gap_pop if gap_pop is not None else [math.nan] * len(parts), strict=True
-        ):
-            gap_rows.append(
-                {
-                    "unit_id": uid,
-                    "name": uname,
-                    "area_km2": part.area / 1e6,
-                    "population": float(pop),
-                    "geometry": part,
-                }
-            )
+        up = _unit_population(
+            k, geom, covered.area, parts, census[k], grid, reach.minutes, time_to_nearest, sample_m
+        )
+        dist_rows.extend(_distribution_rows(uid, uname, up.times, up.weights))
+        gap_rows.extend(
+            {"unit_id": uid, "name": uname, "area_km2": p.area / 1e6, "population": float(pop)}
+            | {"geometry": p}
+            for p, pop in zip(parts, up.gap_pop, strict=True)
+        )
+        note = "; ".join(n for n in (unit_notes[k], up.note) if n)
         rows.append(
-            {
-                "unit_id": uid,
-                "name": uname,
-                "area_km2": area_m2 / 1e6,
-                "covered_km2": covered_m2 / 1e6,
-                "covered_pct": 100.0 * covered_m2 / area_m2 if area_m2 else math.nan,
-                "population": pop_total,
-                "population_covered": pop_cov,
-                "population_covered_pct": 100.0 * pop_cov / pop_total if pop_total else math.nan,
-                "facilities": n_fac,
-                "facilities_per_10k": n_fac / pop_total * 1e4 if pop_total else math.nan,
-                "gaps": len(parts),
-                "largest_gap_km2": max((p.area for p in parts), default=0.0) / 1e6,
-                "minutes_mean": mean,
-                "minutes_p50": q50,
-                "minutes_p90": q90,
-            }
+            _summary_row(uid, uname, geom.area, covered.area, parts, up, int((fac_unit == k).sum()))
+            | {"population_note": note}
         )
         step(f"unit {uname}")
 
@@ -580,7 +503,7 @@ def coverage_report(
     unit_ids = units_m[unit_id].astype(str).to_numpy()
     fac_out["unit_id"] = [unit_ids[k] if k >= 0 else "" for k in fac_unit]
     params = _params(
-        reach, metric, population is not None, len(facilities), method_note, sources or {}
+        reach, metric, set(summary["population_model"]), len(facilities), method_note, sources or {}
     )
     return CoverageResult(
         summary=summary,
@@ -592,10 +515,161 @@ def coverage_report(
     )
 
 
+@dataclass
+class _UnitGrid:
+    """A population grid in the metric CRS, cells grouped by unit, with minutes to nearest."""
+
+    x: NDArray
+    y: NDArray
+    pop: NDArray
+    minutes: NDArray
+    order: NDArray
+    starts: NDArray
+    fallback: NDArray
+    notes: list[str]
+    model: str
+
+    def cells(self, k: int) -> NDArray:
+        """Return the indices of the cells of unit ``k``."""
+        return self.order[self.starts[k] : self.starts[k + 1]]
+
+
+@dataclass
+class _UnitPop:
+    """Population figures of one unit under its population model."""
+
+    total: float
+    covered: float
+    times: NDArray
+    weights: NDArray
+    gap_pop: NDArray
+    model: str
+    note: str
+
+
+def _unit_grid(
+    population: gpd.GeoDataFrame | PopulationGrid | None,
+    units_m: gpd.GeoDataFrame,
+    metric: CRS,
+    unit_id: str,
+    names: list[str],
+    time_fn: Callable[[NDArray, NDArray], NDArray],
+) -> _UnitGrid | None:
+    if population is None:
+        return None
+    grid = population if isinstance(population, PopulationGrid) else grid_from_points(population)
+    grid = grid.to_crs(metric)
+    unit = unit_index(grid, units_m, unit_id)
+    fallback, notes = fallback_units(grid, unit, names)
+    used = np.flatnonzero(unit >= 0)
+    order = used[np.argsort(unit[used], kind="stable")]
+    starts = np.searchsorted(unit[order], np.arange(len(names) + 1))
+    minutes = np.full(len(grid), np.nan)
+    minutes[used] = time_fn(grid.x[used], grid.y[used])
+    return _UnitGrid(
+        grid.x, grid.y, grid.population, minutes, order, starts, fallback, notes, grid.model
+    )
+
+
+def _unit_population(
+    k: int,
+    geom: BaseGeometry,
+    covered_m2: float,
+    parts: list[BaseGeometry],
+    census: float,
+    grid: _UnitGrid | None,
+    minutes: float,
+    time_fn: Callable[[NDArray, NDArray], NDArray],
+    sample_m: float,
+) -> _UnitPop:
+    """Compute population, covered population, times and gap populations of unit ``k``."""
+    if grid is not None and not grid.fallback[k]:
+        idx = grid.cells(k)
+        pop, times = grid.pop[idx], grid.minutes[idx]
+        out = ~(times <= minutes)
+        gap_pop = (
+            _sum_in_parts(parts, grid.x[idx[out]], grid.y[idx[out]], pop[out])
+            if parts
+            else np.zeros(0)
+        )
+        total = float(pop.sum())
+        return _UnitPop(total, total - float(pop[out].sum()), times, pop, gap_pop, grid.model, "")
+    area = geom.area
+    sx, sy = sample_unit(geom, sample_m)
+    share = census / area if area > 0 else math.nan
+    return _UnitPop(
+        census,
+        share * covered_m2,
+        time_fn(sx, sy),
+        np.ones(len(sx)),
+        np.array([share * p.area for p in parts]),
+        "census_uniform",
+        grid.notes[k] if grid is not None else "",
+    )
+
+
+def _distribution_rows(uid: str, uname: str, times: NDArray, weights: NDArray) -> list[dict]:
+    edges = np.array(TIME_BINS)
+    hist, _ = np.histogram(np.nan_to_num(times, nan=np.inf), bins=edges, weights=weights)
+    shares = hist / max(weights.sum(), 1e-12)
+    return [
+        {"unit_id": uid, "name": uname, "minutes_from": lo, "minutes_to": hi}
+        | {"share_pct": 100.0 * float(share)}
+        for lo, hi, share in zip(edges[:-1], edges[1:], shares, strict=True)
+    ]
+
+
+def _summary_row(
+    uid: str,
+    uname: str,
+    area_m2: float,
+    covered_m2: float,
+    parts: list[BaseGeometry],
+    up: _UnitPop,
+    n_fac: int,
+) -> dict:
+    times, weights = up.times, up.weights
+    q50, q90 = _weighted_quantiles(times, weights, (0.5, 0.9))
+    wsum = weights[np.isfinite(times)].sum()
+    total = up.total
+    return {
+        "unit_id": uid,
+        "name": uname,
+        "area_km2": area_m2 / 1e6,
+        "covered_km2": covered_m2 / 1e6,
+        "covered_pct": 100.0 * covered_m2 / area_m2 if area_m2 else math.nan,
+        "population": total,
+        "population_covered": up.covered,
+        "population_covered_pct": 100.0 * up.covered / total if total else math.nan,
+        "facilities": n_fac,
+        "facilities_per_10k": n_fac / total * 1e4 if total else math.nan,
+        "gaps": len(parts),
+        "largest_gap_km2": max((p.area for p in parts), default=0.0) / 1e6,
+        "minutes_mean": float(np.nansum(times * weights) / wsum) if wsum > 0 else math.nan,
+        "minutes_p50": q50,
+        "minutes_p90": q90,
+        "population_model": up.model,
+        "population_coarse": up.model == "census_uniform",
+    }
+
+
+_MODEL_TEXT = {
+    "raster": "Population model 'raster' (per unit, column population_model): people per cell of "
+    "the given raster, each cell at its centre (transformed to the metric CRS) in the unit "
+    "containing that centre; a cell counts as covered when its centre is within reach.",
+    "points": "Population model 'points': each point of the population grid counts in the "
+    "unit containing it and as covered when it lies within reach.",
+    "census_uniform": "Population model 'census_uniform' (coarse, flagged population_coarse): "
+    "census 2020 totals spread evenly over the unit's area (as many people per km² on the "
+    "mountains as in town), so population covered = population x covered area share; times to "
+    "the nearest facility are area-weighted over a regular sample of the unit.",
+}
+
+
 def _params(
     reach: Reach,
     metric: CRS,
-    grid: bool,
+    models: set[str],
     n_fac: int,
     method_note: str | None,
     sources: dict[str, str],
@@ -606,13 +680,7 @@ def _params(
         f"{metric.name} (EPSG:{metric.to_epsg()}); discs are unioned and intersected with each "
         "unit. Time to the nearest facility is straight-line distance over speed."
     )
-    population = (
-        "Population grid: each grid point's population counts as covered when the point lies "
-        "within reach; gap populations sum the grid points inside each gap."
-        if grid
-        else "Census 2020 county totals spread evenly over each unit's area (assumption: uniform "
-        "density inside a unit), so population covered = population x covered area share."
-    )
+    population = " ".join(_MODEL_TEXT[m] for m in MODELS if m in models)
     out = {
         "method": method,
         "population_assumption": population,
