@@ -7,6 +7,10 @@ catchment ``d0`` (S = capacity, P = population).  Step 2, for each demand point 
 (Gaussian E2SFCA).
 Distances are straight-line metres in a metric CRS; scores are capacity per person (multiply by
 1,000 for "beds per 1,000 people").
+
+Demand is never a unit's whole population at one point: :func:`access_by_unit` takes the cells
+of a population grid, or, for units without one, a regular sample of the unit's area carrying
+equal shares of its census total (:func:`geo.population.demand_points`).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from pyproj import CRS
 from scipy.sparse import coo_matrix
 from scipy.spatial import cKDTree
 
-from geo.crs import metric_crs_for, parse_crs, require_same_crs
+from geo.crs import metric_crs_for, parse_crs, require_crs, require_same_crs
 from geo.errors import InputError
+from geo.population import PopulationGrid, demand_points
 
-__all__ = ["DECAYS", "gaussian_weight", "two_step_fca", "unit_access"]
+__all__ = ["DECAYS", "access_by_unit", "gaussian_weight", "two_step_fca", "unit_access"]
 
 #: Distance-decay functions accepted by :func:`two_step_fca`.
 DECAYS: tuple[str, ...] = ("uniform", "gaussian")
@@ -170,3 +175,75 @@ def unit_access(
     grouped = frame.groupby("unit_id", sort=False)[["w", "pop"]].sum()
     out = (grouped["w"] / grouped["pop"].where(grouped["pop"] > 0)) * per
     return out.rename(f"access_per_{int(per)}").reset_index()
+
+
+def access_by_unit(
+    supply: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    catchment_m: float,
+    population: PopulationGrid | gpd.GeoDataFrame | None = None,
+    capacity_column: str = "capacity",
+    decay: str = "uniform",
+    unit_id: str = "adcode",
+    population_column: str = "population",
+    sample_m: float = 200.0,
+    metric_crs: CRS | str | None = None,
+) -> pd.DataFrame:
+    """2SFCA (or Gaussian E2SFCA) per unit, over grid cells or an area sample of each unit.
+
+    Parameters
+    ----------
+    supply : GeoDataFrame
+        Facilities with ``capacity_column`` (any CRS).
+    units : GeoDataFrame
+        Units with ``unit_id`` and ``population_column`` (any CRS).
+    catchment_m : float
+        Catchment radius (m).
+    population : PopulationGrid or GeoDataFrame, optional
+        Population grid; units without cells (all units when omitted) use their census total
+        spread over a regular ``sample_m`` sample of their area.
+    capacity_column, decay : str
+        As for :func:`two_step_fca`.
+    unit_id, population_column : str
+        Column names in ``units``.
+    sample_m : float
+        Spacing of the area sample (m).
+    metric_crs : pyproj.CRS or str, optional
+        Default: Gauss-Kruger zone of ``units``.
+
+    Returns
+    -------
+    DataFrame
+        ``unit_id, access_per_1000, access_demand`` (the population model of the demand).
+
+    Raises
+    ------
+    CRSError
+        When an input has no CRS.
+    InputError
+        As for :func:`two_step_fca`.
+    """
+    require_crs(supply, name="supply")
+    metric = parse_crs(metric_crs) if metric_crs is not None else metric_crs_for(units)
+    units_m = units.to_crs(metric)
+    demand = demand_points(
+        units_m,
+        grid=population,
+        population_column=population_column,
+        unit_id=unit_id,
+        spacing_m=sample_m,
+    )
+    score = two_step_fca(
+        supply.to_crs(metric),
+        demand,
+        capacity_column=capacity_column,
+        catchment_m=catchment_m,
+        decay=decay,
+        metric_crs=metric,
+    )
+    out = unit_access(score, demand, unit_ids=demand["unit_id"])
+    models = demand.groupby("unit_id", sort=False)["population_model"].first()
+    out["access_demand"] = out["unit_id"].map(models)
+    order = {u: i for i, u in enumerate(units_m[unit_id].astype(str))}
+    return out.sort_values("unit_id", key=lambda c: c.map(order)).reset_index(drop=True)

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from geo.coverage import CoverageResult
 
 __all__ = ["load_unit_set", "register", "run"]
+
+T = TypeVar("T")
 
 _CITY_UNITS = {"changsha": ("430100",), "yongzhou": ("431100",), "all": ("430100", "431100")}
 
@@ -77,7 +81,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--population-grid",
         type=Path,
-        help="population points (CSV lon,lat,population or GeoJSON/GPKG)",
+        help="population raster (GeoTIFF in any CRS, e.g. WorldPop 100 m) or points "
+        "(CSV lon,lat,population or GeoJSON/GPKG)",
+    )
+    p.add_argument(
+        "--population-crs",
+        default="WGS84",
+        help="coordinate system of a CSV population grid (not --crs, which is the facilities'): "
+        "WGS84, GCJ02, BD09, CGCS2000 or EPSG:xxxx",
     )
     p.add_argument("--osm", type=Path, help="OSM PBF or XML for road-network reach")
     p.add_argument(
@@ -181,6 +192,36 @@ def _facilities(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, pd.DataFram
     return load.facilities, load.problems, load.source
 
 
+def _population(args: argparse.Namespace, units: gpd.GeoDataFrame) -> tuple[object, str]:
+    """Read ``--population-grid`` (raster or points) or return the census model's label."""
+    from geo.coverage import read_population_grid
+    from geo.population import is_raster, read_population_raster
+
+    path = args.population_grid
+    if path is None:
+        return None, "census 2020 totals spread by area (census_uniform, coarse)"
+    if is_raster(path):
+        grid = read_population_raster(path, units=units)
+        return grid, f"{grid.source}: cells at their centres (raster)"
+    points = read_population_grid(path, crs=args.population_crs)
+    return points, f"population grid {path.name} as points (--population-crs {args.population_crs})"
+
+
+def _warned(fn: Callable[..., T], *a: object, **kw: object) -> T:
+    """Call ``fn``; print each population fallback warning to stderr instead of raising it."""
+    from geo.population import PopulationFallbackWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PopulationFallbackWarning)
+        out = fn(*a, **kw)
+    for w in caught:
+        if issubclass(w.category, PopulationFallbackWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the ``coverage`` command.
 
@@ -194,13 +235,8 @@ def run(args: argparse.Namespace) -> int:
     int
         0 on success (bad input raises and the CLI exits 2).
     """
-    from geo.access import two_step_fca, unit_access
-    from geo.coverage import (
-        compare,
-        coverage_report,
-        reach_for,
-        read_population_grid,
-    )
+    from geo.access import access_by_unit
+    from geo.coverage import compare, coverage_report, reach_for
     from geo.facilities import read_facilities
     from geo.report import check_formats, check_out_dir, write_reports
 
@@ -221,11 +257,11 @@ def run(args: argparse.Namespace) -> int:
         args.units, id_column=args.unit_id_column, name_column=args.unit_name_column
     )
     step("units")
-    population = None
-    pop_source = "census 2020 totals spread by area"
-    if args.population_grid is not None:
-        population = read_population_grid(args.population_grid, crs=args.crs)
-        pop_source = f"population grid {args.population_grid.name}"
+    if args.units.strip().lower() in _CITY_UNITS:
+        from geo.population import add_management_zones
+
+        units = add_management_zones(units)
+    population, pop_source = _population(args, units)
     step("population")
     remove = [s.strip() for s in (args.remove or "").split(",") if s.strip()]
     after_fac = facilities
@@ -273,7 +309,8 @@ def run(args: argparse.Namespace) -> int:
                 "time_to_nearest": nr.time_to_nearest,
                 "method_note": nr.method_note(),
             }
-        return coverage_report(
+        return _warned(
+            coverage_report,
             fac,
             units,
             reach=reach,
@@ -295,40 +332,19 @@ def run(args: argparse.Namespace) -> int:
     step("scenario")
     access = None
     if args.capacity_column:
-        supply = result.facilities
-        if population is not None:
-            demand, demand_units = population, None
-        else:
-            demand = gpd.GeoDataFrame(
-                {"population": units["population"].fillna(0.0).to_numpy()},
-                geometry=units.to_crs(units.estimate_utm_crs())
-                .representative_point()
-                .to_crs(WGS84)
-                .to_numpy(),
-                crs=WGS84,
-            )
-            demand_units = units["adcode"].astype(str).to_numpy()
-        score = two_step_fca(
-            supply,
-            demand,
-            capacity_column="capacity",
+        access = _warned(
+            access_by_unit,
+            result.facilities,
+            units,
             catchment_m=reach.radius_m,
+            population=population,
             decay=args.decay,
         )
-        if demand_units is None:
-            from geo.coverage import assign_units
-
-            demand_units = assign_units(demand, units, unit_id="adcode")
-        access = unit_access(score, demand, unit_ids=pd.Series(demand_units, index=demand.index))
         result.params["accessibility"] = (
             f"{'Gaussian E2SFCA' if args.decay == 'gaussian' else '2SFCA'} with capacity column "
-            f"{args.capacity_column!r}, catchment {reach.radius_m:,.0f} m straight-line; "
-            "demand: "
-            + (
-                "population grid"
-                if population is not None
-                else "each unit's census population at one interior point (coarse)"
-            )
+            f"{args.capacity_column!r}, catchment {reach.radius_m:,.0f} m straight-line; demand "
+            "per unit (column access_demand): the population grid's cells, or the census total "
+            "spread over a regular 200 m sample of the unit's area (census_uniform, coarse)"
         )
     step("accessibility")
     written = write_reports(

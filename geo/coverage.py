@@ -654,11 +654,12 @@ def _summary_row(
 
 
 _MODEL_TEXT = {
-    "raster": "Population model 'raster' (per unit, column population_model): people per cell of "
-    "the given raster, each cell at its centre (transformed to the metric CRS) in the unit "
-    "containing that centre; a cell counts as covered when its centre is within reach.",
-    "points": "Population model 'points': each point of the population grid counts in the "
-    "unit containing it and as covered when it lies within reach.",
+    "raster": "Population grid as a raster (model 'raster', per unit in column "
+    "population_model): people per cell of the given raster, each cell at its centre "
+    "(transformed to the metric CRS) in the unit containing that centre; a cell counts as "
+    "covered when its centre is within reach.",
+    "points": "Population grid as points (model 'points'): each point counts in the unit "
+    "containing it and as covered when it lies within reach.",
     "census_uniform": "Population model 'census_uniform' (coarse, flagged population_coarse): "
     "census 2020 totals spread evenly over the unit's area (as many people per km² on the "
     "mountains as in town), so population covered = population x covered area share; times to "
