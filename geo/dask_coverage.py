@@ -13,11 +13,11 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from pyproj import CRS
 
 from geo.coverage import Reach, coverage_report, reach_for
 from geo.crs import metric_crs_for, parse_crs, require_same_crs
+from geo.population import PopulationGrid, grid_from_points
 
 __all__ = ["SUMMARY_COLUMNS", "coverage_by_county"]
 
@@ -38,18 +38,29 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "minutes_mean",
     "minutes_p50",
     "minutes_p90",
+    "population_model",
+    "population_coarse",
+    "population_note",
 )
 
 
 def _meta() -> pd.DataFrame:
-    types = {"unit_id": object, "name": object, "facilities": np.int64, "gaps": np.int64}
+    types = {
+        "unit_id": object,
+        "name": object,
+        "facilities": np.int64,
+        "gaps": np.int64,
+        "population_model": object,
+        "population_coarse": bool,
+        "population_note": object,
+    }
     return pd.DataFrame({c: pd.Series(dtype=types.get(c, float)) for c in SUMMARY_COLUMNS})
 
 
 def _partition_summary(
     part: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
-    population: gpd.GeoDataFrame | None,
+    population: PopulationGrid | None,
     reach: Reach,
     metric: CRS,
     unit_id: str,
@@ -60,9 +71,8 @@ def _partition_summary(
     minx, miny, maxx, maxy = part.total_bounds
     pop = None
     if population is not None:
-        px = shapely.get_x(population.geometry.values)
-        py = shapely.get_y(population.geometry.values)
-        pop = population[(px >= minx) & (px <= maxx) & (py >= miny) & (py <= maxy)]
+        px, py = population.x, population.y
+        pop = population.subset((px >= minx) & (px <= maxx) & (py >= miny) & (py <= maxy))
     # every facility is passed: reach only unions discs touching the unit, and the time to the
     # nearest facility may come from one beyond the reach radius
     result = coverage_report(
@@ -83,7 +93,7 @@ def coverage_by_county(
     units: gpd.GeoDataFrame,
     *,
     reach: Reach | None = None,
-    population: gpd.GeoDataFrame | None = None,
+    population: gpd.GeoDataFrame | PopulationGrid | None = None,
     unit_id: str = "adcode",
     unit_name: str = "name",
     npartitions: int | None = None,
@@ -102,8 +112,9 @@ def coverage_by_county(
         Units (counties) with ``unit_id``, ``unit_name`` and ``population``.
     reach : Reach, optional
         Default 15 minutes' walk.
-    population : GeoDataFrame, optional
-        Population grid points with ``population`` (same CRS).
+    population : GeoDataFrame or PopulationGrid, optional
+        Population points with ``population`` (any CRS) or a raster grid
+        (:func:`geo.population.read_population_raster`).
     unit_id, unit_name : str
         Column names.
     npartitions : int, optional
@@ -130,8 +141,10 @@ def coverage_by_county(
     fac_m = facilities.to_crs(metric)
     pop_m = None
     if population is not None:
-        require_same_crs(population, units, names=("population", "units"))
-        pop_m = population.to_crs(metric)
+        grid = population
+        if isinstance(grid, gpd.GeoDataFrame):
+            grid = grid_from_points(grid)
+        pop_m = grid.to_crs(metric)
     parts = dask_geopandas.from_geopandas(
         units_m, npartitions=npartitions or len(units_m), sort=False
     )

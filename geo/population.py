@@ -203,13 +203,25 @@ def _raster_window(src: object, units_r: gpd.GeoDataFrame) -> object:
     from rasterio.windows import Window, from_bounds
 
     full = Window(0, 0, src.width, src.height)
-    win = from_bounds(*units_r.total_bounds, transform=src.transform)
-    win = win.round_offsets(op="floor").round_lengths(op="ceil")
+    raw = from_bounds(*units_r.total_bounds, transform=src.transform)
+    col0, row0 = math.floor(raw.col_off), math.floor(raw.row_off)
+    col1 = math.ceil(raw.col_off + raw.width)
+    row1 = math.ceil(raw.row_off + raw.height)
+    win = Window(col0, row0, col1 - col0, row1 - row0)
     try:
         return win.intersection(full)
     except WindowError as exc:
         msg = "the population raster does not overlap the units: is its CRS right?"
         raise InputError(msg, file=getattr(src, "name", None)) from exc
+
+
+def _strip_transform(t: object, win: object) -> object:
+    """Affine of a window (rasterio's ``window_transform`` without its deprecated ``*``)."""
+    from affine import Affine
+
+    c = t.c + win.col_off * t.a + win.row_off * t.b
+    f = t.f + win.col_off * t.d + win.row_off * t.e
+    return Affine(t.a, t.b, c, t.d, t.e, f)
 
 
 def _strip_cells(
@@ -296,7 +308,7 @@ def read_population_raster(
         for row0 in range(int(win.row_off), row_end, strip_rows):
             strip = Window(win.col_off, row0, win.width, min(strip_rows, row_end - row0))
             data = src.read(band, window=strip)
-            transform = src.window_transform(strip)
+            transform = _strip_transform(src.transform, strip)
             labels = rasterize(shapes, out_shape=data.shape, transform=transform, dtype="int32")
             *cells, valid = _strip_cells(data, labels, src.nodata, transform, path.name)
             counts += np.bincount(valid, minlength=len(units) + 1)
