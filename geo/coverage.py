@@ -20,7 +20,9 @@ Method (stated in every result's :attr:`CoverageResult.params`):
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -254,13 +256,20 @@ def _weighted_quantiles(values: NDArray, weights: NDArray, qs: tuple[float, ...]
 
 
 def _sum_in_parts(parts: list[BaseGeometry], x: NDArray, y: NDArray, values: NDArray) -> NDArray:
-    """Sum ``values`` of points inside each of disjoint ``parts`` (bbox filter + prepared test)."""
+    """Sum ``values`` of points inside each of disjoint ``parts``.
+
+    Points are sorted by x once; each part tests only the points in its x-slab (binary search)
+    and bounding box, with a prepared point-in-polygon test.
+    """
     out = np.zeros(len(parts))
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
     free = np.ones(len(x), dtype=bool)
     for j in np.argsort([-p.area for p in parts]):
         part = parts[j]
         minx, miny, maxx, maxy = part.bounds
-        cand = np.flatnonzero(free & (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
+        slab = order[np.searchsorted(xs, minx, "left") : np.searchsorted(xs, maxx, "right")]
+        cand = slab[free[slab] & (y[slab] >= miny) & (y[slab] <= maxy)]
         if len(cand) == 0:
             continue
         shapely.prepare(part)
@@ -446,16 +455,10 @@ def coverage_report(
     reach_parts: list[BaseGeometry] = []
     gap_rows: list[dict] = []
     dist_rows: list[dict] = []
-    for k, geom in enumerate(unit_geoms):
+    split = _split_units(unit_geoms, discs, disc_tree, reach_geometry)
+    for k, (geom, (covered, gap)) in enumerate(zip(unit_geoms, split, strict=True)):
         uid, uname = str(units_m[unit_id].iloc[k]), names[k]
-        if reach_geometry is None:
-            idx = disc_tree.query(geom, predicate="intersects")
-            local = shapely.union_all(discs[idx]) if len(idx) else shapely.Polygon()
-        else:
-            local = reach_geometry
-        covered = shapely.intersection(geom, local) if not local.is_empty else shapely.Polygon()
         reach_parts.append(covered)
-        gap = shapely.difference(geom, local) if not local.is_empty else geom
         parts = [p for p in shapely.get_parts(gap) if p.area >= min_gap_km2 * 1e6]
         up = _unit_population(
             k, geom, covered.area, parts, census[k], grid, reach.minutes, time_to_nearest, sample_m
@@ -515,6 +518,30 @@ def coverage_report(
     )
 
 
+def _split_units(
+    geoms: NDArray,
+    discs: NDArray | None,
+    disc_tree: shapely.STRtree | None,
+    reach_geometry: BaseGeometry | None,
+) -> list[tuple[BaseGeometry, BaseGeometry]]:
+    """(covered, gap) of every unit; units run on a thread pool (GEOS releases the GIL)."""
+
+    def one(geom: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
+        if reach_geometry is None:
+            idx = disc_tree.query(geom, predicate="intersects")
+            local = shapely.union_all(discs[idx]) if len(idx) else shapely.Polygon()
+        else:
+            local = reach_geometry
+        if local.is_empty:
+            return shapely.Polygon(), geom
+        return shapely.intersection(geom, local), shapely.difference(geom, local)
+
+    if len(geoms) < 4:
+        return [one(g) for g in geoms]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(one, geoms))
+
+
 @dataclass
 class _UnitGrid:
     """A population grid in the metric CRS, cells grouped by unit, with minutes to nearest."""
@@ -562,7 +589,8 @@ def _unit_grid(
     unit = unit_index(grid, units_m, unit_id)
     fallback, notes = fallback_units(grid, unit, names)
     used = np.flatnonzero(unit >= 0)
-    order = used[np.argsort(unit[used], kind="stable")]
+    small = np.int16 if len(names) < np.iinfo(np.int16).max else np.int64
+    order = used[np.argsort(unit[used].astype(small), kind="stable")]  # radix sort for int16
     starts = np.searchsorted(unit[order], np.arange(len(names) + 1))
     minutes = np.full(len(grid), np.nan)
     minutes[used] = time_fn(grid.x[used], grid.y[used])

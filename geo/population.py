@@ -249,7 +249,7 @@ def read_population_raster(
     units: gpd.GeoDataFrame,
     unit_id: str = "adcode",
     band: int = 1,
-    strip_rows: int = 1024,
+    strip_rows: int = 4096,
 ) -> PopulationGrid:
     """Read a population raster (GeoTIFF, any CRS) over ``units``, cell by cell.
 
