@@ -469,7 +469,8 @@ def coverage_report(
             | {"geometry": p}
             for p, pop in zip(parts, up.gap_pop, strict=True)
         )
-        note = "; ".join(n for n in (unit_notes[k], up.note) if n)
+        census_note = unit_notes[k] if up.model == "census_uniform" else ""  # census figures
+        note = "; ".join(n for n in (census_note, up.note) if n)
         rows.append(
             _summary_row(uid, uname, geom.area, covered.area, parts, up, int((fac_unit == k).sum()))
             | {"population_note": note}

@@ -569,7 +569,10 @@ def add_management_zones(
         if not hit.any():
             continue
         out.loc[hit, population_column] = out.loc[hit, population_column] + zone.population
-        text = f"includes {zone.name} {int(zone.population):,} ({zone.basis}: management zone)"
+        text = (
+            f"census total includes {zone.name} {int(zone.population):,} (management zone; "
+            f"host county {zone.basis}, data/management_zones.csv)"
+        )
         notes[hit] = [f"{n}; {text}" if n else text for n in notes[hit]]
     out["population_note"] = notes
     return out
