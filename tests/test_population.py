@@ -315,3 +315,17 @@ def test_cli_points_use_their_own_crs(
     assert s.loc["w", "population_model"] == "points"
     assert s.loc["e", "population_model"] == "census_uniform"  # no points there: fallback
     assert "no population-grid cells" in err
+
+
+def test_dask_partitions_take_a_raster_grid(wgs_tif: Path, halves: gpd.GeoDataFrame) -> None:
+    pytest.importorskip("dask_geopandas")
+    from geo.dask_coverage import coverage_by_county
+
+    fac = gpd.GeoDataFrame(
+        {"id": ["a"]}, geometry=[Point(W0 + 2.5 * STEP, N0 - 2.5 * STEP)], crs="EPSG:4326"
+    )
+    grid = read_population_raster(wgs_tif, units=halves)
+    expected = coverage_report(fac, halves, population=grid).summary
+    got = coverage_by_county(fac, halves, population=grid)
+    cols = ["population", "population_covered", "minutes_p50", "population_model"]
+    pd.testing.assert_frame_equal(got[cols], expected[cols], check_dtype=False)
