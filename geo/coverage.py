@@ -398,16 +398,9 @@ def coverage_report(
     """
     step = progress or (lambda _label: None)
     reach = reach or reach_for("walk")
-    require_same_crs(facilities, units, names=("facilities", "units"))
+    _check_inputs(facilities, units, unit_id, unit_name)
     if isinstance(population, gpd.GeoDataFrame):
         population = grid_from_points(population)
-    _check_units(units, unit_id, unit_name)
-    if facilities.empty:
-        msg = "no facilities given"
-        raise InputError(msg, field="facilities")
-    if not facilities.geom_type.eq("Point").all():
-        msg = f"facilities must be points, got {sorted(set(facilities.geom_type.dropna()))}"
-        raise InputError(msg, field="geometry")
     metric = parse_crs(metric_crs) if metric_crs is not None else metric_crs_for(units)
     fac_m = _project(facilities, metric)
     units_m = _project(units, metric)
@@ -441,16 +434,7 @@ def coverage_report(
     if grid is not None:
         step("population grid")
     fac_unit = assign_cells(fx, fy, unit_geoms)
-    census = (
-        pd.to_numeric(units_m[population_column], errors="coerce").to_numpy(dtype=float)
-        if population_column in units_m.columns
-        else np.full(len(units_m), math.nan)
-    )
-    unit_notes = (
-        units_m["population_note"].fillna("").astype(str).tolist()
-        if "population_note" in units_m.columns
-        else [""] * len(units_m)
-    )
+    census, unit_notes = _census_columns(units_m, population_column)
     rows: list[dict] = []
     reach_parts: list[BaseGeometry] = []
     gap_rows: list[dict] = []
@@ -478,21 +462,7 @@ def coverage_report(
         step(f"unit {uname}")
 
     summary = pd.DataFrame(rows)
-    gaps = gpd.GeoDataFrame(
-        gap_rows or None,
-        columns=["unit_id", "name", "area_km2", "population", "geometry"],
-        geometry="geometry",
-        crs=metric,
-    )
-    if not gaps.empty:
-        gaps["rank_area"] = gaps["area_km2"].rank(ascending=False, method="first").astype(int)
-        gaps["rank_population"] = (
-            gaps["population"].rank(ascending=False, method="first", na_option="bottom").astype(int)
-        )
-        gaps = gaps.sort_values("rank_area").reset_index(drop=True)
-    else:
-        gaps["rank_area"] = pd.Series(dtype=int)
-        gaps["rank_population"] = pd.Series(dtype=int)
+    gaps = _ranked_gaps(gap_rows, metric)
     reach_gdf = gpd.GeoDataFrame(
         {
             "unit_id": summary["unit_id"],
@@ -517,6 +487,53 @@ def coverage_report(
         facilities=fac_out.to_crs(WGS84),
         params=params,
     )
+
+
+def _check_inputs(
+    facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, unit_id: str, unit_name: str
+) -> None:
+    require_same_crs(facilities, units, names=("facilities", "units"))
+    _check_units(units, unit_id, unit_name)
+    if facilities.empty:
+        msg = "no facilities given"
+        raise InputError(msg, field="facilities")
+    if not facilities.geom_type.eq("Point").all():
+        msg = f"facilities must be points, got {sorted(set(facilities.geom_type.dropna()))}"
+        raise InputError(msg, field="geometry")
+
+
+def _census_columns(units_m: gpd.GeoDataFrame, population_column: str) -> tuple[NDArray, list]:
+    """Census totals (NaN when absent) and population notes of the units."""
+    census = (
+        pd.to_numeric(units_m[population_column], errors="coerce").to_numpy(dtype=float)
+        if population_column in units_m.columns
+        else np.full(len(units_m), math.nan)
+    )
+    notes = (
+        units_m["population_note"].fillna("").astype(str).tolist()
+        if "population_note" in units_m.columns
+        else [""] * len(units_m)
+    )
+    return census, notes
+
+
+def _ranked_gaps(gap_rows: list[dict], metric: CRS) -> gpd.GeoDataFrame:
+    """Gap parts as a GeoDataFrame ranked by area and by population (1 = largest)."""
+    gaps = gpd.GeoDataFrame(
+        gap_rows or None,
+        columns=["unit_id", "name", "area_km2", "population", "geometry"],
+        geometry="geometry",
+        crs=metric,
+    )
+    if gaps.empty:
+        gaps["rank_area"] = pd.Series(dtype=int)
+        gaps["rank_population"] = pd.Series(dtype=int)
+        return gaps
+    gaps["rank_area"] = gaps["area_km2"].rank(ascending=False, method="first").astype(int)
+    gaps["rank_population"] = (
+        gaps["population"].rank(ascending=False, method="first", na_option="bottom").astype(int)
+    )
+    return gaps.sort_values("rank_area").reset_index(drop=True)
 
 
 def _split_units(
