@@ -43,7 +43,7 @@ import shapely
 
 from geo.boundaries import load_units
 from geo.coverage import coverage_report, reach_for
-from geo.crs import metric_crs_for
+from geo.crs import metric_crs_for, parse_crs
 from geo.network import RoadNetwork, nearest_distances, network_from_edges, network_reach
 from geo.population import PopulationFallbackWarning, read_population_raster
 from geo.settings import WGS84
@@ -175,11 +175,13 @@ def naive_network(
     return best, search, polys, time.perf_counter() - t2
 
 
-def province_raster(path: Path, *, cell_m: float = CELL_M) -> dict[str, float]:
-    """Write a seeded WorldPop-like GeoTIFF over Hunan: 100 m cells in the analysis CRS.
+def province_raster(path: Path, *, geographic: bool = False) -> dict[str, float]:
+    """Write a seeded WorldPop-like GeoTIFF over Hunan.
 
-    People per cell are gamma-distributed (seed 2026), scaled to Hunan's census 2020 total
-    (66,444,864), nodata (-99999) outside the province; tiled, deflate-compressed float32.
+    100 m cells in the analysis CRS (Gauss-Kruger), or with ``geographic`` WorldPop's own
+    layout: EPSG:4326, 3 arc-second cells (about 82 m x 93 m here).  People per cell are
+    gamma-distributed (seed 2026), scaled to Hunan's census 2020 total (66,444,864), nodata
+    (-99999) outside the province; tiled, deflate-compressed float32.
     """
     import rasterio
     from affine import Affine
@@ -188,7 +190,9 @@ def province_raster(path: Path, *, cell_m: float = CELL_M) -> dict[str, float]:
 
     units = load_units(cities=None)
     metric = metric_crs_for(units)
-    province = units.to_crs(metric).union_all()
+    crs = parse_crs(WGS84) if geographic else metric
+    cell_m = 1 / 1200 if geographic else CELL_M
+    province = units.to_crs(crs).union_all()
     minx, miny, maxx, maxy = (math.floor(v / cell_m) * cell_m for v in province.bounds)
     width, height = int((maxx - minx) // cell_m) + 2, int((maxy - miny) // cell_m) + 2
     top = miny + height * cell_m
@@ -201,7 +205,7 @@ def province_raster(path: Path, *, cell_m: float = CELL_M) -> dict[str, float]:
         "height": height,
         "count": 1,
         "dtype": "float32",
-        "crs": metric.to_wkt(),
+        "crs": crs.to_wkt(),
         "transform": transform,
         "nodata": -99999.0,
         "tiled": True,
@@ -281,16 +285,16 @@ def province_worker(tif: Path, n_fac: int) -> None:
     )
 
 
-def province_rows(tif: Path, n_fac: int) -> list[tuple[str, str]]:
+def province_rows(tif: Path, n_fac: int, *, geographic: bool = False) -> list[tuple[str, str]]:
     """Generate the raster if needed, run :func:`province_worker` in a fresh process."""
     rows: list[tuple[str, str]] = []
     if not tif.exists():
         t = time.perf_counter()
-        info = province_raster(tif)
+        info = province_raster(tif, geographic=geographic)
         rows.append(
             (
                 "province: raster written",
-                f"{info['cells']:,} cells of 100 m in Hunan ({info['width']:,} x "
+                f"{info['cells']:,} cells in Hunan ({info['width']:,} x "
                 f"{info['height']:,}), {tif.stat().st_size / 2**20:,.0f} MiB GeoTIFF, "
                 f"{time.perf_counter() - t:.0f} s",
             )
@@ -333,6 +337,11 @@ def main() -> None:
         "--raster", type=Path, default=Path("/tmp/hunan_pop_100m.tif"), help="province GeoTIFF"
     )
     parser.add_argument("--skip-province", action="store_true")
+    parser.add_argument(
+        "--geographic",
+        action="store_true",
+        help="province raster in WorldPop's layout (EPSG:4326, 3 arc-seconds), not 100 m GK",
+    )
     parser.add_argument("--province-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--province-facilities", type=int, default=N_PROVINCE)
     args = parser.parse_args()
@@ -419,7 +428,7 @@ def main() -> None:
     rows.append(("network: same node distances as ego-graphs", str(agree)))
 
     if not args.skip_province:
-        rows += province_rows(args.raster, N_PROVINCE)
+        rows += province_rows(args.raster, N_PROVINCE, geographic=args.geographic)
     rows.append(("process max RSS", f"{_rss_mb():,.0f} MiB"))
     rows.append(
         (

@@ -66,6 +66,8 @@ __all__ = [
 TIME_BINS: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, math.inf)
 #: Vertices per quarter circle of reach discs (16: area within 0.17 % of pi r^2).
 _QUAD_SEGS = 16
+#: Points per KD-tree query batch (2 M points: 32 MiB of coordinates).
+_QUERY_CHUNK = 1 << 21
 _ProgressFn = Callable[[str], None]
 
 
@@ -417,8 +419,11 @@ def coverage_report(
     if time_to_nearest is None:
 
         def time_to_nearest(x: NDArray, y: NDArray) -> NDArray:
-            dist, _ = tree.query(np.column_stack([x, y]), k=1, workers=-1)
-            return np.asarray(dist) / reach.metres_per_minute
+            out = np.empty(len(x))
+            for i in range(0, len(x), _QUERY_CHUNK):  # chunks bound the memory of the query
+                xy = np.column_stack([x[i : i + _QUERY_CHUNK], y[i : i + _QUERY_CHUNK]])
+                out[i : i + _QUERY_CHUNK], _ = tree.query(xy, k=1, workers=-1)
+            return out / reach.metres_per_minute
 
     discs = None
     disc_tree = None
@@ -610,8 +615,11 @@ def _unit_grid(
     small = np.int16 if len(names) < np.iinfo(np.int16).max else np.int64
     order = used[np.argsort(unit[used].astype(small), kind="stable")]  # radix sort for int16
     starts = np.searchsorted(unit[order], np.arange(len(names) + 1))
-    minutes = np.full(len(grid), np.nan)
-    minutes[used] = time_fn(grid.x[used], grid.y[used])
+    if len(used) == len(grid):  # every cell in a unit (raster grids): no copies
+        minutes = np.asarray(time_fn(grid.x, grid.y), dtype=float)
+    else:
+        minutes = np.full(len(grid), np.nan)
+        minutes[used] = time_fn(grid.x[used], grid.y[used])
     return _UnitGrid(
         grid.x, grid.y, grid.population, minutes, order, starts, fallback, notes, grid.model
     )

@@ -243,6 +243,19 @@ def _strip_cells(
     return x, y, data[rows, cols].astype(float), labels[rows, cols] - 1, labels[ok]
 
 
+def _concat_fields(parts: list[tuple[NDArray, ...]]) -> list[NDArray]:
+    """Concatenate each field of the strips, freeing a field's pieces as soon as it is joined."""
+    if not parts:
+        return [np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int32)]
+    fields = [list(f) for f in zip(*parts, strict=True)]
+    parts.clear()
+    out = []
+    for i in range(len(fields)):
+        out.append(np.concatenate(fields[i]))
+        fields[i] = []
+    return out
+
+
 def read_population_raster(
     path: str | Path,
     *,
@@ -313,7 +326,7 @@ def read_population_raster(
             *cells, valid = _strip_cells(data, labels, src.nodata, transform, path.name)
             counts += np.bincount(valid, minlength=len(units) + 1)
             parts.append(tuple(cells))
-    x, y, pop, unit = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    x, y, pop, unit = _concat_fields(parts)
     return PopulationGrid(
         x,
         y,
@@ -322,7 +335,7 @@ def read_population_raster(
         "raster",
         f"population raster {path.name} ({crs.name})",
         unit_ids=tuple(units[unit_id].astype(str)),
-        unit=unit.astype(np.int64),
+        unit=unit,
         cells_per_unit=counts[1:],
     )
 
