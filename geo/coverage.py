@@ -209,7 +209,8 @@ def read_population_grid(
     column : str
         Population column.
     crs : str or int
-        Coordinate system of a CSV (as for :func:`geo.facilities.read_facilities`).
+        Coordinate system of a CSV (``--population-crs``; not the facilities' ``--crs``), as
+        for :func:`geo.facilities.read_facilities`.  GeoJSON/GeoPackage use their own CRS.
 
     Returns
     -------
