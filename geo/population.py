@@ -506,9 +506,6 @@ def demand_points(
     """
     crs = require_crs(units_m, name="units")
     ids = units_m[unit_id].astype(str).to_numpy()
-    census = census_sample(
-        units_m, population_column=population_column, unit_id=unit_id, spacing_m=spacing_m
-    )
     frames = []
     use_census = np.ones(len(units_m), dtype=bool)
     if grid is not None:
@@ -519,8 +516,15 @@ def demand_points(
         use_census, _ = fallback_units(grid, unit, list(ids))
         keep = (unit >= 0) & ~use_census[np.maximum(unit, 0)]
         frames.append(_demand_frame(grid.subset(keep), ids[unit[keep]], crs))
-    keep = use_census[census.unit]
-    frames.append(_demand_frame(census.subset(keep), ids[census.unit[keep]], crs))
+    if use_census.any():  # sample only the units that need it
+        census = census_sample(
+            units_m[use_census],
+            population_column=population_column,
+            unit_id=unit_id,
+            spacing_m=spacing_m,
+        )
+        own = ids[use_census][census.unit]
+        frames.append(_demand_frame(census, own, crs))
     out = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
 

@@ -329,3 +329,20 @@ def test_dask_partitions_take_a_raster_grid(wgs_tif: Path, halves: gpd.GeoDataFr
     got = coverage_by_county(fac, halves, population=grid)
     cols = ["population", "population_covered", "minutes_p50", "population_model"]
     pd.testing.assert_frame_equal(got[cols], expected[cols], check_dtype=False)
+
+
+def test_demand_points_mix_grid_and_census_sample(square_units: gpd.GeoDataFrame) -> None:
+    grid = gpd.GeoDataFrame(
+        {"population": [10.0, 20.0]},
+        geometry=[Point(501_000, 3_121_000), Point(505_000, 3_125_000)],  # both in the west
+        crs="EPSG:4547",
+    )
+    with pytest.warns(PopulationFallbackWarning, match="900002"):
+        demand = demand_points(square_units, grid=grid, spacing_m=500)
+    by_unit = demand.groupby("unit_id")
+    assert by_unit["population"].sum().to_dict() == pytest.approx({"900001": 30, "900002": 3000})
+    assert by_unit["population_model"].first().to_dict() == {
+        "900001": "points",
+        "900002": "census_uniform",
+    }
+    assert by_unit.size()["900002"] == 400  # 10 km x 10 km at 500 m: never one point
