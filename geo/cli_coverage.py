@@ -261,6 +261,10 @@ def run(args: argparse.Namespace) -> int:
         from geo.population import add_management_zones
 
         units = add_management_zones(units)
+        if units["population_note"].astype(bool).any():
+            unit_source += (
+                "; management zones added to their host county (data/management_zones.csv)"
+            )
     population, pop_source = _population(args, units)
     step("population")
     remove = [s.strip() for s in (args.remove or "").split(",") if s.strip()]

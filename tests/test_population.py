@@ -346,3 +346,28 @@ def test_demand_points_mix_grid_and_census_sample(square_units: gpd.GeoDataFrame
         "900002": "census_uniform",
     }
     assert by_unit.size()["900002"] == 400  # 10 km x 10 km at 500 m: never one point
+
+
+def test_cli_yongzhou_counts_management_zones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o"
+    code, _, err = _run(
+        capsys,
+        "--layers",
+        "yz_network",
+        "--units",
+        "yongzhou",
+        "--out",
+        str(out),
+        "--format",
+        "csv",
+    )
+    assert code == 0, err
+    s = pd.read_csv(out / "coverage_summary.csv", keep_default_na=False).set_index("name")
+    assert s["population"].sum() == 5_289_824  # the census city total, zones included
+    assert s.loc["冷水滩区", "population"] == 583_136
+    assert "永州经济技术开发区 47,111" in s.loc["冷水滩区", "population_note"]
+    assert (s["population_model"] == "census_uniform").all() and s["population_coarse"].all()
+    method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
+    assert "management zones" in method["source_units"]
