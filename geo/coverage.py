@@ -562,6 +562,9 @@ def _split_units(
 
     if len(geoms) < 4:
         return [one(g) for g in geoms]
+    shapely.prepare(geoms)  # prepared once here, read-only in the threads
+    if disc_tree is not None:
+        disc_tree.query(geoms[0])  # build the tree before threads share it
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return list(pool.map(one, geoms))
 
