@@ -212,7 +212,7 @@ def _raster_window(src: object, units_r: gpd.GeoDataFrame) -> object:
         return win.intersection(full)
     except WindowError as exc:
         msg = "the population raster does not overlap the units: is its CRS right?"
-        raise InputError(msg, file=getattr(src, "name", None)) from exc
+        raise InputError(msg, file=Path(str(src.name)).name) from exc
 
 
 def _strip_transform(t: object, win: object) -> object:
