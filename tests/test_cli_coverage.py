@@ -373,6 +373,29 @@ def test_network_mode_from_osm_xml(
     summary = pd.read_csv(out / "coverage_summary.csv")
     # 1 km of road each way from f1 (and f2/f3 nearby), 100 m wide: well under 1 km discs
     assert 0.1 < summary["covered_km2"].iloc[0] < 3 * 3.1416
+    # the profile is printed: walk keeps the footway; drive drops it and is directed
+    assert "profile: walk: OSM highway in {" in method["method"]
+    assert "undirected graph" in method["method"]
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(facility_csv),
+        "--units",
+        str(upath),
+        "--osm",
+        str(osm),
+        "--mode",
+        "drive",
+        "--out",
+        str(out),
+        "--format",
+        "xlsx",
+    )
+    assert code == 0, err
+    sheet = pd.read_excel(out / "coverage.xlsx", sheet_name="method").set_index("parameter")
+    text = sheet["value"]["method"]
+    assert "profile: drive" in text and "directed graph honouring oneway" in text
+    assert "(roads.osm, 3 nodes, 2 edges" in text  # the footway is not a drive road
 
 
 def test_population_grid_csv(
