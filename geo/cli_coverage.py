@@ -26,6 +26,7 @@ from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
 
 if TYPE_CHECKING:
     from geo.coverage import CoverageResult
+    from geo.network import RoadNetwork
 
 __all__ = ["load_unit_set", "register", "run"]
 
@@ -226,7 +227,7 @@ def _check_inside(
     raise InputError(msg, field="units")
 
 
-def _check_network_covers(network: object, facilities: gpd.GeoDataFrame, *, file: str) -> None:
+def _check_network_covers(network: RoadNetwork, facilities: gpd.GeoDataFrame, *, file: str) -> None:
     """Stop when no facility lies near the roads of the OSM file (an extract of elsewhere)."""
     import numpy as np
     from scipy.spatial import cKDTree
