@@ -12,7 +12,7 @@ driving uses a directed graph that honours ``oneway`` (distances are from every 
 nearest facility, i.e. the trip a resident makes).
 
 Small reaches are unioned exactly (vector).  Large ones (``>= RASTER_MIN_PIECES`` road pieces)
-are rasterised: the reached road parts are sampled every half cell onto a grid of
+are rasterised: the reached road parts are sampled every cell onto a grid of
 ``edge_buffer_m / 2.5`` m, dilated by a disc of radius ``edge_buffer_m`` and
 polygonised once.  The reached edges are the same; the outline is exact to about one cell.
 """
@@ -557,7 +557,7 @@ def rasterised_bands(
 ) -> BaseGeometry:
     """Polygon of everything within ``buffer_m`` of ``pieces``, built on a raster.
 
-    The lines are sampled every half cell and burnt into a grid; a dilation with a disc of
+    The lines are sampled every cell and burnt into a grid; a dilation with a disc of
     radius ``buffer_m`` (:func:`scipy.ndimage.binary_dilation`) marks the cells whose centre lies
     within ``buffer_m`` of a burnt cell; :func:`rasterio.features.shapes` polygonises them once.
     This replaces the union of many overlapping buffers (the slow part of the exact method);
@@ -580,8 +580,7 @@ def rasterised_bands(
     from rasterio.features import shapes  # local: heavy import
 
     cell = float(cell_m or max(buffer_m / 2.5, 0.5))
-    dense = shapely.segmentize(pieces, cell / 2.0)
-    xy = shapely.get_coordinates(dense)
+    xy = _samples(pieces, cell)
     pad = buffer_m + 2 * cell
     minx, miny = xy.min(axis=0) - pad
     maxx, maxy = xy.max(axis=0) + pad
@@ -603,6 +602,19 @@ def rasterised_bands(
         return shapely.Polygon()
     # the polygonised components are disjoint: no union needed
     return shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
+
+
+def _samples(pieces: NDArray, step: float) -> NDArray:
+    """Return the vertices of ``pieces`` plus points every ``step`` m along each segment."""
+    coords, which = shapely.get_coordinates(pieces, return_index=True)
+    same = which[1:] == which[:-1]
+    p0, p1 = coords[:-1][same], coords[1:][same]
+    n = np.ceil(np.hypot(*(p1 - p0).T) / step).astype(np.int64) + 1
+    start = np.repeat(np.cumsum(n) - n, n)
+    k = np.arange(int(n.sum())) - start
+    frac = (k / np.repeat(np.maximum(n - 1, 1), n))[:, None]
+    p0, p1 = np.repeat(p0, n, axis=0), np.repeat(p1, n, axis=0)
+    return np.vstack([coords, p0 + (p1 - p0) * frac])
 
 
 def _polygon(rings: list, *, origin: tuple[float, float], cell: float) -> shapely.Polygon:
