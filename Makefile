@@ -41,4 +41,5 @@ validate: setup
 
 bench: setup-test system-deps
 	$(BIN)/python benchmarks/bench_coverage.py
+	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_webmap.py

@@ -7,7 +7,8 @@
    a spatial join of the grid).
 2. Road network: a synthetic 250 x 250 street grid (100 m blocks, 62,500 nodes, 124,500 edges,
    25 x 25 km; no Changsha road file ships with the project) with 1,000 facilities: the
-   multi-source pass of :mod:`geo.network` vs per-facility ``networkx.ego_graph`` isochrones.
+   multi-source pass of :mod:`geo.network` vs per-facility ``networkx.ego_graph`` isochrones
+   (end to end, with reach polygons and the report: ``bench_network.py``).
 3. Province scale, run for real (issue 8): a seeded WorldPop-like GeoTIFF of 100 m cells over
    Hunan (~21 M populated cells, in the analysis CRS, tiled and deflate-compressed; written once
    to ``--raster``) and 90,400 facilities (Changsha's density over Hunan; seeded uniform

@@ -28,11 +28,14 @@ from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
 
 if TYPE_CHECKING:
     from geo.coverage import CoverageResult
+    from geo.network import RoadNetwork
 
 __all__ = ["load_unit_set", "register", "run"]
 
 T = TypeVar("T")
 
+#: A facility farther than this from every road node is not on the OSM file's map.
+_NEAR_ROAD_M = 2000.0
 _CITY_UNITS = {"changsha": ("430100",), "yongzhou": ("431100",), "all": ("430100", "431100")}
 
 
@@ -99,6 +102,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--add", type=Path, help="scenario: file of facilities to add (same --crs)")
     p.add_argument("--remove", help="scenario: comma-separated facility ids to remove")
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="report facilities outside the chosen units as an honest zero (with a warning) "
+        "instead of stopping",
+    )
+    src.add_argument(
+        "--header-row",
+        type=int,
+        help="row of the column names as Excel shows it (default: the first non-empty row)",
+    )
     p.add_argument("--out", type=Path, default=Path("coverage_out"), help="output folder")
     p.add_argument(
         "--format",
@@ -178,6 +192,7 @@ def _facilities(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, pd.DataFram
         args.facilities,
         crs=args.crs,
         sheet=args.sheet,
+        header_row=args.header_row,
         lon_column=args.lon_column,
         lat_column=args.lat_column,
         id_column=args.id_column,
@@ -222,6 +237,58 @@ def _warned(fn: Callable[..., T], *a: object, **kw: object) -> T:
     return out
 
 
+def _check_inside(
+    facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, units_label: str, allow: bool
+) -> None:
+    """Stop when no facility lies in the chosen units (warn when only some lie outside).
+
+    With ``allow`` (``--allow-outside``) the all-outside case is reported as an honest zero with
+    a warning; facilities outside still count where their reach enters the units.
+    """
+    area = units.to_crs(WGS84).geometry.union_all()
+    pts = facilities.to_crs(WGS84).geometry
+    inside = pts.within(area).to_numpy()
+    if inside.all():
+        return
+    outside = facilities.loc[~inside, "id"].astype(str).tolist()
+    lon, lat = pts[~inside].x.mean(), pts[~inside].y.mean()
+    more = " ..." if len(outside) > 5 else ""
+    where = (
+        f"{len(outside)} of {len(facilities)} facilities lie outside the units {units_label!r} "
+        f"(around {lon:.3f} E, {lat:.3f} N; ids {outside[:5]}{more})"
+    )
+    if inside.any() or allow:
+        note = "they count only where their reach enters the units"
+        print(f"warning: {where}; {note}", file=sys.stderr)
+        return
+    msg = (
+        f"{where}: choose the units they are in (--units changsha/yongzhou/all or a polygon "
+        "file), check --crs, or pass --allow-outside to report them anyway"
+    )
+    raise InputError(msg, field="units")
+
+
+def _check_network_covers(network: RoadNetwork, facilities: gpd.GeoDataFrame, *, file: str) -> None:
+    """Stop when no facility lies near the roads of the OSM file (an extract of elsewhere)."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    fac = facilities.to_crs(network.crs)
+    xy = np.column_stack([fac.geometry.x, fac.geometry.y])
+    gap, _ = cKDTree(network.node_xy).query(xy, k=1)
+    if np.any(gap <= _NEAR_ROAD_M):
+        return
+    ext = gpd.GeoSeries(gpd.points_from_xy(*network.node_xy.T), crs=network.crs).to_crs(WGS84)
+    x0, y0, x1, y1 = ext.total_bounds
+    fx, fy = facilities.to_crs(WGS84).geometry.x.mean(), facilities.to_crs(WGS84).geometry.y.mean()
+    msg = (
+        f"the OSM file covers {x0:.3f}-{x1:.3f} E, {y0:.3f}-{y1:.3f} N but no facility lies "
+        f"within {_NEAR_ROAD_M / 1000:g} km of its roads (facilities around {fx:.3f} E, "
+        f"{fy:.3f} N): use an extract of the facilities' area"
+    )
+    raise InputError(msg, file=file, field="osm")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the ``coverage`` command.
 
@@ -257,6 +324,7 @@ def run(args: argparse.Namespace) -> int:
         args.units, id_column=args.unit_id_column, name_column=args.unit_name_column
     )
     step("units")
+    _check_inside(facilities, units, units_label=args.units, allow=args.allow_outside)
     if args.units.strip().lower() in _CITY_UNITS:
         from geo.population import add_management_zones
 
@@ -296,6 +364,7 @@ def run(args: argparse.Namespace) -> int:
         from geo.network import read_network
 
         network = read_network(args.osm, mode=reach.mode)
+        _check_network_covers(network, facilities, file=args.osm.name)
     step("network")
     sources = {"facilities": fac_source, "units": unit_source, "population": pop_source}
     if network is not None:

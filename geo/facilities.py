@@ -5,12 +5,20 @@ EPSG code (e.g. ``EPSG:4547`` for CGCS2000 Gauss-Kruger metres).  Every row is c
 are kept and every bad row is reported with file, row, field, problem and the value received
 (:class:`FacilityLoad`), never dropped silently.  File-level problems (unreadable, empty, too
 large, missing column, unknown CRS, wrong sheet) raise :class:`~geo.errors.InputError`.
+
+Rows are numbered as the user sees them in Excel or a text editor: the header is row 1 (or the
+``header_row`` given), blank rows count.  CSV files may be UTF-8 (with or without BOM) or
+GBK/GB18030 (Chinese Excel's "CSV" export), separated by comma, semicolon or tab, with decimal
+points or (with a semicolon/tab separator) decimal commas; the separator and decimal mark are
+detected.  Text cells are kept as text (``=1+2`` stays a name, never a formula).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -64,7 +72,8 @@ class FacilityLoad:
     Attributes
     ----------
     facilities : GeoDataFrame
-        Good rows in WGS-84 with ``id``, ``name``, ``source_row`` (1-based data row), the other
+        Good rows in WGS-84 with ``id``, ``name``, ``source_row`` (the row as Excel shows it,
+        header = row 1; the feature number for GeoJSON/GPKG), the other
         columns of the file, and ``capacity`` when a capacity column was named.
     problems : DataFrame
         One row per problem with :data:`PROBLEM_COLUMNS`.
@@ -141,24 +150,75 @@ def _pick(columns: list[str], wanted: str | None, names: tuple[str, ...]) -> str
     return next((lower[n] for n in names if n in lower), None)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    last: Exception | None = None
+def _decode(path: Path) -> str:
+    raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False)
-        except UnicodeDecodeError as exc:
-            last = exc
-        except pd.errors.EmptyDataError as exc:
-            msg = "the file is empty: expected a header row such as id,name,lon,lat"
-            raise InputError(msg, file=path.name) from exc
-        except (pd.errors.ParserError, csv.Error) as exc:
-            msg = f"not a well-formed CSV table ({exc}); check quotes and separators"
-            raise InputError(msg, file=path.name) from exc
-    msg = f"cannot decode the text as UTF-8 or GB18030 ({last})"
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    msg = "cannot decode the text as UTF-8 or GBK/GB18030: save it as CSV UTF-8"
     raise InputError(msg, file=path.name)
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+def _separator(text: str) -> str:
+    """Return the separator (comma, semicolon or tab) the header line uses most."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
+    return max(counts, key=lambda k: (counts[k], k == ","))
+
+
+def _read_csv(path: Path, header_row: int | None = None) -> pd.DataFrame:
+    text = _decode(path)
+    if not text.strip():
+        msg = "the file is empty: expected a header row such as id,name,lon,lat"
+        raise InputError(msg, file=path.name)
+    sep = _separator(text)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True))
+    except csv.Error as exc:
+        msg = f"not a well-formed CSV table ({exc}); check quotes and separators"
+        raise InputError(msg, file=path.name) from exc
+    table = _table(rows, path.name, header_row=header_row, where="the file")
+    table.attrs["separator"] = {",": "comma", ";": "semicolon", "\t": "tab"}[sep]
+    table.attrs["decimal_comma"] = sep != ","
+    return table
+
+
+def _table(rows: list, file: str, *, header_row: int | None, where: str) -> pd.DataFrame:
+    """Make a text table of raw rows, keeping each row's number as the user sees it.
+
+    ``rows[i]`` is row ``i + 1``; the header is ``header_row`` or the first non-empty row.
+    """
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    filled = [i for i, r in enumerate(cells) if any(v.strip() for v in r)]
+    if not filled:
+        msg = f"{where} is empty: expected a header row such as id,name,lon,lat"
+        raise InputError(msg, file=file)
+    if header_row is not None:
+        if not 1 <= header_row <= len(cells) or not any(v.strip() for v in cells[header_row - 1]):
+            msg = f"--header-row {header_row} is empty or beyond the last row ({len(cells)})"
+            raise InputError(msg, file=file, field="header_row")
+        head = header_row - 1
+    else:
+        head = filled[0]
+    header = [v.strip() for v in cells[head]]
+    width = len(header)
+    body, numbers = [], []
+    for i in range(head + 1, len(cells)):
+        r = cells[i]
+        if not any(v.strip() for v in r):
+            continue  # blank rows are skipped but still counted
+        body.append((r + [""] * width)[:width])
+        numbers.append(i + 1)
+    table = pd.DataFrame(body, columns=header, dtype=str)
+    table.attrs["rows"] = np.array(numbers, dtype=int)
+    table.attrs["header_row"] = head + 1
+    table.attrs["raw"] = cells
+    return table
+
+
+def _read_xlsx(path: Path, sheet: str | None, header_row: int | None = None) -> pd.DataFrame:
     import openpyxl  # local: only needed for spreadsheets
 
     try:
@@ -171,16 +231,78 @@ def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
         if sheet is not None and sheet not in names:
             msg = f"no sheet {sheet!r}; the workbook has {names}"
             raise InputError(msg, file=path.name, field="sheet")
-        rows = list(book[sheet or names[0]].iter_rows(values_only=True))
+        chosen = sheet or names[0]
+        rows = list(book[chosen].iter_rows(values_only=True))
+        others = {} if sheet is not None else _sheet_heads(book, names[1:])
     finally:
         book.close()
-    rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
-    if not rows:
-        msg = f"sheet {sheet or names[0]!r} is empty: expected a header row such as id,name,lon,lat"
-        raise InputError(msg, file=path.name)
-    header = [str(h).strip() if h is not None else "" for h in rows[0]]
-    body = [["" if v is None else str(v) for v in r] for r in rows[1:]]
-    return pd.DataFrame(body, columns=header, dtype=str)
+    rows = _formula_text(path, chosen, rows)
+    table = _table(rows, path.name, header_row=header_row, where=f"sheet {chosen!r}")
+    table.attrs["sheet"] = chosen
+    table.attrs["sheets"] = names
+    table.attrs["coordinate_sheets"] = [n for n, ok in others.items() if ok]
+    table.attrs["decimal_comma"] = False
+    return table
+
+
+def _formula_text(path: Path, sheet: str, rows: list) -> list:
+    """Keep the text of formula cells without a cached value (``=1+2`` typed as a name).
+
+    A workbook saved by Excel stores each formula's value, which is what is read; one written by
+    a script often has none, and the cell would read as empty.
+    """
+    import openpyxl
+
+    if not any(v is None for r in rows for v in r):
+        return rows
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        raw = list(book[sheet].iter_rows(values_only=True))
+    finally:
+        book.close()
+    return [
+        tuple(
+            f if v is None and isinstance(f, str) and f.startswith("=") else v
+            for v, f in zip(r, rr, strict=False)
+        )
+        for r, rr in zip(rows, raw, strict=False)
+    ]
+
+
+def _sheet_heads(book: object, names: list[str]) -> dict[str, bool]:
+    """Tell for each sheet whether its first 20 rows name a longitude and a latitude column."""
+    found = {}
+    for name in names:
+        rows = list(book[name].iter_rows(max_row=20, values_only=True))
+        found[name] = any(_has_coordinates([str(v) for v in r if v is not None]) for r in rows)
+    return found
+
+
+def _has_coordinates(cells: list[str]) -> bool:
+    lower = {c.strip().lower() for c in cells}
+    return bool(lower & set(_LON_NAMES)) and bool(lower & set(_LAT_NAMES))
+
+
+def _missing_column_hint(table: pd.DataFrame) -> str:
+    """Say what to do when the header has no coordinate columns (title row, other sheet)."""
+    hints = []
+    raw = table.attrs.get("raw") or []
+    head = table.attrs.get("header_row", 1)
+    named = [v for v in raw[head - 1] if v.strip()] if raw else []
+    later = next(
+        (i + 1 for i in range(head, min(len(raw), head + 30)) if _has_coordinates(raw[i])), None
+    )
+    if later is not None:
+        title = " ".join(named)[:40]
+        looks = f"row {head} ({title!r}) looks like a title; " if len(named) <= 2 else ""
+        hints.append(f"{looks}the column names are on row {later}: pass --header-row {later}")
+    sheets = table.attrs.get("coordinate_sheets") or []
+    if "sheets" in table.attrs:
+        listed = f"the workbook has sheets {table.attrs['sheets']}"
+        if sheets:
+            listed += f"; sheet {sheets[0]!r} has coordinate columns: pass --sheet {sheets[0]!r}"
+        hints.append(listed)
+    return ("; " + "; ".join(hints)) if hints else ""
 
 
 def _read_geo(path: Path, kind: str) -> tuple[pd.DataFrame, CRS | None]:
@@ -303,8 +425,11 @@ def validate_points(
     return problems
 
 
-def _numeric(values: pd.Series) -> np.ndarray:
-    return pd.to_numeric(values.astype(str).str.strip(), errors="coerce").to_numpy(dtype=float)
+def _numeric(values: pd.Series, *, decimal_comma: bool = False) -> np.ndarray:
+    text = values.astype(str).str.strip()
+    if decimal_comma:
+        text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
 
 
 def read_facilities(
@@ -317,6 +442,7 @@ def read_facilities(
     name_column: str | None = None,
     capacity_column: str | None = None,
     sheet: str | None = None,
+    header_row: int | None = None,
     max_bytes: int = MAX_UPLOAD_BYTES,
     max_rows: int = MAX_UPLOAD_ROWS,
     bbox: tuple[float, float, float, float] = HUNAN_BBOX,
@@ -338,6 +464,9 @@ def read_facilities(
         Column with a capacity (beds, doctors) for accessibility; must exist and be >= 0.
     sheet : str, optional
         XLSX sheet (default the first).
+    header_row : int, optional
+        Row of the column names as Excel shows it (1 = first row); default the first non-empty
+        row.  For workbooks with a title above the header.
     max_bytes, max_rows : int
         Size limits (defaults from settings).
     bbox : tuple
@@ -380,9 +509,9 @@ def read_facilities(
         msg = f"unsupported file type {suffix!r}: use .csv, .xlsx, .geojson or .gpkg"
         raise InputError(msg, file=name)
     if kind == "csv":
-        table = _read_csv(path)
+        table = _read_csv(path, header_row)
     elif kind == "xlsx":
-        table = _read_xlsx(path, sheet)
+        table = _read_xlsx(path, sheet, header_row)
     else:
         table, file_crs = _read_geo(path, kind)
         if proj is not None and file_crs is not None and file_crs.is_projected and file_crs != proj:
@@ -401,11 +530,13 @@ def read_facilities(
         msg = f"{len(table):,} rows, over the {max_rows:,}-row limit: split the file"
         raise InputError(msg, file=name)
     if table.empty:
-        msg = "no data rows below the header"
+        hint = _missing_column_hint(table) if kind in ("csv", "xlsx") else ""
+        msg = f"no data rows below the header{hint}"
         raise InputError(msg, file=name)
     columns = [str(c) for c in table.columns]
     table.columns = columns
-    rows = np.arange(1, len(table) + 1)
+    # rows as the user sees them (header = row 1, blank rows counted); features count from 1
+    rows = table.attrs.get("rows", np.arange(1, len(table) + 1))
     problems: list[dict] = []
 
     if kind in ("csv", "xlsx"):
@@ -417,14 +548,24 @@ def read_facilities(
         ):
             if col is None:
                 hint = wanted or ("lon" if label == "longitude" else "lat")
-                msg = f"no {label} column {hint!r}; the columns are {columns}"
+                msg = (
+                    f"no {label} column {hint!r}; the columns (row "
+                    f"{table.attrs.get('header_row', 1)}) are {columns}"
+                    f"{_missing_column_hint(table) if wanted is None else ''}"
+                )
                 raise InputError(msg, file=name, field=hint)
         raw_x, raw_y = table[lon_col], table[lat_col]
-        x, y = _numeric(raw_x), _numeric(raw_y)
+        comma = bool(table.attrs.get("decimal_comma"))
+        x, y = _numeric(raw_x, decimal_comma=comma), _numeric(raw_y, decimal_comma=comma)
         for fld, raw, num in ((lon_col, raw_x, x), (lat_col, raw_y, y)):
             for i in np.flatnonzero(~np.isfinite(num)):
                 text = str(raw.iloc[i]).strip()
                 problem = "missing coordinate" if text == "" else "not a number"
+                if re.fullmatch(r"-?\d+,\d+", text):
+                    problem += (
+                        " (decimal comma in a comma-separated file: write a decimal point, "
+                        "or save the CSV with ';' as separator)"
+                    )
                 problems.append(
                     {
                         "file": name,
@@ -502,7 +643,9 @@ def read_facilities(
         if capacity_column not in columns:
             msg = f"no capacity column {capacity_column!r}; the columns are {columns}"
             raise InputError(msg, file=name, field=capacity_column)
-        capacity = _numeric(table[capacity_column])
+        capacity = _numeric(
+            table[capacity_column], decimal_comma=bool(table.attrs.get("decimal_comma"))
+        )
         for i in np.flatnonzero(~np.isfinite(capacity) | (capacity < 0)):
             problems.append(
                 {
@@ -525,6 +668,7 @@ def read_facilities(
         msg = f"no usable facility rows ({len(problem_frame)} problems):\n{lines}"
         raise InputError(msg, file=name)
     nm_col = _pick(columns, name_column, _NAME_NAMES)
+    table.attrs = {}  # reader details (row numbers, raw cells) stay out of the result
     out = table.loc[keep].copy()
     names = out[nm_col].astype(str).to_numpy() if nm_col else ids[keep].to_numpy()
     drop = {c for c in (id_col, nm_col, "id", "name") if c is not None and c in out.columns}

@@ -4,6 +4,16 @@ Every output states the method, parameters, data sources and date (the ``params`
 :class:`~geo.coverage.CoverageResult`).  The HTML report is one self-contained file: the map and
 charts are matplotlib PNGs embedded as base64, no script or network resource, and all user/data
 text is HTML-escaped.
+
+Spreadsheet safety: no text cell becomes a formula.  In the XLSX every text cell is stored as a
+string (openpyxl would otherwise store ``=...`` as a live formula); in CSV files any text that
+starts with ``= + - @``, a tab or a carriage return is prefixed with an apostrophe (the OWASP
+rule), column names included.
+
+All files of a run are written into a temporary folder inside the output folder and moved into
+place only when every one succeeded; a failed run leaves the previous outputs untouched.  Output
+files of an earlier run that this run does not produce (another ``--format``) are removed, so
+the folder never mixes two runs.
 """
 
 from __future__ import annotations
@@ -11,6 +21,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,10 +33,27 @@ import pandas as pd
 from geo.coverage import CoverageResult, ScenarioResult
 from geo.errors import InputError
 
-__all__ = ["FORMATS", "check_formats", "check_out_dir", "write_reports"]
+__all__ = [
+    "FORMATS",
+    "OUTPUT_FILES",
+    "check_formats",
+    "check_out_dir",
+    "safe_cell",
+    "write_reports",
+]
 
 #: Output formats :func:`write_reports` knows.
 FORMATS: tuple[str, ...] = ("xlsx", "csv", "geojson", "gpkg", "html")
+#: Every file a run may write, by format.
+OUTPUT_FILES: dict[str, tuple[str, ...]] = {
+    "xlsx": ("coverage.xlsx",),
+    "csv": ("coverage_summary.csv", "coverage_gaps.csv", "coverage_method.csv"),
+    "geojson": ("coverage_reach.geojson", "coverage_gaps.geojson"),
+    "gpkg": ("coverage.gpkg",),
+    "html": ("coverage_report.html",),
+}
+#: First characters that make a spreadsheet read a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 _SUMMARY_LABELS = {
     "unit_id": "区划代码 unit id",
@@ -106,6 +136,52 @@ def check_out_dir(path: str | Path) -> Path:
     return out
 
 
+def safe_cell(value: object) -> object:
+    """Neutralise text a spreadsheet would run as a formula (OWASP CSV injection rule).
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    object
+        ``value`` unchanged, or text starting with ``= + - @``/tab/CR prefixed with ``'``.
+
+    Examples
+    --------
+    >>> safe_cell("=1+2"), safe_cell("芙蓉区"), safe_cell(-3.5)
+    ("'=1+2", '芙蓉区', -3.5)
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Apply :func:`safe_cell` to every text cell and column name (for CSV files)."""
+    out = frame.copy()
+    out.columns = [safe_cell(str(c)) for c in out.columns]
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(safe_cell)
+    return out
+
+
+def _to_csv(frame: pd.DataFrame, path: Path) -> None:
+    _safe_frame(frame).to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def _text_cells_as_strings(book: object) -> None:
+    """Store every cell openpyxl took for a formula as plain text instead."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+
+
 def _params_frame(result: CoverageResult) -> pd.DataFrame:
     return pd.DataFrame(
         {"parameter": list(result.params), "value": [str(v) for v in result.params.values()]}
@@ -148,12 +224,24 @@ def _write_xlsx(
         if problems is not None and not problems.empty:
             problems.to_excel(writer, sheet_name="input_problems", index=False)
         _params_frame(result).to_excel(writer, sheet_name="method", index=False)
+        _text_cells_as_strings(writer.book)
 
 
 def _png(fig: matplotlib.figure.Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _map_crs(result: CoverageResult, units: gpd.GeoDataFrame | None) -> object:
+    """UTM CRS of the first non-empty layer (units, reach, facilities), or None."""
+    for frame in (units, result.reach, result.facilities):
+        if frame is None or frame.empty:
+            continue
+        frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
+        if not frame.empty:
+            return frame.estimate_utm_crs()
+    return None
 
 
 def _figures(result: CoverageResult, units: gpd.GeoDataFrame | None) -> dict[str, str]:
@@ -171,13 +259,15 @@ def _figures(result: CoverageResult, units: gpd.GeoDataFrame | None) -> dict[str
     rc = {"font.family": [family, "DejaVu Sans"]} if family else {}
     images: dict[str, str] = {}
     with plt.rc_context(rc):
-        metric = result.reach.estimate_utm_crs() if not result.reach.empty else None
+        metric = _map_crs(result, units)
         fig = Figure(figsize=(7.5, 6.5))
         ax = fig.subplots()
         if metric is not None:
             if units is not None:
                 units.to_crs(metric).boundary.plot(ax=ax, color="#555555", linewidth=0.6)
-            result.reach.to_crs(metric).plot(ax=ax, color="#4daf4a", alpha=0.55, linewidth=0)
+            reach = result.reach[~result.reach.geometry.is_empty]
+            if not reach.empty:
+                reach.to_crs(metric).plot(ax=ax, color="#4daf4a", alpha=0.55, linewidth=0)
             if not result.gaps.empty:
                 result.gaps.to_crs(metric).plot(ax=ax, color="#e41a1c", alpha=0.35, linewidth=0)
             fac = result.facilities.to_crs(metric)
@@ -323,6 +413,31 @@ def write_reports(
     """
     formats = check_formats(",".join(formats))
     out = check_out_dir(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=".coverage_run_", dir=out))
+    try:
+        made = _write_all(staging, result, formats, units, scenario, problems, access, title)
+        for fmt in FORMATS:  # files of an earlier run that this run does not produce
+            if fmt not in formats:
+                for name in OUTPUT_FILES[fmt]:
+                    (out / name).unlink(missing_ok=True)
+        for path in sorted(staging.iterdir()):
+            os.replace(path, out / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {fmt: out / path.name for fmt, path in made.items()}
+
+
+def _write_all(
+    out: Path,
+    result: CoverageResult,
+    formats: list[str],
+    units: gpd.GeoDataFrame | None,
+    scenario: ScenarioResult | None,
+    problems: pd.DataFrame | None,
+    access: pd.DataFrame | None,
+    title: str,
+) -> dict[str, Path]:
+    """Write every requested file into ``out`` (the staging folder)."""
     written: dict[str, Path] = {}
     if "xlsx" in formats:
         written["xlsx"] = out / "coverage.xlsx"
@@ -332,17 +447,15 @@ def write_reports(
         summary = result.summary
         if access is not None:
             summary = summary.merge(access, on="unit_id", how="left")
-        summary.to_csv(written["csv"], index=False, encoding="utf-8-sig")
-        _flat(result.gaps).to_csv(out / "coverage_gaps.csv", index=False, encoding="utf-8-sig")
-        _params_frame(result).to_csv(out / "coverage_method.csv", index=False, encoding="utf-8-sig")
+        _to_csv(summary, written["csv"])
+        _to_csv(_flat(result.gaps), out / "coverage_gaps.csv")
+        _to_csv(_params_frame(result), out / "coverage_method.csv")
     if "geojson" in formats:
         written["geojson"] = out / "coverage_reach.geojson"
         result.reach.to_file(written["geojson"], driver="GeoJSON")
         result.gaps.to_file(out / "coverage_gaps.geojson", driver="GeoJSON")
     if "gpkg" in formats:
         written["gpkg"] = out / "coverage.gpkg"
-        if written["gpkg"].exists():
-            written["gpkg"].unlink()
         result.reach.to_file(written["gpkg"], layer="reach", driver="GPKG")
         result.gaps.to_file(written["gpkg"], layer="gaps", driver="GPKG")
         fac = result.facilities

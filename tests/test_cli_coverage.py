@@ -95,7 +95,7 @@ def test_skip_bad_rows_reports_them(tmp_path: Path, capsys: pytest.CaptureFixtur
         capsys, "--facilities", str(path), "--units", "changsha", "--out", str(tmp_path / "o")
     )
     assert code == 2
-    assert "mixed.csv, row 2, field 'lon': not a number (received: 'oops')" in err
+    assert "mixed.csv, row 3, field 'lon': not a number (received: 'oops')" in err
     assert "--skip-bad-rows" in err
     code, _, _ = _run(
         capsys,
@@ -111,7 +111,7 @@ def test_skip_bad_rows_reports_them(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     assert code == 0
     problems = pd.read_excel(tmp_path / "o" / "coverage.xlsx", sheet_name="input_problems")
-    assert problems["row"].tolist() == [2]
+    assert problems["row"].tolist() == [3]
 
 
 def test_units_file_text_is_escaped(
@@ -373,6 +373,29 @@ def test_network_mode_from_osm_xml(
     summary = pd.read_csv(out / "coverage_summary.csv")
     # 1 km of road each way from f1 (and f2/f3 nearby), 100 m wide: well under 1 km discs
     assert 0.1 < summary["covered_km2"].iloc[0] < 3 * 3.1416
+    # the profile is printed: walk keeps the footway; drive drops it and is directed
+    assert "profile: walk: OSM highway in {" in method["method"]
+    assert "undirected graph" in method["method"]
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(facility_csv),
+        "--units",
+        str(upath),
+        "--osm",
+        str(osm),
+        "--mode",
+        "drive",
+        "--out",
+        str(out),
+        "--format",
+        "xlsx",
+    )
+    assert code == 0, err
+    sheet = pd.read_excel(out / "coverage.xlsx", sheet_name="method").set_index("parameter")
+    text = sheet["value"]["method"]
+    assert "profile: drive" in text and "directed graph honouring oneway" in text
+    assert "(roads.osm, 3 nodes, 2 edges" in text  # the footway is not a drive road
 
 
 def test_population_grid_csv(
@@ -413,3 +436,196 @@ def test_population_grid_csv(
     assert s["population_covered"] == 150
     method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
     assert "Population grid" in method["population_assumption"]
+
+
+_NASTY = [
+    "=1+2",
+    '=HYPERLINK("http://example.com","点我")',
+    "+86 0731",
+    "-1-1",
+    "@SUM(A1)",
+    "\t=1",
+    "<script>alert(1)</script>",
+]
+
+
+_SQUARE = [[112.9, 28.15], [113.0, 28.15], [113.0, 28.25], [112.9, 28.25], [112.9, 28.15]]
+
+
+def _nasty_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    rows = "".join(
+        f'f{i},"{name.replace(chr(34), chr(34) * 2)}",{112.95 + i / 200},28.20\n'
+        for i, name in enumerate(_NASTY)
+    )
+    fac = tmp_path / "nasty.csv"
+    fac.write_text("id,name,lon,lat\n" + rows, encoding="utf-8")
+    units = tmp_path / "units.geojson"
+    units.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"adcode": "=2*3", "name": '=HYPERLINK("http://x")'},
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [_SQUARE],
+                        },
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    return fac, units
+
+
+def test_outputs_never_hold_formulas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fac, units = _nasty_inputs(tmp_path)
+    out = tmp_path / "o"
+    code, _, err = _run(capsys, "--facilities", str(fac), "--units", str(units), "--out", str(out))
+    assert code == 0, err
+    book = openpyxl.load_workbook(out / "coverage.xlsx")
+    kinds = {c.data_type for ws in book.worksheets for row in ws.iter_rows() for c in row}
+    assert "f" not in kinds
+    names = [c.value for c in book["facilities"]["B"]][1:]
+    assert names == _NASTY  # kept exactly, as text
+    assert book["summary"]["B2"].value == '=HYPERLINK("http://x")'
+    assert book["summary"]["B2"].data_type == "s"
+    for name in ("coverage_summary.csv", "coverage_gaps.csv"):
+        table = pd.read_csv(out / name, dtype=str, keep_default_na=False)
+        text = table.to_numpy().ravel().tolist() + list(table.columns)
+        assert not [t for t in text if t[:1] in ("=", "+", "-", "@", "\t", "\r")], name
+    summary = pd.read_csv(out / "coverage_summary.csv", dtype=str)
+    assert summary["name"].iloc[0] == '\'=HYPERLINK("http://x")'
+    html = (out / "coverage_report.html").read_text(encoding="utf-8")
+    assert "<script>" not in html
+
+
+def test_failed_run_leaves_previous_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fac, units = _nasty_inputs(tmp_path)
+    out = tmp_path / "o"
+    args = ("--facilities", str(fac), "--units", str(units), "--out", str(out))
+    assert _run(capsys, *args)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "coverage_report.html" in before
+
+    import geo.report
+
+    def boom(*_a: object, **_k: object) -> None:
+        msg = "disk full"
+        raise OSError(msg)
+
+    monkeypatch.setattr(geo.report, "_write_html", boom)
+    with pytest.raises(OSError, match="disk full"):
+        main(["coverage", "--quiet", *args, "--minutes", "5"])
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert after == before  # same files, same bytes, no staging folder left
+    monkeypatch.undo()
+    # a later run with fewer formats leaves no file of the earlier run behind
+    assert _run(capsys, *args, "--format", "csv")[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "coverage_gaps.csv",
+        "coverage_method.csv",
+        "coverage_summary.csv",
+    ]
+
+
+def test_facilities_outside_units(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    yz = tmp_path / "yz.csv"
+    yz.write_text("id,name,lon,lat\na1,零陵站,111.61,26.42\na2,冷水滩站,111.59,26.45\n", "utf-8")
+    out = tmp_path / "o"
+    code, _, err = _run(capsys, "--facilities", str(yz), "--units", "changsha", "--out", str(out))
+    assert code == 2
+    assert "2 of 2 facilities lie outside the units 'changsha'" in err
+    assert "--allow-outside" in err
+    assert "NaN" not in err
+    assert not out.exists() or not list(out.iterdir())
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(yz),
+        "--units",
+        "changsha",
+        "--allow-outside",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    assert "warning: 2 of 2 facilities lie outside" in err
+    summary = pd.read_csv(out / "coverage_summary.csv")
+    assert summary["facilities"].sum() == 0
+    assert summary["covered_km2"].sum() == 0
+    assert (out / "coverage_report.html").exists()
+
+
+def test_osm_file_from_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyrosm
+
+    cs = tmp_path / "cs.csv"
+    cs.write_text("id,name,lon,lat\na1,芙蓉站,112.98,28.20\n", encoding="utf-8")
+    out = tmp_path / "o"
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(cs),
+        "--units",
+        "changsha",
+        "--osm",
+        pyrosm.get_data("test_pbf"),
+        "--out",
+        str(out),
+    )
+    assert code == 2
+    assert "no facility lies within 2 km of its roads" in err
+    assert "use an extract of the facilities' area" in err
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_cli_reads_titled_gbk_and_gcj_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["长沙市医疗机构（GCJ-02 坐标）"])
+    ws.append(["编号", "机构名称", "经度", "纬度"])
+    ws.append(["a1", "=1+2", 112.9866, 28.1915])
+    path = tmp_path / "titled.xlsx"
+    book.save(path)
+    out = tmp_path / "o"
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(path),
+        "--crs",
+        "GCJ02",
+        "--units",
+        "changsha",
+        "--out",
+        str(out),
+    )
+    assert code == 2
+    assert "--header-row 2" in err
+    code, _, err = _run(
+        capsys,
+        "--facilities",
+        str(path),
+        "--crs",
+        "GCJ02",
+        "--header-row",
+        "2",
+        "--units",
+        "changsha",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    fac = openpyxl.load_workbook(out / "coverage.xlsx")["facilities"]
+    assert fac["B2"].value == "=1+2" and fac["B2"].data_type == "s"
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("编号;机构名称;经度;纬度\na1;岳麓站;112,94;28,23\n".encode("gbk"))
+    code, _, err = _run(capsys, "--facilities", str(gbk), "--units", "changsha", "--out", str(out))
+    assert code == 0, err

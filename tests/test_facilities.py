@@ -69,15 +69,16 @@ def test_bad_rows_reported_good_rows_kept(tmp_path: Path) -> None:
     )
     load = read_facilities(path)
     assert list(load.facilities["id"]) == ["ok1", "ok2"]
-    assert load.facilities["source_row"].tolist() == [1, 7]
+    # rows as Excel shows them: header = row 1
+    assert load.facilities["source_row"].tolist() == [2, 8]
     by_row = {r.row: r.problem for r in load.problems.itertuples()}
-    assert by_row[2] == "not a number"
-    assert by_row[3] == "missing coordinate"
-    assert "swapped" in by_row[4]
-    assert "outside Hunan" in by_row[5]
-    assert "duplicate id (first used on row 1)" in by_row[6]
+    assert by_row[3] == "not a number"
+    assert by_row[4] == "missing coordinate"
+    assert "swapped" in by_row[5]
+    assert "outside Hunan" in by_row[6]
+    assert "duplicate id (first used on row 2)" in by_row[7]
     text = load.problem_text()
-    assert "mixed.csv, row 2, field 'lon': not a number (received: 'abc')" in text
+    assert "mixed.csv, row 3, field 'lon': not a number (received: 'abc')" in text
 
 
 def test_inside_bbox_but_outside_province_outline(tmp_path: Path) -> None:
@@ -168,3 +169,105 @@ def test_layers_as_facilities() -> None:
         facilities_from_layers(["nope"])
     with pytest.raises(InputError, match="holds zones, not points"):
         facilities_from_layers(["sanqu"])
+
+
+def test_rows_numbered_as_excel_shows_them_with_blank_rows(tmp_path: Path) -> None:
+    # Excel: row 1 header, rows 2-4 good, rows 5-6 blank, row 7 good, row 8 blank, row 9 bad
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["id", "name", "lon", "lat"])
+    for i in range(3):
+        ws.append([f"g{i}", "站", 112.98 + i / 100, 28.2])
+    ws.append([])
+    ws.append([None, None, None, None])
+    ws.append(["g3", "站", 112.95, 28.2])
+    ws.append([])
+    ws.append(["bad", "站", "oops", 28.2])
+    path = tmp_path / "gaps.xlsx"
+    book.save(path)
+    load = read_facilities(path)
+    assert load.facilities["source_row"].tolist() == [2, 3, 4, 7]
+    assert load.problems["row"].tolist() == [9]
+    # the same rows in a CSV with blank lines
+    csv_path = tmp_path / "gaps.csv"
+    csv_path.write_text(
+        "id,lon,lat\ng0,112.98,28.2\n\n,,\ng1,112.97,28.2\n\nbad,x,28.2\n", encoding="utf-8"
+    )
+    load = read_facilities(csv_path)
+    assert load.facilities["source_row"].tolist() == [2, 5]
+    assert load.problems["row"].tolist() == [7]
+
+
+def _titled_book(path: Path, *, data_sheet_first: bool = True) -> None:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "说明" if not data_sheet_first else "机构"
+    if not data_sheet_first:
+        ws.append(["本表为长沙市医疗机构名录"])
+        ws = book.create_sheet("机构")
+    ws.append(["长沙市基层医疗机构一览表（2024年）"])
+    ws.append([])
+    ws.append(["编号", "机构名称", "经度", "纬度"])
+    ws.append(["a1", "芙蓉社区卫生服务中心", 112.98, 28.20])
+    ws.append(["a2", "=1+2", 112.99, 28.21])
+    book.save(path)
+
+
+def test_title_row_hint_and_header_row(tmp_path: Path) -> None:
+    path = tmp_path / "titled.xlsx"
+    _titled_book(path)
+    with pytest.raises(InputError) as err:
+        read_facilities(path)
+    text = str(err.value)
+    assert "looks like a title" in text
+    assert "--header-row 3" in text
+    load = read_facilities(path, header_row=3)
+    assert load.facilities["id"].tolist() == ["a1", "a2"]
+    assert load.facilities["source_row"].tolist() == [4, 5]
+    # a formula-looking name read from a text cell stays text
+    assert load.facilities["name"].tolist()[1] == "=1+2"
+
+
+def test_sheet_list_when_first_sheet_has_no_coordinates(tmp_path: Path) -> None:
+    path = tmp_path / "sheets.xlsx"
+    _titled_book(path, data_sheet_first=False)
+    with pytest.raises(InputError) as err:
+        read_facilities(path)
+    text = str(err.value)
+    assert "['说明', '机构']" in text
+    assert "--sheet '机构'" in text
+    load = read_facilities(path, sheet="机构", header_row=3)
+    assert len(load.facilities) == 2
+
+
+@pytest.mark.parametrize(
+    ("sep", "body"),
+    [
+        (";", "id;name;lon;lat\na;东站;112,98;28,20\nb;西站;112,90;28,10\n"),
+        ("\t", "id\tname\tlon\tlat\na\t东站\t112.98\t28.20\nb\t西站\t112,90\t28,10\n"),
+        (",", "id,name,lon,lat\na,东站,112.98,28.20\nb,西站,112.90,28.10\n"),
+    ],
+)
+def test_csv_separator_and_decimal_comma(tmp_path: Path, sep: str, body: str) -> None:
+    path = tmp_path / "sep.csv"
+    path.write_text(body, encoding="utf-8")
+    load = read_facilities(path)
+    assert load.problems.empty
+    assert load.facilities.geometry.x.tolist() == pytest.approx([112.98, 112.90])
+    assert load.facilities["name"].tolist() == ["东站", "西站"]
+
+
+def test_decimal_comma_in_comma_csv_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "dc.csv"
+    path.write_text('id,lon,lat\na,"112,98",28.2\nb,112.9,28.1\n', encoding="utf-8")
+    load = read_facilities(path)
+    assert "decimal comma" in load.problems["problem"].iloc[0]
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig"])
+def test_chinese_excel_csv_encodings(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("编号,机构名称,经度,纬度\n1,岳麓区人民医院,112.94,28.23\n".encode(encoding))
+    load = read_facilities(path)
+    assert load.facilities["name"].tolist() == ["岳麓区人民医院"]
+    assert load.facilities["id"].tolist() == ["1"]

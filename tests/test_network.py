@@ -15,7 +15,15 @@ from shapely.geometry import LineString, Point
 
 from geo.coverage import coverage_report, reach_for
 from geo.errors import InputError
-from geo.network import RoadNetwork, network_from_edges, network_reach, read_network
+from geo.network import (
+    RASTER_MIN_PIECES,
+    RoadNetwork,
+    nearest_distances,
+    network_from_edges,
+    network_reach,
+    reached_parts,
+    read_network,
+)
 
 CRS_GK = "EPSG:4547"
 
@@ -156,3 +164,144 @@ def test_osm_xml_via_osmnx(tmp_path: Path) -> None:
     assert net.crs.to_epsg() == 4547
     assert net.n_nodes == 3
     assert net.length.sum() == pytest.approx(980 + 1110, rel=0.02)
+
+
+def _xml(tmp_path: Path) -> Path:
+    # a square block: a one-way primary road 1 -> 2, a motorway 2 -> 3, a footway 3 -> 4,
+    # a residential street 4 -> 1, and a building outline over all four corners
+    xml = tmp_path / "block.osm"
+    xml.write_text(
+        "<?xml version='1.0' encoding='UTF-8'?><osm version='0.6'>"
+        "<node id='1' lat='28.2000' lon='112.9800'/>"
+        "<node id='2' lat='28.2000' lon='112.9900'/>"
+        "<node id='3' lat='28.2100' lon='112.9900'/>"
+        "<node id='4' lat='28.2100' lon='112.9800'/>"
+        "<node id='5' lat='28.2050' lon='112.9850'/>"
+        "<way id='10'><nd ref='1'/><nd ref='2'/><tag k='highway' v='primary'/>"
+        "<tag k='oneway' v='yes'/></way>"
+        "<way id='11'><nd ref='2'/><nd ref='3'/><tag k='highway' v='motorway'/></way>"
+        "<way id='12'><nd ref='3'/><nd ref='4'/><tag k='highway' v='footway'/></way>"
+        "<way id='13'><nd ref='4'/><nd ref='1'/><tag k='highway' v='residential'/></way>"
+        "<way id='14'><nd ref='1'/><nd ref='5'/><nd ref='3'/><nd ref='4'/><nd ref='1'/>"
+        "<tag k='building' v='yes'/></way>"
+        "<way id='15'><nd ref='2'/><nd ref='5'/><nd ref='4'/><tag k='landuse' v='grass'/></way>"
+        "</osm>",
+        encoding="utf-8",
+    )
+    return xml
+
+
+def test_osm_xml_mode_filters_drop_outlines(tmp_path: Path) -> None:
+    xml = _xml(tmp_path)
+    walk = read_network(xml, mode="walk")
+    drive = read_network(xml, mode="drive")
+    # walk: primary, footway, residential; no motorway, no building/land-use outline
+    assert len(walk.u) == 3
+    assert walk.n_nodes == 4
+    assert walk.oneway is None
+    assert walk.length.sum() == pytest.approx(980 + 1110 + 980 + 1110 - 1110, rel=0.02)
+    # drive: primary (one-way), motorway, residential; no footway, no outlines
+    assert len(drive.u) == 3
+    assert int(drive.oneway.sum()) == 1
+    assert "directed" in drive.profile
+    assert "footway" not in drive.profile
+    assert "footway" in walk.profile
+
+
+def test_drive_honours_oneway(tmp_path: Path) -> None:
+    drive = read_network(_xml(tmp_path), mode="drive")
+    crs = drive.crs
+    (one,) = np.flatnonzero(drive.oneway)
+    n1, n2, side = drive.u[one], drive.v[one], drive.length[one]
+    # the one-way street runs west to east (OSM nodes 1 -> 2)
+    assert drive.node_xy[n2][0] - drive.node_xy[n1][0] == pytest.approx(side, rel=0.01)
+    fac2 = gpd.GeoDataFrame(geometry=[Point(*drive.node_xy[n2])], crs=crs)
+    fac1 = gpd.GeoDataFrame(geometry=[Point(*drive.node_xy[n1])], crs=crs)
+    # from 1 to a facility at 2: straight along the one-way street
+    assert nearest_distances(drive, fac2)[n1] == pytest.approx(side, abs=0.01)
+    # from 2 to a facility at 1: not against the one-way; round the block instead (3 sides)
+    to1 = nearest_distances(drive, fac1)[n2]
+    assert to1 > 2.5 * side
+    walk = read_network(_xml(tmp_path), mode="walk")
+    # walking ignores one-way: from 2 to 1 along the same street
+    (w2,) = np.flatnonzero(np.hypot(*(walk.node_xy - drive.node_xy[n2]).T) < 0.05)
+    assert nearest_distances(walk, fac1.to_crs(walk.crs))[w2] == pytest.approx(side, abs=0.01)
+
+
+def test_reach_matches_networkx_ego_graph(test_pbf: Path) -> None:
+    osm = pyrosm.OSM(str(test_pbf))
+    for mode, kind in (("walk", "walking"), ("drive", "driving")):
+        net = read_network(test_pbf, mode=mode)
+        # independent graph: networkx over pyrosm's own edge table and oneway tags
+        _, edges = osm.get_network(network_type=kind, nodes=True)
+        edges = edges.to_crs(net.crs)
+        graph = nx.DiGraph()
+        for u, v, line, oneway in zip(
+            edges["u"], edges["v"], edges.geometry, edges["oneway"], strict=True
+        ):
+            length = line.length
+            arcs = [(u, v)] if mode == "drive" and oneway == "yes" else [(u, v), (v, u)]
+            if mode == "drive" and oneway == "-1":
+                arcs = [(v, u)]
+            for a, b in arcs:
+                if not graph.has_edge(a, b) or graph[a][b]["length"] > length:
+                    graph.add_edge(a, b, length=length)
+        xy = {}
+        for u, v, line in zip(edges["u"], edges["v"], edges.geometry, strict=True):
+            xy.setdefault(u, line.coords[0])
+            xy.setdefault(v, line.coords[-1])
+        tree = cKDTree(net.node_xy)
+        budget = 800.0
+        for source in list(graph.nodes)[::97][:5]:
+            fac = gpd.GeoDataFrame(geometry=[Point(*xy[source])], crs=net.crs)
+            dist = nearest_distances(net, fac)
+            # residents travel to the facility: search the reversed graph from it
+            ego = nx.ego_graph(graph.reverse(), source, radius=budget, distance="length")
+            _, idx = tree.query(np.array([xy[n] for n in ego.nodes]))
+            ours = set(np.flatnonzero(dist <= budget).tolist())
+            assert set(idx.tolist()) == ours, (mode, source)
+
+
+def test_drive_reach_smaller_than_undirected(test_pbf: Path) -> None:
+    drive = read_network(test_pbf, mode="drive")
+    undirected = RoadNetwork(
+        drive.node_xy, drive.u, drive.v, drive.length, drive.lines, drive.crs, oneway=None
+    )
+    centre = drive.node_xy[len(drive.node_xy) // 2]
+    fac = gpd.GeoDataFrame(geometry=[Point(*centre)], crs=drive.crs)
+    reach = reach_for("drive", minutes=1)
+    one = network_reach(drive, fac, reach=reach, edge_buffer_m=10)
+    two = network_reach(undirected, fac, reach=reach, edge_buffer_m=10)
+    assert drive.oneway.sum() > 50
+    assert one.geometry.area < two.geometry.area
+    assert "one-way" in one.method_note()
+    assert "directed graph honouring oneway" in one.method_note()
+
+
+def test_rasterised_reach_keeps_reached_edges() -> None:
+    # 60 x 60 grid of 100 m blocks: above RASTER_MIN_PIECES, so the reach is rasterised
+    x0, y0, n = 500_000.0, 3_120_000.0, 60
+    lines = [
+        LineString([(x0 + 100 * i, y0 + 100 * j), (x0 + 100 * (i + di), y0 + 100 * (j + dj))])
+        for i in range(n)
+        for j in range(n)
+        for di, dj in ((1, 0), (0, 1))
+        if i + di < n and j + dj < n
+    ]
+    net = network_from_edges(gpd.GeoDataFrame(geometry=lines, crs=CRS_GK), metric_crs=CRS_GK)
+    rng = np.random.default_rng(1)
+    fac = gpd.GeoDataFrame(
+        geometry=shapely.points(net.node_xy[rng.choice(net.n_nodes, 80, replace=False)]),
+        crs=CRS_GK,
+    )
+    nr = network_reach(net, fac, reach=reach_for("walk", minutes=6), edge_buffer_m=25)
+    pieces = reached_parts(net, nr.node_m, nr.reach.radius_m)
+    assert len(pieces) >= RASTER_MIN_PIECES
+    exact = shapely.union_all(shapely.buffer(pieces, 25, quad_segs=8))
+    # every reached road part lies inside; nothing beyond the band plus one cell
+    mids = shapely.line_interpolate_point(
+        pieces[shapely.get_type_id(pieces) == 1], 0.5, normalized=True
+    )
+    assert shapely.contains(nr.geometry.buffer(1e-6), mids).all()
+    assert nr.geometry.difference(exact.buffer(10 * 1.5)).area < 1.0
+    assert nr.geometry.area == pytest.approx(exact.area, rel=0.03)
