@@ -188,7 +188,8 @@ def register_cjk_font() -> str:
 
     Sets ``pdf.fonttype`` and ``ps.fonttype`` to 42, puts the family first in
     ``font.sans-serif`` (with the bold weight registered beside it) and turns mathtext off
-    (``text.parse_math``), so user text such as ``湘S(2026)$001$号`` prints literally.  Call it before drawing; it is idempotent.
+    (``text.parse_math``), so user text such as ``湘S(2026)$001$号`` prints literally.
+    Call it before drawing; it is idempotent.
 
     Returns
     -------

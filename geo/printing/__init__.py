@@ -1,0 +1,8 @@
+"""Layout elements of printed maps (used by :mod:`geo.printmap`).
+
+``page``      paper sizes, page regions, text wrapping and fitting
+``symbols``   point symbols, per-kind styles (``style.kinds``), zone hatches
+``water``     the river's main stem (named) versus other water (unnamed)
+``panels``    title block, legend, place key and notes, each fitted inside its panel
+``atlas``     cover, overview, place lists, page numbers and bookmarks of an atlas
+"""
