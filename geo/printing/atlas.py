@@ -303,7 +303,7 @@ def add_bookmarks(pdf: Path, marks: Sequence[tuple[str, int]], *, out: Path) -> 
     """
     writer = PdfWriter(clone_from=PdfReader(pdf))
     for title, number in marks:
-        writer.add_outline_item(title, number - 1)
+        writer.add_outline_item(title=title, page_number=number - 1)
     writer.page_mode = "/UseOutlines"
     with out.open("wb") as fh:
         writer.write(fh)
