@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import geopandas as gpd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -66,6 +65,7 @@ from geo.printing.page import (
     ORIENTATIONS,
     PAGE_SIZES_MM,
     Frames,
+    QuietCanvas,
     Rect,
     add_axes,
     frames,
@@ -827,7 +827,10 @@ def _draw_zones(
     hatch = zone_hatch(meta["id"], index)
     subject = pg.unit.kind == "area" and meta["id"] == "yhsq"
     z = 5.6 if subject else 5.0
-    inside, outside = _split(pg, sub_m.geometry)
+    if pg.unit.kind == "area" and not subject:  # context under the rings: faded, unhatched
+        inside, outside = sub_m.geometry.iloc[:0], sub_m.geometry
+    else:
+        inside, outside = _split(pg, sub_m.geometry)
     common = {"ax": v.ax, "aspect": None}
     if len(outside):
         outside.plot(facecolor=fill, alpha=alpha * _FADE, edgecolor="none", zorder=z, **common)
@@ -1391,7 +1394,7 @@ def _outer_frame(fig: Figure, fr: Frames) -> None:
 
 def _new_page(unit: MapUnit, page: tuple[float, float], layers_dir: Path, chosen: Any) -> _Page:
     fig = Figure(figsize=(page[0] / 25.4, page[1] / 25.4), dpi=72)
-    FigureCanvasAgg(fig)
+    QuietCanvas(fig)
     fig.patch.set_facecolor("white")
     crs = metric_crs_for(unit.geometry)
     unit_m = gpd.GeoSeries([unit.geometry], crs=WGS84).to_crs(crs).iloc[0]
@@ -1845,6 +1848,7 @@ grid, layers, out_dir, formats, date, layers_dir
     atlas_title = f"{name}大健康产业空间布局示意图集"
     atlas_path = out / f"{name}_图集_{size.upper()}_{orientation}.pdf"
     maps: list[PrintedMap] = []
+    titles: dict[str, str] = {}
     with tempfile.TemporaryDirectory(dir=out, prefix=".atlas-") as work:
         raw = Path(work) / "raw.pdf"
         meta = {
@@ -1889,9 +1893,13 @@ grid, layers, out_dir, formats, date, layers_dir
                     layers_dir=layers_dir,
                 )
                 stem = out / _file_stem(unit, size, orientation)
-                paths = _save(layout, stem, fmts, dpi, producer)
+                paths = _save(layout, stem, tuple(f for f in fmts if f != "pdf"), dpi, producer)
+                if "pdf" in fmts:
+                    paths = {"pdf": stem.with_name(f"{stem.name}.pdf"), **paths}
+                titles[unit] = layout.title
                 atlas.number_page(layout.figure, pages[unit])
                 pdf.savefig(layout.figure, dpi=min(dpi, 300))
+                layout.figure.clear()
                 listing = atlas.places_page(page, unit, plan_places(layout), map_page=pages[unit])
                 atlas.number_page(listing, pages[unit] + 1)
                 pdf.savefig(listing)
@@ -1899,6 +1907,14 @@ grid, layers, out_dir, formats, date, layers_dir
                     PrintedMap(
                         unit, paths, layout.scale, f"EPSG:{layout.crs.to_epsg()}", layout.layers
                     )
+                )
+        if "pdf" in fmts:  # cut from the atlas: saving again would subset the fonts again
+            for printed in maps:
+                _atomic_write(
+                    printed.paths["pdf"],
+                    lambda tmp, u=printed.unit: atlas.split_page(
+                        raw, pages[u], out=Path(tmp), title=titles[u], author=producer or None
+                    ),
                 )
         marks = [("封面", 1), ("分幅总览", 2), *((unit, pages[unit]) for unit in names)]
         final = atlas.add_bookmarks(raw, marks, out=Path(work) / "atlas.pdf")

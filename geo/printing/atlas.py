@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any, Final
 
 import geopandas as gpd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from pypdf import PdfReader, PdfWriter
 
-from geo.printing.page import add_axes, frames, wrap
+from geo.printing.page import QuietCanvas, add_axes, frames, wrap
 from geo.printing.symbols import KIND_LABELS
 
 __all__ = [
@@ -30,6 +29,7 @@ __all__ = [
     "number_page",
     "overview_page",
     "places_page",
+    "split_page",
 ]
 
 _MM_PER_PT: Final[float] = 25.4 / 72.0
@@ -63,7 +63,7 @@ def map_page_number(index: int) -> int:
 
 def _figure(page: tuple[float, float]) -> Figure:
     fig = Figure(figsize=(page[0] / 25.4, page[1] / 25.4), dpi=72)
-    FigureCanvasAgg(fig)
+    QuietCanvas(fig)
     fig.patch.set_facecolor("white")
     return fig
 
@@ -305,6 +305,31 @@ def add_bookmarks(pdf: Path, marks: Sequence[tuple[str, int]], *, out: Path) -> 
     for title, number in marks:
         writer.add_outline_item(title=title, page_number=number - 1)
     writer.page_mode = "/UseOutlines"
+    with out.open("wb") as fh:
+        writer.write(fh)
+    return out
+
+
+def split_page(pdf: Path, number: int, *, out: Path, title: str, author: str | None) -> Path:
+    """Copy one page (1-based ``number``) of ``pdf`` into its own file ``out``.
+
+    Per-unit PDFs of an atlas are cut from the atlas this way instead of being saved again:
+    saving subsets the large CJK fonts each time, which costs seconds per file.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    writer = PdfWriter()
+    writer.add_page(PdfReader(pdf).pages[number - 1])
+    writer.add_metadata(
+        {
+            "/Title": title,
+            "/Creator": "hunan-health-geo (geo.printmap)",
+            **({"/Author": author} if author else {}),
+        }
+    )
     with out.open("wb") as fh:
         writer.write(fh)
     return out

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from geo.errors import InputError
@@ -18,6 +19,7 @@ __all__ = [
     "ORIENTATIONS",
     "PAGE_SIZES_MM",
     "Frames",
+    "QuietCanvas",
     "Rect",
     "add_axes",
     "em_width",
@@ -43,6 +45,18 @@ _MM_PER_PT: Final[float] = 25.4 / 72.0
 
 #: A page region: x, y, width, height in millimetres from the lower left.
 Rect = tuple[float, float, float, float]
+
+
+class QuietCanvas(FigureCanvasAgg):
+    """Agg canvas whose ``draw_idle`` does nothing.
+
+    geopandas calls ``canvas.draw_idle()`` after every ``plot``; on a plain Agg canvas that
+    renders the whole page each time (23 full renders per map).  Pages are rendered once, when
+    saved.
+    """
+
+    def draw_idle(self, *args: object, **kwargs: object) -> None:
+        """Skip: the page is drawn when it is saved."""
 
 
 def page_mm(size: str, orientation: str) -> tuple[float, float]:
