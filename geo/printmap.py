@@ -824,7 +824,7 @@ def _draw_zones(
     alpha = float(style.get("fillOpacity", 0.2))
     lw = float(style.get("weight", 1.5)) * 0.6 * k
     ls = _dash(style.get("dashArray"), lw)
-    hatch = zone_hatch(meta["id"], index)
+    hatch = None if v.detail else zone_hatch(meta["id"], index)  # the enlargement stays legible
     subject = pg.unit.kind == "area" and meta["id"] == "yhsq"
     z = 5.6 if subject else 5.0
     if pg.unit.kind == "area" and not subject:  # context under the rings: faded, unhatched
