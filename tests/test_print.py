@@ -660,7 +660,7 @@ def test_coverage_states_its_method_and_differs_from_the_bio_teal(
 ) -> None:
     from matplotlib.colors import to_rgb
 
-    from geo import printmap
+    from geo.printing import mapframe
 
     centre = gpd.GeoSeries([Point(112.99, 28.08)], crs="EPSG:4326").to_crs("EPSG:4547")
     reach = gpd.GeoDataFrame(geometry=centre.buffer(1_000.0), crs="EPSG:4547")
@@ -676,7 +676,7 @@ def test_coverage_states_its_method_and_differs_from_the_bio_teal(
         layers_dir=print_layers,
     )
     assert re.sub(r"\s", "", note) in _pdf_plain_text(printed.paths["pdf"])
-    cov = to_rgb(printmap._COVERAGE_COLOR)
+    cov = to_rgb(mapframe._COVERAGE_COLOR)
     for teal in ("#16a085", "#1abc9c", "#117a65"):
         assert sum((a - b) ** 2 for a, b in zip(cov, to_rgb(teal), strict=True)) ** 0.5 > 0.5
 
@@ -716,7 +716,7 @@ def test_centre_hierarchy_has_distinct_symbols_and_goals_are_hollow() -> None:
 def test_yongzhou_network_reads(city_pages: dict) -> None:
     """Legend names each level; links drawn once per county; the hub on top of everything."""
     from geo.layers import load_layer
-    from geo.printmap import _pair_links
+    from geo.printing.planlayers import _pair_links
 
     layout, pdf = city_pages["永州市"]
     text = _pdf_plain_text(pdf)

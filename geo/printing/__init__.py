@@ -1,5 +1,9 @@
 """Layout elements of printed maps (used by :mod:`geo.printmap`).
 
+``units``     printable units and cached data (boundaries, plan layers, river, plan index)
+``mapframe``  map frames (main map, enlargement): admin units, water, coverage overlay
+``planlayers`` plan zones, links and points with per-kind symbols
+``naming``    labels, callouts and numbers keyed to the place key
 ``page``      paper sizes, page regions, text wrapping and fitting
 ``symbols``   point symbols, per-kind styles (``style.kinds``), zone hatches
 ``water``     the river's main stem (named) versus other water (unnamed)
