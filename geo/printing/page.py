@@ -236,7 +236,7 @@ def em_width(text: str) -> float:
     Examples
     --------
     >>> em_width("湘S(2026)")
-    5.4
+    4.85
     """
     return round(sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in text), 6)
 
