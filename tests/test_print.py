@@ -834,3 +834,24 @@ def test_cli_hostile_options_name_the_option(
     assert main(["print", *argv, "--out", str(tmp_path), "--quiet"]) == 2
     assert needle in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_zones_outside_the_unit_are_faded(print_layers: Path) -> None:
+    """The fixture zone straddles 天心区's edge: the part outside is drawn at reduced strength."""
+    from geo.printing.mapframe import _FADE
+
+    layout = compose_map("天心区", layers_dir=print_layers)
+    fills = [c.get_alpha() for c in layout.map_ax.collections if c.get_alpha() is not None]
+    assert pytest.approx(0.16) in fills  # inside: the manifest's fillOpacity
+    assert pytest.approx(0.16 * _FADE) in fills  # outside: faded
+
+
+@_BUILT
+def test_rings_are_the_subject_of_the_yhsq_page() -> None:
+    layout = compose_map("一核三圈", size="A4", orientation="portrait")
+    z = {c.get_zorder() for c in layout.map_ax.collections}
+    assert max(z) >= 5.6  # rings drawn above every other zone
+    hatched = [c for c in layout.map_ax.collections if c.get_hatch()]
+    assert all(c.get_zorder() >= 5.6 for c in hatched)  # context zones carry no hatch
+    legend = [t.get_text().replace("\n", "") for t in _legend(layout).get_texts()]
+    assert "一核三圈界线" not in legend  # the rings are a plan zone, not an admin boundary
