@@ -42,4 +42,5 @@ validate: setup
 bench: setup-test system-deps
 	$(BIN)/python benchmarks/bench_coverage.py
 	$(BIN)/python benchmarks/bench_network.py
+	$(BIN)/python benchmarks/bench_atlas.py
 	$(BIN)/python benchmarks/bench_webmap.py

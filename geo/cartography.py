@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from matplotlib import patheffects
@@ -41,12 +41,13 @@ __all__ = [
     "nice_scale",
     "north_angle",
     "place_labels",
+    "scale_ticks",
     "underlay",
 ]
 
 #: Mantissas of the representative fractions a map may be printed at (1:10 000, 1:15 000, ...).
 NICE_SCALES: Final[tuple[float, ...]] = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5)
-_NICE_LENGTHS: Final[tuple[float, ...]] = (1.0, 2.0, 2.5, 5.0)
+_NICE_LENGTHS: Final[tuple[float, ...]] = (1.0, 2.0, 5.0)
 #: Graticule steps tried, in degrees (1', 2', 5', 10', 15', 20', 30', 1°, 2°).
 _GRATICULE_STEPS: Final[tuple[float, ...]] = (
     1 / 60,
@@ -103,7 +104,7 @@ def nice_scale(denominator: float) -> int:
 
 
 def nice_length(max_metres: float) -> float:
-    """Largest round length (1, 2, 2.5 or 5 times a power of ten) not above ``max_metres``.
+    """Largest round length (1, 2 or 5 times a power of ten) not above ``max_metres``.
 
     Parameters
     ----------
@@ -123,7 +124,7 @@ def nice_length(max_metres: float) -> float:
     Examples
     --------
     >>> nice_length(3_700)
-    2500.0
+    2000.0
     >>> nice_length(999)
     500.0
     """
@@ -225,13 +226,40 @@ class ScaleBar:
     artists: list = field(default_factory=list)
 
 
+def scale_ticks(length: float) -> tuple[float, ...]:
+    """Labelled ticks of a scale bar: 0, the 1-2-5 midpoint where there is one, and the end.
+
+    Parameters
+    ----------
+    length : float
+        Bar length (1, 2 or 5 times a power of ten).
+
+    Returns
+    -------
+    tuple of float
+
+    Examples
+    --------
+    >>> scale_ticks(5000.0)
+    (0.0, 2000.0, 5000.0)
+    >>> scale_ticks(2000.0)
+    (0.0, 1000.0, 2000.0)
+    >>> scale_ticks(1000.0)
+    (0.0, 500.0, 1000.0)
+    """
+    mantissa = length / 10 ** math.floor(math.log10(length))
+    if round(mantissa) == 5:
+        return (0.0, length * 2 / 5, length)
+    return (0.0, length / 2, length)
+
+
 def add_scale_bar(
     ax: Axes,
     *,
     scale: int | None = None,
     anchor: tuple[float, float] = (0.04, 0.05),
     max_fraction: float = 0.25,
-    segments: int = 4,
+    segments: int | None = None,
     height_pt: float = 3.0,
     fontsize: float = 7.0,
     zorder: float = 20,
@@ -248,8 +276,9 @@ def add_scale_bar(
         Lower-left corner of the bar in axes fractions.
     max_fraction : float
         Longest the bar may be, as a fraction of the axes width.
-    segments : int
-        Alternating black and white blocks.
+    segments : int, optional
+        Alternating black and white blocks (default 5 for a bar of 5 units, else 4, so every
+        labelled tick falls on a block edge).
     height_pt : float
         Bar height in points.
     fontsize : float
@@ -283,6 +312,7 @@ def add_scale_bar(
     )
     ax.add_patch(backing)
     artists.append(backing)
+    segments = segments or (5 if scale_ticks(length)[1] * 5 == length * 2 else 4)
     step = length / segments
     for i in range(segments):
         rect = Rectangle(
@@ -296,7 +326,7 @@ def add_scale_bar(
         )
         ax.add_patch(rect)
         artists.append(rect)
-    ticks = (0.0, length / 2, length)
+    ticks = scale_ticks(length)
     for i, tick in enumerate(ticks):
         text = format_length(tick, unit=unit).split()[0]
         if i == len(ticks) - 1:
@@ -385,7 +415,7 @@ def add_north_arrow(
     size_pt : float
         Arrow length in points.
     fontsize : float
-        Size of the "北"/"N" letter.
+        Size of the "北" letter (the only north label).
     zorder : float
         Drawing order.
 
@@ -447,16 +477,6 @@ def add_north_arrow(
         rotation=-angle,
     )
     underlay(north, _HALO)
-    ax.text(
-        *_pt(0, -half - fontsize * 0.8),
-        "N",
-        ha="center",
-        va="center",
-        fontsize=fontsize * 0.7,
-        zorder=zorder,
-        rotation=-angle,
-        color="#333333",
-    )
     return angle
 
 
@@ -610,11 +630,18 @@ class LabelSpec:
     color : str
         Text colour.
     weight : {"normal", "bold"}
-        Font weight ("bold" is drawn as a thin outline in the text colour).
+        Font weight (bold uses the vendored Noto Sans SC Bold).
     point : bool
         True for a point feature (label beside the symbol), False for an area (label centred).
     clearance : float
         Radius of the point's symbol in points (the label keeps this far plus the gap away).
+    within : shapely geometry, optional
+        Area (data coordinates) the whole label must stay inside, e.g. a neighbouring county's
+        outline so its name never falls inside the printed unit.
+    required : bool
+        The feature must be named: the caller keys it by number when no position is free.
+    anchors : tuple of (x, y)
+        Further anchors tried for an area label after ``(x, y)``.
     """
 
     x: float
@@ -626,6 +653,9 @@ class LabelSpec:
     weight: str = "normal"
     point: bool = True
     clearance: float = 0.0
+    within: Any = None
+    required: bool = False
+    anchors: tuple[tuple[float, float], ...] = ()
 
 
 _POINT_OFFSETS: Final[tuple[tuple[float, float, str, str], ...]] = (
@@ -653,8 +683,6 @@ def _effects(spec: LabelSpec, *, halo: bool) -> list:
     effects: list = []
     if halo:
         effects.append(patheffects.Stroke(linewidth=2.4, foreground="white"))
-    if spec.weight == "bold":  # faux bold: the packaged CJK font has a single weight
-        effects.append(patheffects.Stroke(linewidth=0.5, foreground=spec.color))
     return effects
 
 
@@ -686,6 +714,7 @@ def underlay(text: Text, effects: list) -> Text:
         "zorder": text.get_zorder() - 0.001,
         "path_effects": list(effects),
         "fontproperties": text.get_fontproperties(),
+        "parse_math": False,
     }
     if hasattr(text, "xyann"):  # an annotation with an offset
         twin = text.axes.annotate(
@@ -708,6 +737,36 @@ def _overlaps(candidate: Bbox, placed: Iterable[Bbox]) -> bool:
     return any(candidate.overlaps(other) for other in placed)
 
 
+def _inside_area(ax: Axes, bbox: Bbox, area: Any) -> bool:
+    (x0, y0), (x1, y1) = ax.transData.inverted().transform([(bbox.x0, bbox.y0), (bbox.x1, bbox.y1)])
+    return bool(area.contains(box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))))
+
+
+def _candidates(spec: LabelSpec, gap_pt: float, rings: Sequence[float]) -> list[tuple]:
+    """(anchor x, anchor y, dx pt, dy pt, ha, va, leader) to try, best first."""
+    out: list[tuple] = []
+    if spec.point:
+        for ring_i, ring in enumerate(rings):
+            reach = gap_pt * ring + spec.clearance
+            out.extend(
+                (spec.x, spec.y, dx * reach, dy * reach, ha, va, ring_i > 0)
+                for dx, dy, ha, va in _POINT_OFFSETS
+            )
+        return out
+    for ax_, ay_ in ((spec.x, spec.y), *spec.anchors):
+        out.extend(
+            (ax_, ay_, dx * spec.fontsize, dy * spec.fontsize, "center", "center", False)
+            for dx, dy in _AREA_OFFSETS
+        )
+    return out
+
+
+def _box_at(px: float, py: float, w: float, h: float, ha: str, va: str) -> Bbox:
+    x0 = {"left": px, "right": px - w, "center": px - w / 2}[ha]
+    y0 = {"bottom": py, "top": py - h, "center": py - h / 2}[va]
+    return Bbox.from_bounds(x0, y0, w, h)
+
+
 def place_labels(
     ax: Axes,
     labels: Sequence[LabelSpec],
@@ -715,13 +774,16 @@ def place_labels(
     obstacles: Sequence[Bbox] = (),
     gap_pt: float = 3.0,
     halo: bool = True,
+    rings: Sequence[float] = (1.0, 3.0, 5.5),
 ) -> list[Text | None]:
     """Place labels greedily so that no two overlap and none leaves the axes.
 
     Labels are taken in descending priority; each tries a fixed list of positions around its
-    anchor (beside a point symbol, or at and around an area's centre) and takes the first whose
-    bounding box is inside the axes and clear of the labels placed so far and of ``obstacles``.
-    A label with no free position is left out.
+    anchor (beside a point symbol, then further out on wider rings as a callout with a leader
+    line; or at and around an area's centre and its extra ``anchors``) and takes the first
+    whose bounding box is inside the axes, clear of the labels placed so far and of
+    ``obstacles``, and inside ``within`` when given.  A label with no free position is left
+    out (callers key ``required`` labels by number).
 
     Parameters
     ----------
@@ -735,6 +797,9 @@ def place_labels(
         Distance between a point and its label, in points.
     halo : bool
         Draw a white halo behind each label.
+    rings : sequence of float
+        Distances tried for point labels, in multiples of ``gap_pt`` (beyond the first, a
+        leader line joins label and point).
 
     Returns
     -------
@@ -744,25 +809,34 @@ def place_labels(
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
+    scale = fig.dpi / 72.0
     placed: list[Bbox] = list(obstacles)
     result: list[Text | None] = [None] * len(labels)
     order = sorted(range(len(labels)), key=lambda i: -labels[i].priority)
+    probe = ax.text(0, 0, "", fontsize=7, parse_math=False)
     for i in order:
         spec = labels[i]
-        if spec.point:
-            options = [
-                (dx * (gap_pt + spec.clearance), dy * (gap_pt + spec.clearance), ha, va)
-                for dx, dy, ha, va in _POINT_OFFSETS
-            ]
-        else:
-            options = [
-                (dx * spec.fontsize, dy * spec.fontsize, "center", "center")
-                for dx, dy in _AREA_OFFSETS
-            ]
-        for dx, dy, ha, va in options:
+        probe.set_text(spec.text)
+        probe.set_fontsize(spec.fontsize)
+        probe.set_fontweight(spec.weight)
+        size = probe.get_window_extent(renderer)
+        w, h = size.width, size.height
+        for x, y, dx, dy, ha, va, leader in _candidates(spec, gap_pt, rings):
+            px, py = ax.transData.transform((x, y))
+            bbox = _box_at(px + dx * scale, py + dy * scale, w, h, ha, va)
+            inside = (
+                bbox.x0 >= frame.x0
+                and bbox.x1 <= frame.x1
+                and bbox.y0 >= frame.y0
+                and bbox.y1 <= frame.y1
+            )
+            if not inside or _overlaps(bbox, placed):
+                continue
+            if spec.within is not None and not _inside_area(ax, bbox, spec.within):
+                continue
             text = ax.annotate(
                 spec.text,
-                (spec.x, spec.y),
+                (x, y),
                 xytext=(dx, dy),
                 textcoords="offset points",
                 ha=ha,
@@ -771,20 +845,19 @@ def place_labels(
                 color=spec.color,
                 zorder=15 + spec.priority / 100,
                 annotation_clip=False,
+                fontweight=spec.weight,
+                parse_math=False,
+                arrowprops=(
+                    {"arrowstyle": "-", "lw": 0.4, "color": "#566573", "shrinkA": 0, "shrinkB": 2}
+                    if leader
+                    else None
+                ),
             )
-            bbox = text.get_window_extent(renderer)
-            inside = (
-                bbox.x0 >= frame.x0
-                and bbox.x1 <= frame.x1
-                and bbox.y0 >= frame.y0
-                and bbox.y1 <= frame.y1
-            )
-            if inside and not _overlaps(bbox, placed):
-                placed.append(bbox)
-                result[i] = text
-                effects = _effects(spec, halo=halo)
-                if effects:
-                    underlay(text, effects)
-                break
-            text.remove()
+            placed.append(bbox)
+            result[i] = text
+            effects = _effects(spec, halo=halo)
+            if effects:
+                underlay(text, effects)
+            break
+    probe.remove()
     return result

@@ -3,7 +3,8 @@
 Examples
 --------
 ``python -m geo print --unit 天心区 --size A3 --orientation landscape --out maps/``
-``python -m geo print --all 长沙市 --out maps/``
+``python -m geo print --all 长沙市 --title "{unit}大健康产业空间布局示意图" --out maps/``
+``python -m geo print --unit 岳阳楼区 --layers provincial --formats pdf svg``
 """
 
 from __future__ import annotations
@@ -58,9 +59,21 @@ def _coverage_polygons(args: argparse.Namespace) -> gpd.GeoDataFrame | None:
     return coverage_report(facilities, load_units(), reach=reach).reach
 
 
+def _coverage_note(args: argparse.Namespace) -> str:
+    """How the overlay was made, printed beside it on the map."""
+    if args.coverage_file is not None:
+        return f"外部文件 {args.coverage_file.name} 提供的覆盖范围（方法见该文件来源）"
+    speed = MODE_SPEEDS[args.mode]
+    return f"{speed.label_zh} {speed.kmh:g} km/h × {args.minutes:g} min 直线距离圆（非路网等时圈）"
+
+
 def _print(args: argparse.Namespace) -> int:
+    from geo.errors import InputError
     from geo.printmap import print_atlas, print_map
 
+    if not 0 < args.minutes <= 240:
+        msg = f"--minutes must be in (0, 240], got {args.minutes:g}"
+        raise InputError(msg, field="--minutes")
     coverage = _coverage_polygons(args)
     mode = MODE_SPEEDS[args.mode].label_zh
     label = f"{args.minutes:g}分钟{mode}覆盖范围"
@@ -72,7 +85,11 @@ def _print(args: argparse.Namespace) -> int:
         "producer": args.producer,
         "coverage": coverage,
         "coverage_label": label,
+        "coverage_note": _coverage_note(args) if coverage is not None else "",
         "grid": args.grid,
+        "layers": args.layers,
+        "title": args.title,
+        "subtitle": args.subtitle,
         "out_dir": args.out,
         "formats": tuple(args.formats),
     }
@@ -83,7 +100,7 @@ def _print(args: argparse.Namespace) -> int:
             for path in printed.paths.values():
                 print(path)
         return 0
-    printed = print_map(args.unit, title=args.title, subtitle=args.subtitle, **common)
+    printed = print_map(args.unit, **common)
     for path in printed.paths.values():
         print(path)
     return 0
@@ -100,23 +117,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "print",
         help="print-ready map of a unit (PDF/PNG), or an atlas of a city with --all",
-        description="Print a district map: a county of Changsha or Yongzhou, 长沙市, 永州市 or "
-        "一核三圈 (--unit), or every county of a city as an atlas (--all). Exit codes: 0 ok, "
-        "2 bad input, 1 internal error.",
+        description="Print a district map: any Hunan county or city, or 一核三圈 (--unit), or "
+        "every county of a city as an atlas with cover, overview, place lists, page numbers and "
+        "bookmarks (--all). Exit codes: 0 ok, 2 bad input, 1 internal error.",
     )
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--unit", help="unit name or adcode, e.g. 天心区, 430103, 长沙市, 一核三圈")
-    what.add_argument("--all", metavar="CITY", help="atlas of every county of 长沙市 or 永州市")
-    parser.add_argument("--size", default="A4", help="A4 or A3 (default A4)")
+    what.add_argument(
+        "--unit", help="unit name or adcode, e.g. 天心区, 430103, 岳阳楼区, 长沙市, 一核三圈"
+    )
+    what.add_argument("--all", metavar="CITY", help="atlas of every county of a city, e.g. 长沙市")
+    parser.add_argument("--size", default="A4", help="A4, A3, A2, A1 or A0 (default A4)")
     parser.add_argument("--orientation", default="landscape", help="landscape or portrait")
     parser.add_argument("--out", type=Path, default=Path("maps"), help="output folder")
-    parser.add_argument("--title", help="title (default <unit>大健康产业空间布局示意图)")
-    parser.add_argument("--subtitle", help="subtitle (default city, unit, scale and month)")
+    parser.add_argument(
+        "--title",
+        help="title (default <unit>大健康产业空间布局示意图); with --all a template with {unit}",
+    )
+    parser.add_argument(
+        "--subtitle", help="subtitle (default city, unit, scale and month); {unit} with --all"
+    )
+    parser.add_argument(
+        "--layers", nargs="+", metavar="LAYER", help="plan layer ids to draw (default all)"
+    )
     parser.add_argument("--approval-no", default="", help="审图号 (blank line when omitted)")
     parser.add_argument("--producer", default="", help="制图单位 (blank line when omitted)")
     parser.add_argument("--dpi", type=int, default=300, help="PNG resolution (default 300)")
     parser.add_argument(
-        "--formats", nargs="+", default=["pdf", "png"], help="pdf and/or png (default both)"
+        "--formats", nargs="+", default=["pdf", "png"], help="pdf, png, svg (default pdf png)"
     )
     parser.add_argument("--grid", action="store_true", help="draw a longitude/latitude grid")
     parser.add_argument(

@@ -6,6 +6,12 @@ strict viewers may refuse.  :func:`cjk_font_path` therefore converts the outline
 TrueType quadratic curves (fontTools, which matplotlib already depends on) and caches the result
 in matplotlib's cache folder; PDFs then embed a clean, subsetted ``CID TrueType`` font
 (``pdf.fonttype`` 42, ``/FontFile2``).
+
+Titles use a real bold weight: Noto Sans SC Bold (TrueType) from npm
+``@expo-google-fonts/noto-sans-sc`` 0.4.3, vendored in ``geo/assets/fonts/`` (SIL OFL 1.1, see
+``geo/assets/LICENSES.md``), subset with fontTools to Latin, punctuation, symbols and every
+ideograph of the CJK Unified Ideographs block (U+4E00-U+9FFF).  It is registered under the same
+family name, so ``fontweight="bold"`` selects it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,14 @@ from typing import Final
 import matplotlib
 from matplotlib import font_manager
 
-__all__ = ["CJK_FAMILY", "CJK_PACKAGE", "cjk_font_path", "register_cjk_font", "source_font_path"]
+__all__ = [
+    "CJK_FAMILY",
+    "CJK_PACKAGE",
+    "bold_font_path",
+    "cjk_font_path",
+    "register_cjk_font",
+    "source_font_path",
+]
 
 #: Distribution and import name of the font package.
 CJK_PACKAGE: Final[str] = "pylopdf-fonts-zh-cn"
@@ -30,6 +43,26 @@ _CJK_FILE: Final[str] = "NotoSansSC-Regular.otf"
 CJK_FAMILY: Final[str] = "Noto Sans SC"
 #: Largest deviation (font units of 1000/em) allowed when turning cubic curves into quadratics.
 _CU2QU_MAX_ERR: Final[float] = 1.0
+_BOLD_FILE: Final[Path] = Path(__file__).parent / "assets" / "fonts" / "NotoSansSC-Bold.ttf"
+
+
+def bold_font_path() -> Path:
+    """Return the vendored Noto Sans SC Bold (TrueType outlines).
+
+    Returns
+    -------
+    Path
+        ``geo/assets/fonts/NotoSansSC-Bold.ttf``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file is missing from the installation.
+    """
+    if not _BOLD_FILE.exists():
+        msg = f"the bold CJK font is missing: expected {_BOLD_FILE} (reinstall the package)"
+        raise FileNotFoundError(msg)
+    return _BOLD_FILE
 
 
 def source_font_path() -> Path:
@@ -146,14 +179,17 @@ def cjk_font_path() -> Path:
 def _add_font() -> str:
     path = cjk_font_path()
     font_manager.fontManager.addfont(str(path))
+    font_manager.fontManager.addfont(str(bold_font_path()))
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 
 def register_cjk_font() -> str:
     """Register Noto Sans SC with matplotlib and make PDFs embed it as TrueType.
 
-    Sets ``pdf.fonttype`` and ``ps.fonttype`` to 42 and puts the family first in
-    ``font.sans-serif``.  Call it before drawing; it is idempotent.
+    Sets ``pdf.fonttype`` and ``ps.fonttype`` to 42, puts the family first in
+    ``font.sans-serif`` (with the bold weight registered beside it) and turns mathtext off
+    (``text.parse_math``), so user text such as ``湘S(2026)$001$号`` prints literally.
+    Call it before drawing; it is idempotent.
 
     Returns
     -------
@@ -166,4 +202,5 @@ def register_cjk_font() -> str:
     sans = [f for f in matplotlib.rcParams["font.sans-serif"] if f != family]
     matplotlib.rcParams["font.sans-serif"] = [family, *sans]
     matplotlib.rcParams["axes.unicode_minus"] = False
+    matplotlib.rcParams["text.parse_math"] = False
     return family

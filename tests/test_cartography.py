@@ -8,6 +8,7 @@ import math
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from geo.cartography import (
     LabelSpec,
@@ -25,6 +26,13 @@ from geo.cartography import (
 )
 from geo.errors import CRSError, InputError
 from geo.fonts import register_cjk_font
+
+
+def _text_box(text: Text, renderer: object) -> object:
+    """Extent of a label's text alone (an annotation's extent includes its leader line)."""
+    if hasattr(text, "update_positions"):
+        text.update_positions(renderer)
+    return Text.get_window_extent(text, renderer)
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +69,8 @@ def test_nice_scale_rounds_up_to_printable_values(needed: float, expected: int) 
 
 
 @pytest.mark.parametrize(
-    ("limit", "expected"), [(3_700, 2_500), (999, 500), (1_000, 1_000), (24.9, 20), (0.7, 0.5)]
+    ("limit", "expected"),
+    [(3_700, 2_000), (2_600, 2_000), (999, 500), (1_000, 1_000), (24.9, 20), (0.7, 0.5)],
 )
 def test_nice_length_is_largest_round_value_below_limit(limit: float, expected: float) -> None:
     assert nice_length(limit) == pytest.approx(expected)
@@ -133,7 +142,17 @@ def test_north_arrow_returns_its_rotation() -> None:
     _, ax = _map_axes()
     angle = add_north_arrow(ax, crs="EPSG:4547")
     assert angle == pytest.approx(north_angle("EPSG:4547", 505_000.0, 3_104_000.0), abs=1e-9)
-    assert {t.get_text() for t in ax.texts} == {"北", "N"}
+    assert [t.get_text() for t in ax.texts if t.get_path_effects() == []] == ["北"]  # one label
+
+
+@pytest.mark.parametrize("length", [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0])
+def test_scale_bar_ticks_are_1_2_5_values(length: float) -> None:
+    """No 12.5 km or 2.5 km ticks: every labelled value is 1, 2 or 5 times a power of ten."""
+    from geo.cartography import scale_ticks
+
+    for tick in scale_ticks(length * 1000)[1:]:
+        mantissa = tick / 10 ** math.floor(math.log10(tick))
+        assert round(mantissa, 9) in {1.0, 2.0, 5.0}, tick
 
 
 def test_graticule_labels_lie_on_the_frame_edges() -> None:
@@ -162,7 +181,7 @@ def test_place_labels_never_overlaps_and_keeps_priority() -> None:
     kept = [t for t in placed if t is not None]
     assert placed[-1] is not None  # the highest priority always gets a place
     assert 1 < len(kept) < len(specs)  # crowded: some placed, some dropped
-    boxes = [t.get_window_extent(renderer) for t in kept]
+    boxes = [_text_box(t, renderer) for t in kept]  # text only, not its leader
     frame = ax.get_window_extent(renderer)
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b)

