@@ -41,7 +41,14 @@ from geo.sources import (
     split_list,
 )
 
-__all__ = ["LINK_RULES", "build_layers", "source_files", "stale_files", "write_layers"]
+__all__ = [
+    "LINK_RULES",
+    "PROGRAMMES",
+    "build_layers",
+    "source_files",
+    "stale_files",
+    "write_layers",
+]
 
 #: Link layers drawn from centres to sub-centres: layer -> (source layer, from kind, to kind).
 LINK_RULES: dict[str, list[tuple[str, str, str]]] = {
@@ -51,7 +58,25 @@ LINK_RULES: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
-_TARGET_FIELDS = ("metric", "label", "value", "unit", "year", "baseline", "baseline_year")
+_TARGET_FIELDS = (
+    "metric",
+    "label",
+    "comparator",
+    "value",
+    "unit",
+    "year",
+    "baseline",
+    "baseline_year",
+    "year_quote",
+)
+#: Targets the plans attach to a programme or group, not to one mapped place: id -> name.
+PROGRAMMES: dict[str, str] = {
+    "cs_plan": "长沙市大健康产业发展规划（2023-2026年）主要指标",
+    "cs_nmc_programme": "国家医学中心引领工程",
+    "bio_two_centres": "“两心”：南部融城片区与岳麓山大学科技城研发中心",
+}
+#: Rounding step (km²) of the schematic areas shown as 示意面积.
+_SCHEMATIC_AREA_STEP = 1.0
 _CITATION_FIELDS = ("plan", "section", "quote")
 _BOUNDARY_SIMPLIFY_M = {"counties": SIMPLIFY_TOLERANCE_M, "cities": SIMPLIFY_TOLERANCE_M * 4}
 
@@ -153,6 +178,24 @@ def _identity(row: pd.Series) -> dict[str, str]:
     return {k: row[k] for k in ("id", "layer", "name", "kind", "role")}
 
 
+def _attribution(row: pd.Series) -> dict[str, str]:
+    """Return ``attribution`` (stated/inferred, default stated) and ``attribution_reason``."""
+    value = row.get("attribution", "") or "stated"
+    return {"attribution": value, "attribution_reason": row.get("attribution_reason", "") or ""}
+
+
+def schematic_area_note(area_km2: float) -> tuple[float, str]:
+    """Round a drawn zone's area and say it is an artefact of drawing, not a planned figure.
+
+    Examples
+    --------
+    >>> schematic_area_note(93.437)
+    (93.0, '示意面积 ≈ 93 km²（示意图形的面积，非规划面积）')
+    """
+    rounded = float(round(area_km2 / _SCHEMATIC_AREA_STEP) * _SCHEMATIC_AREA_STEP)
+    return rounded, f"示意面积 ≈ {rounded:.0f} km²（示意图形的面积，非规划面积）"
+
+
 def _county_lookup(counties: gpd.GeoDataFrame) -> dict[str, str]:
     names = counties["name"].tolist()
     dupes = {n for n in names if names.count(n) > 1}
@@ -178,7 +221,9 @@ def _point_features(
         props = {
             **_identity(row),
             "county": row["county"],
-            "adcode": _adcode(row["county"], lookup, file, index, "county"),
+            "adcode": (
+                _adcode(row["county"], lookup, file, index, "county") if row["county"] else ""
+            ),
             "precision": row["precision"],
             "schematic": row["precision"] == "schematic",
             "position_basis": row["position_basis"],
@@ -187,6 +232,7 @@ def _point_features(
             "source_lat": float(row["source_lat"]),
             **_citation(row, plans, file, index),
             "targets": targets.get(row["id"], []),
+            **_attribution(row),
         }
         ordered = {k: props[k] for k in POINT_PROPERTIES}
         by_layer.setdefault(row["layer"], []).append(_feature(row.geometry, ordered))
@@ -205,15 +251,19 @@ def _zone_features(
     rows = list(zones.iterrows())
     shapes: dict[str, BaseGeometry] = {}
     ring_rows = [(i, r) for i, (_, r) in enumerate(rows, start=1) if r["method"] == "ring"]
-    for index, row in ((i, r) for i, (_, r) in enumerate(rows, start=1) if r["method"] != "ring"):
-        shapes[row["id"]] = _zone_geometry(row, index, points, counties, lookup, file)
     if ring_rows:
         shapes.update(_ring_geometry(ring_rows, points, counties, lookup, file))
+    for index, row in ((i, r) for i, (_, r) in enumerate(rows, start=1) if r["method"] != "ring"):
+        geom = _zone_geometry(row, index, points, counties, lookup, file)
+        shapes[row["id"]] = _with_contained(geom, row, index, shapes, file)
+    cites = {row["id"]: _citation(row, plans, file, i) for i, (_, row) in enumerate(rows, start=1)}
     by_layer: dict[str, list[dict[str, Any]]] = {}
     for index, (_, row) in enumerate(rows, start=1):
         geom = shapes[row["id"]]
         names = split_list(row["clip_counties"])
         planned = _clean(row["area_km2"])
+        drawn = geodesic_area_km2(geom)
+        rounded, note = schematic_area_note(drawn)
         props = {
             **_identity(row),
             "county": "、".join(names),
@@ -223,18 +273,48 @@ def _zone_features(
             "method": row["method"],
             "anchors": split_list(row["anchors"]),
             "industries": split_list(row.get("industries", "")),
-            "area_km2": round(geodesic_area_km2(geom), 3),
+            "area_km2": round(drawn, 3),
             "area_km2_planned": planned,
+            "area_km2_schematic": None if planned is not None else rounded,
+            "area_note": "" if planned is not None else note,
             "position_basis": (
                 f"schematic: {row['method']} around {row['anchors']} clipped to "
                 f"{'、'.join(names)}; not a surveyed boundary"
             ),
-            **_citation(row, plans, file, index),
+            **cites[row["id"]],
             "targets": targets.get(row["id"], []),
+            **_attribution(row),
+            "other_citations": _other_citations(row, index, cites, file),
         }
         ordered = {k: props[k] for k in ZONE_PROPERTIES}
         by_layer.setdefault(row["layer"], []).append(_feature(geom, ordered))
     return by_layer
+
+
+def _with_contained(
+    geom: BaseGeometry, row: pd.Series, index: int, shapes: dict[str, BaseGeometry], file: str
+) -> BaseGeometry:
+    """Union a zone with the zones it must contain (``contains``: ids drawn before it)."""
+    ids = split_list(row.get("contains", ""))
+    unknown = [i for i in ids if i not in shapes]
+    if unknown:
+        msg = f"unknown or not yet drawn zone id(s) {', '.join(unknown)} (rings are drawn first)"
+        raise GeoDataError(msg, file=file, row=index, field="contains")
+    if not ids:
+        return geom
+    return shapely.make_valid(shapely.union_all([geom, *(shapes[i] for i in ids)]))
+
+
+def _other_citations(
+    row: pd.Series, index: int, cites: dict[str, dict[str, str]], file: str
+) -> list[dict[str, str]]:
+    """Citations of the same place in other plans (``same_place``: ids of those zones)."""
+    ids = split_list(row.get("same_place", ""))
+    unknown = [i for i in ids if i not in cites]
+    if unknown:
+        msg = f"unknown zone id(s) {', '.join(unknown)}"
+        raise GeoDataError(msg, file=file, row=index, field="same_place")
+    return [{"id": i, **cites[i]} for i in ids]
 
 
 def _anchor_points(
@@ -426,6 +506,15 @@ def _indicators(targets: pd.DataFrame, plans: pd.DataFrame) -> list[dict[str, An
     return rows.get("cs_plan", [])
 
 
+def _programmes(target_map: dict[str, list[dict]]) -> list[dict[str, Any]]:
+    """Targets attached to programmes or groups (not to one mapped place)."""
+    return [
+        {"id": pid, "name": name, "targets": target_map.get(pid, [])}
+        for pid, name in PROGRAMMES.items()
+        if pid != "cs_plan"
+    ]
+
+
 def build_layers(data_dir: Path = DATA_DIR) -> dict[str, str]:
     """Build every layer, the manifest and the indicator table from ``data_dir``.
 
@@ -461,7 +550,7 @@ def build_layers(data_dir: Path = DATA_DIR) -> dict[str, str]:
                 msg = f"unknown layer {layer!r}; see data/layers.json"
                 raise GeoDataError(msg, file=str(data_dir / file), row=index, field="layer")
     target_map = _targets_by_feature(targets, plans)
-    feature_ids = set(places["id"]) | set(zones["id"]) | {"cs_plan"}
+    feature_ids = set(places["id"]) | set(zones["id"]) | set(PROGRAMMES)
     for index, fid in enumerate(targets["feature_id"], start=1):
         if fid not in feature_ids:
             msg = f"unknown feature id {fid!r} (not in places.csv or zones.csv)"
@@ -494,6 +583,9 @@ def build_layers(data_dir: Path = DATA_DIR) -> dict[str, str]:
     files["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"
     files["indicators.json"] = (
         json.dumps(_indicators(targets, plans), ensure_ascii=False, indent=1) + "\n"
+    )
+    files["programmes.json"] = (
+        json.dumps(_programmes(target_map), ensure_ascii=False, indent=1) + "\n"
     )
     return files
 

@@ -46,26 +46,34 @@ FEATURE_PROPERTIES: tuple[str, ...] = (
     "section",
     "quote",
     "targets",
+    "attribution",
+    "attribution_reason",
 )
-_CITATION = FEATURE_PROPERTIES[-6:]  # plan ... targets
+_CITATION = FEATURE_PROPERTIES[-8:-2]  # plan ... targets
+_ATTRIBUTION = FEATURE_PROPERTIES[-2:]  # attribution, attribution_reason
 #: Properties of point features, in file order (the source position and datum added).
 POINT_PROPERTIES: tuple[str, ...] = (
-    *FEATURE_PROPERTIES[:-6],
+    *FEATURE_PROPERTIES[:-8],
     "source_datum",
     "source_lon",
     "source_lat",
     *_CITATION,
+    *_ATTRIBUTION,
 )
 #: Properties of zone features, in file order (method, anchors and areas added).
 ZONE_PROPERTIES: tuple[str, ...] = (
-    *FEATURE_PROPERTIES[:-7],
+    *FEATURE_PROPERTIES[:-9],
     "method",
     "anchors",
     "industries",
     "area_km2",
     "area_km2_planned",
+    "area_km2_schematic",
+    "area_note",
     "position_basis",
     *_CITATION,
+    *_ATTRIBUTION,
+    "other_citations",
 )
 
 

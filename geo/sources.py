@@ -23,6 +23,8 @@ from geo.settings import DATA_DIR, DATUMS, PLANS_DIR, PRECISION_CLASSES, WGS84
 
 __all__ = [
     "ANCHORS_COLUMNS",
+    "ATTRIBUTIONS",
+    "COMPARATORS",
     "PLACES_COLUMNS",
     "PLANS_COLUMNS",
     "TARGETS_COLUMNS",
@@ -67,19 +69,34 @@ class Column:
 ZONE_METHODS: tuple[str, ...] = ("buffer", "corridor", "ring")
 
 _CITATION = (Column("plan", "slug"), Column("section"), Column("quote"))
+#: Whether the plan text states a feature's place/role or the project inferred it.
+ATTRIBUTIONS: tuple[str, ...] = ("stated", "inferred")
+#: Typed comparators of planned targets, with the words of the plans that express them.
+COMPARATORS: dict[str, tuple[str, ...]] = {
+    "eq": ("达", "达到", "为", "建成", "规划面积", "实现"),
+    "approx": ("约",),
+    "gt": ("超", "超过", "突破"),
+    "gte": ("以上", "不低于", "不少于"),
+    "lte": ("以内", "以下", "不超过"),
+}
+_ATTRIBUTION = (
+    Column("attribution", "choice", required=False, choices=ATTRIBUTIONS),
+    Column("attribution_reason", required=False),
+)
 PLACES_COLUMNS: tuple[Column, ...] = (
     Column("id", "slug"),
     Column("layer", "slug"),
     Column("name"),
     Column("kind", "slug"),
     Column("role", required=False),
-    Column("county"),
+    Column("county", required=False),
     Column("lon", "float"),
     Column("lat", "float"),
     Column("datum", "choice", choices=DATUMS),
     Column("precision", "choice", choices=PRECISION_CLASSES),
     Column("position_basis"),
     *_CITATION,
+    *_ATTRIBUTION,
 )
 ANCHORS_COLUMNS: tuple[Column, ...] = (
     Column("id", "slug"),
@@ -104,6 +121,9 @@ ZONES_COLUMNS: tuple[Column, ...] = (
     Column("clip_counties"),
     Column("industries", required=False),
     *_CITATION,
+    *_ATTRIBUTION,
+    Column("contains", required=False),
+    Column("same_place", required=False),
 )
 TARGETS_COLUMNS: tuple[Column, ...] = (
     Column("feature_id", "slug"),
@@ -111,7 +131,8 @@ TARGETS_COLUMNS: tuple[Column, ...] = (
     Column("label"),
     Column("value", "float"),
     Column("unit"),
-    Column("year", "float"),
+    Column("comparator", "choice", choices=tuple(COMPARATORS)),
+    Column("year", "float", required=False),
     Column("baseline", "float", required=False),
     Column("baseline_year", "float", required=False),
     *_CITATION,

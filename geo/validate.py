@@ -19,9 +19,16 @@ from shapely.geometry import shape
 from geo.boundaries import load_units
 from geo.errors import GeoDataError
 from geo.settings import DATA_DIR, HUNAN_BBOX, LAYERS_DIR, PRECISION_CLASSES
-from geo.sources import load_places, load_plans, load_targets, load_zones
+from geo.sources import COMPARATORS, load_places, load_plans, load_targets, load_zones
 
-__all__ = ["Problem", "check_current", "validate_all", "validate_layers", "validate_sources"]
+__all__ = [
+    "Problem",
+    "check_current",
+    "check_target",
+    "validate_all",
+    "validate_layers",
+    "validate_sources",
+]
 
 _REQUIRED = ("id", "name", "plan", "section", "quote", "precision")
 _CRS84 = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
@@ -115,6 +122,10 @@ def validate_sources(data_dir: Path = DATA_DIR) -> list[Problem]:
             message = _check_quote(rec["quote"], rec["plan"], texts)
             if message:
                 problems.append(Problem(str(path), f"row {row}", "quote", message))
+            for field, msg in _record_checks(name, rec, texts):
+                problems.append(Problem(str(path), f"row {row}", field, msg))
+            if name == "places.csv" and rec["county"] == "":
+                continue
             if name == "places.csv":
                 county = by_name.get(rec["county"])
                 if county is None:
@@ -137,6 +148,48 @@ def _inside(xy: Any) -> bool:
         and (xy[:, 1] >= lat_min).all()
         and (xy[:, 1] <= lat_max).all()
     )
+
+
+def _check_attribution(rec: Any) -> list[tuple[str, str]]:
+    """Require a reason for inferred features; allow an empty county only when inferred."""
+    out = []
+    attribution = rec.get("attribution", "") or "stated"
+    if attribution == "inferred" and not str(rec.get("attribution_reason", "") or "").strip():
+        out.append(("attribution_reason", "inferred feature without a reason: say what was chosen"))
+    if "county" in rec and rec.get("county", "x") == "" and attribution != "inferred":
+        msg = "empty county: allowed only for inferred features (the plan names no county)"
+        out.append(("county", msg))
+    return out
+
+
+def check_target(rec: Any, texts: dict[str, str]) -> list[tuple[str, str]]:
+    """Check a target's comparator word and year against its quote.
+
+    The comparator's word (约, 超, 突破, 以上 …) must be in the quote (``eq`` needs none); the
+    year must be in the quote or in ``year_quote``, itself verbatim in the plan.
+    """
+    out = []
+    quote = str(rec.get("quote", ""))
+    comparator = rec.get("comparator", "")
+    words = COMPARATORS.get(comparator, ())
+    if comparator != "eq" and not any(w in quote for w in words):
+        msg = f"comparator {comparator!r} needs one of {', '.join(words)} in the quote"
+        out.append(("comparator", msg))
+    year = rec.get("year")
+    year_quote = str(rec.get("year_quote", "") or "")
+    if year_quote and year_quote not in texts.get(rec.get("plan", ""), ""):
+        out.append(("year_quote", f"year_quote is not verbatim in plan {rec.get('plan')!r}"))
+    if year is not None and year == year:
+        token = str(int(year))
+        if token not in quote.replace(" ", "") and token not in year_quote.replace(" ", ""):
+            out.append(("year", f"year {token} is in neither the quote nor year_quote"))
+    return out
+
+
+def _record_checks(name: str, rec: Any, texts: dict[str, str]) -> list[tuple[str, str]]:
+    if name == "targets.csv":
+        return check_target(rec, texts)
+    return _check_attribution(rec)
 
 
 def _check_feature(
@@ -184,6 +237,9 @@ def _check_feature(
         message = _check_quote(props.get("quote"), props.get("plan"), texts)
         if message:
             problems.append(Problem(file, where, "quote", message))
+    problems.extend(Problem(file, where, f, m) for f, m in _check_attribution(props))
+    if geom.geom_type == "Point" and props.get("county", "x") == "":
+        return problems
     if geom.geom_type == "Point":
         county = counties.get(str(props.get("adcode")))
         if county is None:
