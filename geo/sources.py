@@ -154,7 +154,8 @@ def read_table(path: Path, columns: tuple[Column, ...]) -> pd.DataFrame:
     path : Path
         CSV file with a header row.
     columns : tuple of Column
-        Expected columns; extra columns are kept.
+        Expected columns; extra columns are kept; optional columns missing from the file are
+        added empty.
 
     Returns
     -------
@@ -186,6 +187,9 @@ def read_table(path: Path, columns: tuple[Column, ...]) -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         msg = "empty file: a header row is required"
         raise GeoDataError(msg, file=name) from exc
+    for col in columns:
+        if not col.required and col.name not in df.columns:
+            df[col.name] = ""  # optional columns may be left out of the file
     missing = [c.name for c in columns if c.name not in df.columns]
     if missing:
         msg = f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}"

@@ -107,10 +107,12 @@ def test_count_mismatch_and_unreadable_layer(layers_copy: Path) -> None:
 
 
 def test_source_quote_not_verbatim(data_copy: Path) -> None:
+    import pandas as pd
+
     path = data_copy / "places.csv"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    lines[1] = lines[1].rstrip() + "（杜撰）"  # the quote is the last column
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.loc[0, "quote"] = table.loc[0, "quote"] + "（杜撰）"
+    table.to_csv(path, index=False)
     text = _messages(validate_sources(data_copy))
     assert "places.csv, row 1, field 'quote': quote is not verbatim" in text
 
