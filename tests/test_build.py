@@ -200,14 +200,14 @@ EXPECTED_COUNTS = {
     "yhsq": 3,  # the three rings
     "yhsq_places": 7,  # core, 天心经开区, four sub-areas, 芙蓉实验室
     "cs_medical": 23,
-    "yz_network": 27,  # 2 city centres, 5 specialist hosts, 9 + 9 county sub-centres, 2 goals
+    "yz_network": 28,  # 2 city centres, 5 specialist hosts, 9 + 9 sub-centres, 2 goals, 脑科医院
     "yz_links": 18,  # each city centre to its 9 sub-centres
     "cs_parks": 16,
     "cs_sports": 15,
     "yz_kangyang": 7,
     "bio": 8,  # 两区两谷两心两翼
-    "bio_places": 8,
-    "provincial": 7,
+    "bio_places": 12,
+    "provincial": 16,
     "counties": 20,
     "cities": 14,
     "xiangjiang": 113,

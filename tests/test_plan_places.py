@@ -181,3 +181,22 @@ def test_schematic_zone_areas_are_notes_not_plans(plan_features: pd.DataFrame) -
     assert (unplanned["area_km2_schematic"] % 1 == 0).all()
     planned = zones[zones["area_km2_planned"].notna()]
     assert (planned["area_note"].fillna("") == "").all()
+
+
+def test_provincial_layer_shows_what_the_provincial_plan_places() -> None:
+    prov = load_layer("provincial")
+    kinds = prov["kind"].value_counts().to_dict()
+    assert kinds["provincial_regional_centre"] == 4
+    assert kinds["herb_market"] == 2
+    tcm = prov[prov["id"].str.startswith("pv_tcm_")]
+    assert len(tcm) == 7 and set(tcm["kind"]) == {"goal"}
+    assert (tcm["attribution"] == "inferred").all()
+    assert set(prov.loc[prov["kind"] == "sports_belt", "id"]) == {"pv_dongtinghu", "pv_dongjianghu"}
+
+
+def test_missing_named_places_are_mapped() -> None:
+    names = set(pd.concat([load_layer(i) for i in plan_layers(load_manifest())])["name"])
+    for name in ("岳麓山实验室（长沙总部）", "中南大学", "湖南大学", "湖南中医药大学"):
+        assert name in names
+    for name in ("水稻国家工程研究中心", "永州市脑科医院"):
+        assert name in names
