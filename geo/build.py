@@ -91,6 +91,7 @@ def source_files(data_dir: Path = DATA_DIR) -> list[Path]:
         "targets.csv",
         "census2020_hunan_all_counties.csv",
         "hunan_development_zones_2018_catalogue.csv",
+        "place_catalogue.csv",
         "xiangjiang_river_1to4m.geojson",
         "boundaries/counties.geojson",
         "boundaries/cities.geojson",

@@ -24,6 +24,8 @@ from geo.settings import DATA_DIR, DATUMS, PLANS_DIR, PRECISION_CLASSES, WGS84
 __all__ = [
     "ANCHORS_COLUMNS",
     "ATTRIBUTIONS",
+    "CATALOGUE_COLUMNS",
+    "CATALOGUE_REASONS",
     "COMPARATORS",
     "PLACES_COLUMNS",
     "PLANS_COLUMNS",
@@ -32,6 +34,7 @@ __all__ = [
     "ZONE_METHODS",
     "Column",
     "load_anchors",
+    "load_catalogue",
     "load_places",
     "load_plans",
     "load_targets",
@@ -136,6 +139,24 @@ TARGETS_COLUMNS: tuple[Column, ...] = (
     Column("baseline", "float", required=False),
     Column("baseline_year", "float", required=False),
     *_CITATION,
+)
+#: Why a named place is not on the map (the reason must start with one of these).
+CATALOGUE_REASONS: tuple[str, ...] = (
+    "no site named",
+    "site not known offline",
+    "citywide or wider",
+    "outside health scope",
+    "mapped elsewhere",
+)
+CATALOGUE_COLUMNS: tuple[Column, ...] = (
+    Column("name"),
+    Column("plan", "slug"),
+    Column("section"),
+    Column("sentence"),
+    Column("status", "choice", choices=("mapped", "not_mapped")),
+    Column("layer", required=False),
+    Column("feature_id", required=False),
+    Column("reason", required=False),
 )
 PLANS_COLUMNS: tuple[Column, ...] = (
     Column("key", "slug"),
@@ -306,3 +327,8 @@ def load_zones(path: Path = DATA_DIR / "zones.csv") -> pd.DataFrame:
 def load_targets(path: Path = DATA_DIR / "targets.csv") -> pd.DataFrame:
     """Read ``targets.csv``: planned scale as typed values."""
     return read_table(path, TARGETS_COLUMNS)
+
+
+def load_catalogue(path: Path = DATA_DIR / "place_catalogue.csv") -> pd.DataFrame:
+    """Read ``place_catalogue.csv``: every place the plans name, mapped or with a reason."""
+    return read_table(path, CATALOGUE_COLUMNS)

@@ -19,7 +19,15 @@ from shapely.geometry import shape
 from geo.boundaries import load_units
 from geo.errors import GeoDataError
 from geo.settings import DATA_DIR, HUNAN_BBOX, LAYERS_DIR, PRECISION_CLASSES
-from geo.sources import COMPARATORS, load_places, load_plans, load_targets, load_zones
+from geo.sources import (
+    CATALOGUE_REASONS,
+    COMPARATORS,
+    load_catalogue,
+    load_places,
+    load_plans,
+    load_targets,
+    load_zones,
+)
 
 __all__ = [
     "Problem",
@@ -148,6 +156,43 @@ def _inside(xy: Any) -> bool:
         and (xy[:, 1] >= lat_min).all()
         and (xy[:, 1] <= lat_max).all()
     )
+
+
+def validate_catalogue(data_dir: Path = DATA_DIR) -> list[Problem]:
+    """Check the place catalogue against the plans and the mapped features.
+
+    Every entry's sentence must be verbatim in its plan; a ``mapped`` entry must name an existing
+    place or zone id; a ``not_mapped`` entry must give a reason starting with one of
+    :data:`~geo.sources.CATALOGUE_REASONS`; every mapped feature must have an entry.
+
+    Returns
+    -------
+    list of Problem
+    """
+    path = data_dir / "place_catalogue.csv"
+    try:
+        texts = _plan_texts(data_dir)
+        table = load_catalogue(path)
+        ids = set(load_places(data_dir / "places.csv")["id"])
+        ids |= set(load_zones(data_dir / "zones.csv")["id"])
+    except GeoDataError as exc:
+        return [_from_error(exc)]
+    problems = []
+    for row, (_, rec) in enumerate(table.iterrows(), start=1):
+        where = f"row {row}"
+        message = _check_quote(rec["sentence"], rec["plan"], texts)
+        if message:
+            problems.append(Problem(str(path), where, "sentence", message))
+        if rec["status"] == "mapped" and rec["feature_id"] not in ids:
+            msg = f"mapped, but {rec['feature_id']!r} is not in places.csv or zones.csv"
+            problems.append(Problem(str(path), where, "feature_id", msg))
+        if rec["status"] == "not_mapped" and not rec["reason"].startswith(CATALOGUE_REASONS):
+            msg = f"not mapped: give a reason starting with one of {'; '.join(CATALOGUE_REASONS)}"
+            problems.append(Problem(str(path), where, "reason", msg))
+    for missing in sorted(ids - set(table["feature_id"])):
+        msg = f"feature {missing!r} has no catalogue entry"
+        problems.append(Problem(str(path), "", "feature_id", msg))
+    return problems
 
 
 def _check_attribution(rec: Any) -> list[tuple[str, str]]:
@@ -330,7 +375,8 @@ def validate_all(
     layers_dir: Path = LAYERS_DIR, *, data_dir: Path = DATA_DIR, current: bool = True
 ) -> list[Problem]:
     """Run every check: sources, layers and (when ``current``) freshness of the layers."""
-    problems = validate_sources(data_dir) + validate_layers(layers_dir, data_dir=data_dir)
+    problems = validate_sources(data_dir) + validate_catalogue(data_dir)
+    problems += validate_layers(layers_dir, data_dir=data_dir)
     if current and not any(p.file.endswith(".csv") for p in problems):
         problems += check_current(layers_dir, data_dir=data_dir)
     return problems
