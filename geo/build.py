@@ -7,6 +7,7 @@ asks).  :func:`build_layers` returns the files' contents; :func:`write_layers` w
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -34,6 +35,7 @@ from geo.settings import (
 )
 from geo.sources import (
     load_anchors,
+    load_dev_zones,
     load_places,
     load_plans,
     load_targets,
@@ -179,10 +181,46 @@ def _identity(row: pd.Series) -> dict[str, str]:
     return {k: row[k] for k in ("id", "layer", "name", "kind", "role")}
 
 
-def _attribution(row: pd.Series) -> dict[str, str]:
+def _attribution(row: pd.Series) -> dict[str, Any]:
     """Return ``attribution`` (stated/inferred, default stated) and ``attribution_reason``."""
     value = row.get("attribution", "") or "stated"
-    return {"attribution": value, "attribution_reason": row.get("attribution_reason", "") or ""}
+    return {
+        "attribution": value,
+        "attribution_reason": row.get("attribution_reason", "") or "",
+        "dev_zone": dev_zone_facts(row.get("dev_zone_code", "") or "", _dev_zones()),
+    }
+
+
+@functools.cache
+def _dev_zones(data_dir: Path = DATA_DIR) -> pd.DataFrame:
+    return load_dev_zones(data_dir / "hunan_development_zones_2018_catalogue.csv")
+
+
+#: What the catalogue figures are (and are not).
+DEV_ZONE_NOTE = "2018年中国开发区审核公告目录：核准面积与批准时间；目录只给面积，不给边界"
+
+
+def dev_zone_facts(code: str, catalogue: pd.DataFrame) -> dict[str, Any] | None:
+    """Return the 2018 catalogue's facts for a development zone code (None when no code).
+
+    The catalogue gives an approved area (ha) and an approval date, not a boundary: the
+    area is never drawn.
+    """
+    if not code:
+        return None
+    if code not in catalogue.index:
+        msg = f"unknown development-zone code {code!r} (see the 2018 catalogue)"
+        raise GeoDataError(msg, field="dev_zone_code")
+    row = catalogue.loc[code]
+    return {
+        "code": code,
+        "name": row["name"],
+        "level": row["approved_by"],
+        "zone_type": row["zone_type"],
+        "approved": row["approved"],
+        "approved_area_ha": _number(float(row["approved_area_ha"])),
+        "note": DEV_ZONE_NOTE,
+    }
 
 
 def schematic_area_note(area_km2: float) -> tuple[float, str]:

@@ -59,6 +59,7 @@ POINT_PROPERTIES: tuple[str, ...] = (
     "source_lat",
     *_CITATION,
     *_ATTRIBUTION,
+    "dev_zone",
 )
 #: Properties of zone features, in file order (method, anchors and areas added).
 ZONE_PROPERTIES: tuple[str, ...] = (
@@ -73,6 +74,7 @@ ZONE_PROPERTIES: tuple[str, ...] = (
     "position_basis",
     *_CITATION,
     *_ATTRIBUTION,
+    "dev_zone",
     "other_citations",
 )
 

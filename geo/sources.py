@@ -27,6 +27,7 @@ __all__ = [
     "CATALOGUE_COLUMNS",
     "CATALOGUE_REASONS",
     "COMPARATORS",
+    "DEV_ZONES_COLUMNS",
     "PLACES_COLUMNS",
     "PLANS_COLUMNS",
     "TARGETS_COLUMNS",
@@ -35,6 +36,7 @@ __all__ = [
     "Column",
     "load_anchors",
     "load_catalogue",
+    "load_dev_zones",
     "load_places",
     "load_plans",
     "load_targets",
@@ -85,6 +87,17 @@ COMPARATORS: dict[str, tuple[str, ...]] = {
 _ATTRIBUTION = (
     Column("attribution", "choice", required=False, choices=ATTRIBUTIONS),
     Column("attribution_reason", required=False),
+    Column("dev_zone_code", required=False),
+)
+DEV_ZONES_COLUMNS: tuple[Column, ...] = (
+    Column("code"),
+    Column("name"),
+    Column("place", required=False),
+    Column("approved_by", required=False),
+    Column("zone_type"),
+    Column("approved"),
+    Column("approved_area_ha", "float"),
+    Column("leading_industries", required=False),
 )
 PLACES_COLUMNS: tuple[Column, ...] = (
     Column("id", "slug"),
@@ -332,3 +345,10 @@ def load_targets(path: Path = DATA_DIR / "targets.csv") -> pd.DataFrame:
 def load_catalogue(path: Path = DATA_DIR / "place_catalogue.csv") -> pd.DataFrame:
     """Read ``place_catalogue.csv``: every place the plans name, mapped or with a reason."""
     return read_table(path, CATALOGUE_COLUMNS)
+
+
+def load_dev_zones(
+    path: Path = DATA_DIR / "hunan_development_zones_2018_catalogue.csv",
+) -> pd.DataFrame:
+    """Read the 2018 development-zone catalogue (approved area in ha and date; no boundary)."""
+    return read_table(path, DEV_ZONES_COLUMNS).set_index("code", drop=False)

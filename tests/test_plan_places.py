@@ -200,3 +200,13 @@ def test_missing_named_places_are_mapped() -> None:
         assert name in names
     for name in ("水稻国家工程研究中心", "永州市脑科医院"):
         assert name in names
+
+
+def test_development_zones_carry_catalogue_area_not_boundary() -> None:
+    lyjk = load_layer("sanqu").set_index("id").loc["sanqu_lyjk", "dev_zone"]
+    assert (lyjk["approved_area_ha"], lyjk["approved"]) == (710, "2012.03")
+    assert "不给边界" in lyjk["note"]
+    carriers = load_layer("sandai_carriers").set_index("id")
+    assert carriers.loc["sd_jinxia", "dev_zone"]["approved_area_ha"] == 2545.53
+    txedz = load_layer("yhsq_places").set_index("id").loc["yhsq_txedz", "dev_zone"]
+    assert txedz["name"] == "长沙天心经济开发区"
