@@ -76,6 +76,8 @@ PROGRAMMES: dict[str, str] = {
     "cs_plan": "长沙市大健康产业发展规划（2023-2026年）主要指标",
     "cs_nmc_programme": "国家医学中心引领工程",
     "bio_two_centres": "“两心”：南部融城片区与岳麓山大学科技城研发中心",
+    "bio_plan": "长沙市生物经济行动计划（2023-2025年）全市目标",
+    "yz_plan": "永州市健康产业工作方案全市目标",
 }
 #: Rounding step (km²) of the schematic areas shown as 示意面积.
 _SCHEMATIC_AREA_STEP = 1.0

@@ -151,7 +151,7 @@ def test_targets_are_typed(built: dict[str, str]) -> None:
     indicators = json.loads(built["indicators.json"])
     revenue = next(i for i in indicators if i["label"] == "当年大健康产业总营收")
     assert (revenue["baseline"], revenue["value"], revenue["year"]) == (3986, 5000, 2026)
-    assert len(indicators) == 14  # 专栏1's 13 rows and 美妆制造业产值 (四、（一）)
+    assert len(indicators) == 20  # 专栏1 (13), 美妆, 5 sector targets, the 2030 outlook
 
 
 def test_yongzhou_links_join_centre_to_every_sub_centre(built: dict[str, str]) -> None:
