@@ -36,6 +36,7 @@ from geo.settings import (
 from geo.sources import (
     load_anchors,
     load_dev_zones,
+    load_extra_citations,
     load_places,
     load_plans,
     load_targets,
@@ -96,6 +97,7 @@ def source_files(data_dir: Path = DATA_DIR) -> list[Path]:
         "census2020_hunan_all_counties.csv",
         "hunan_development_zones_2018_catalogue.csv",
         "place_catalogue.csv",
+        "extra_citations.csv",
         "xiangjiang_river_1to4m.geojson",
         "boundaries/counties.geojson",
         "boundaries/cities.geojson",
@@ -274,6 +276,7 @@ def _point_features(
             **_citation(row, plans, file, index),
             "targets": targets.get(row["id"], []),
             **_attribution(row),
+            "other_citations": [],
         }
         ordered = {k: props[k] for k in POINT_PROPERTIES}
         by_layer.setdefault(row["layer"], []).append(_feature(row.geometry, ordered))
@@ -547,6 +550,35 @@ def _indicators(targets: pd.DataFrame, plans: pd.DataFrame) -> list[dict[str, An
     return rows.get("cs_plan", [])
 
 
+def _extra_citations(
+    path: Path, plans: pd.DataFrame, feature_ids: set[str]
+) -> dict[str, list[dict[str, str]]]:
+    """Read further roles per feature id, each with its citation."""
+    out: dict[str, list[dict[str, str]]] = {}
+    if not path.exists():
+        return out
+    for index, (_, row) in enumerate(load_extra_citations(path).iterrows(), start=1):
+        if row["feature_id"] not in feature_ids:
+            msg = f"unknown feature id {row['feature_id']!r}"
+            raise GeoDataError(msg, file=str(path), row=index, field="feature_id")
+        cite = {"role": row["role"], **_citation(row, plans, str(path), index)}
+        out.setdefault(row["feature_id"], []).append(cite)
+    return out
+
+
+def _apply_extra_citations(
+    contents: dict[str, list[dict[str, Any]]], extra: dict[str, list[dict[str, str]]]
+) -> None:
+    """Append further roles to ``role`` and their citations to ``other_citations``."""
+    for feats in contents.values():
+        for feat in feats:
+            props = feat["properties"]
+            more = extra.get(props["id"], [])
+            if more:
+                props["role"] = "；".join([props["role"], *(c["role"] for c in more)])
+            props["other_citations"] = [*props.get("other_citations", []), *more]
+
+
 def _programmes(target_map: dict[str, list[dict]]) -> list[dict[str, Any]]:
     """Targets attached to programmes or groups (not to one mapped place)."""
     return [
@@ -600,11 +632,13 @@ def build_layers(data_dir: Path = DATA_DIR) -> dict[str, str]:
             )
     points = pd.concat([places[["id", "geometry"]], anchors[["id", "geometry"]]])
     points = gpd.GeoDataFrame(points, geometry="geometry", crs=WGS84).set_index("id")
+    extra = _extra_citations(data_dir / "extra_citations.csv", plans, feature_ids)
     contents = _point_features(places, plans, target_map, lookup)
     for layer, feats in _zone_features(
         zones, points, all_counties, plans, target_map, lookup
     ).items():
         contents.setdefault(layer, []).extend(feats)
+    _apply_extra_citations(contents, extra)
     contents.update(_link_features(contents))
     detail = all_counties[all_counties["city_adcode"].isin(CITY_ADCODES)]
     contents.update(

@@ -60,6 +60,7 @@ POINT_PROPERTIES: tuple[str, ...] = (
     *_CITATION,
     *_ATTRIBUTION,
     "dev_zone",
+    "other_citations",
 )
 #: Properties of zone features, in file order (method, anchors and areas added).
 ZONE_PROPERTIES: tuple[str, ...] = (

@@ -28,6 +28,7 @@ __all__ = [
     "CATALOGUE_REASONS",
     "COMPARATORS",
     "DEV_ZONES_COLUMNS",
+    "EXTRA_CITATIONS_COLUMNS",
     "PLACES_COLUMNS",
     "PLANS_COLUMNS",
     "TARGETS_COLUMNS",
@@ -37,6 +38,7 @@ __all__ = [
     "load_anchors",
     "load_catalogue",
     "load_dev_zones",
+    "load_extra_citations",
     "load_places",
     "load_plans",
     "load_targets",
@@ -170,6 +172,12 @@ CATALOGUE_COLUMNS: tuple[Column, ...] = (
     Column("layer", required=False),
     Column("feature_id", required=False),
     Column("reason", required=False),
+)
+#: Further sentences that give a mapped feature another role (one feature, several quotes).
+EXTRA_CITATIONS_COLUMNS: tuple[Column, ...] = (
+    Column("feature_id", "slug"),
+    Column("role"),
+    *_CITATION,
 )
 PLANS_COLUMNS: tuple[Column, ...] = (
     Column("key", "slug"),
@@ -352,3 +360,8 @@ def load_dev_zones(
 ) -> pd.DataFrame:
     """Read the 2018 development-zone catalogue (approved area in ha and date; no boundary)."""
     return read_table(path, DEV_ZONES_COLUMNS).set_index("code", drop=False)
+
+
+def load_extra_citations(path: Path = DATA_DIR / "extra_citations.csv") -> pd.DataFrame:
+    """Read ``extra_citations.csv`` (further roles of a feature, each with its quote)."""
+    return read_table(path, EXTRA_CITATIONS_COLUMNS)

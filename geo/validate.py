@@ -23,6 +23,7 @@ from geo.sources import (
     CATALOGUE_REASONS,
     COMPARATORS,
     load_catalogue,
+    load_extra_citations,
     load_places,
     load_plans,
     load_targets,
@@ -119,6 +120,7 @@ def validate_sources(data_dir: Path = DATA_DIR) -> list[Problem]:
         ("places.csv", load_places),
         ("zones.csv", load_zones),
         ("targets.csv", load_targets),
+        ("extra_citations.csv", load_extra_citations),
     ):
         path = data_dir / name
         try:

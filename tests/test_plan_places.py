@@ -210,3 +210,17 @@ def test_development_zones_carry_catalogue_area_not_boundary() -> None:
     assert carriers.loc["sd_jinxia", "dev_zone"]["approved_area_ha"] == 2545.53
     txedz = load_layer("yhsq_places").set_index("id").loc["yhsq_txedz", "dev_zone"]
     assert txedz["name"] == "长沙天心经济开发区"
+
+
+def test_yongzhou_roles_each_quote_their_sentence() -> None:
+    network = load_layer("yz_network").set_index("id")
+    tcm = network.loc["yz_tcm"]
+    assert tcm["role"].endswith("医养结合示范医院")
+    assert any("医养结合示范医院" in c["quote"] for c in tcm["other_citations"])
+    brain = network.loc["yz_brain"]
+    assert {c["role"] for c in brain["other_citations"]} == {
+        "心理健康服务中心示范点",
+        "医养结合服务示范点",
+    }
+    goal = network.loc["yz_goal_sanjia"]
+    assert "湘粤桂边界医疗服务高地" in goal["role"] and "湘粤桂边界医疗服务高地" in goal["quote"]
