@@ -17,9 +17,11 @@ from geo.settings import LAYERS_DIR, MANIFEST_PATH, WGS84
 
 __all__ = [
     "FEATURE_PROPERTIES",
+    "GOAL_KIND",
     "POINT_PROPERTIES",
     "ZONE_PROPERTIES",
     "layer_ids",
+    "drop_goals",
     "load_layer",
     "load_layers",
     "load_manifest",
@@ -78,6 +80,30 @@ ZONE_PROPERTIES: tuple[str, ...] = (
     "dev_zone",
     "other_citations",
 )
+
+
+#: ``kind`` of goal/placeholder points (创建目标, 筹备): not facilities.
+GOAL_KIND = "goal"
+
+
+def drop_goals(gdf: gpd.GeoDataFrame, *, include_goals: bool = False) -> gpd.GeoDataFrame:
+    """Return the facilities of a point layer: goal/placeholder points removed unless asked.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Plan features (a ``kind`` column; missing means no goals).
+    include_goals : bool
+        Keep the goal points (the user asked for them).
+
+    Returns
+    -------
+    GeoDataFrame
+        Rows whose ``kind`` is not ``"goal"`` (all rows when ``include_goals``).
+    """
+    if include_goals or "kind" not in gdf:
+        return gdf
+    return gdf[gdf["kind"] != GOAL_KIND].reset_index(drop=True)
 
 
 def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:

@@ -224,3 +224,15 @@ def test_yongzhou_roles_each_quote_their_sentence() -> None:
     }
     goal = network.loc["yz_goal_sanjia"]
     assert "湘粤桂边界医疗服务高地" in goal["role"] and "湘粤桂边界医疗服务高地" in goal["quote"]
+
+
+def test_goal_points_are_dropped_from_facility_sets_unless_asked() -> None:
+    from geo.layers import drop_goals
+
+    for layer in ("yz_network", "provincial"):
+        gdf = load_layer(layer)
+        facilities = drop_goals(gdf)
+        assert "goal" not in set(facilities["kind"])
+        assert len(drop_goals(gdf, include_goals=True)) == len(gdf)
+    prov = drop_goals(load_layer("provincial"))
+    assert not prov["id"].str.startswith("pv_tcm_").any()
