@@ -320,7 +320,9 @@ def _zone_features(
             "area_km2": round(drawn, 3),
             "area_km2_planned": planned,
             "area_km2_schematic": None if planned is not None else rounded,
-            "area_note": "" if planned is not None else note,
+            "area_note": note
+            if planned is None
+            else _planned_area_note(targets.get(row["id"], [])),
             "position_basis": (
                 f"schematic: {row['method']} around {row['anchors']} clipped to "
                 f"{'、'.join(names)}; not a surveyed boundary"
@@ -333,6 +335,17 @@ def _zone_features(
         ordered = {k: props[k] for k in ZONE_PROPERTIES}
         by_layer.setdefault(row["layer"], []).append(_feature(geom, ordered))
     return by_layer
+
+
+def _planned_area_note(targets: list[dict[str, Any]]) -> str:
+    """Say how the plan states a zone area: 规划面积 N, or 约 N (approximate, not planned)."""
+    for target in targets:
+        if target.get("unit") != "平方公里":
+            continue
+        if target.get("comparator") == "approx":
+            return f"文中为“约 {target['value']} 平方公里”：约数，非规划面积"
+        return f"规划面积 {target['value']} 平方公里"
+    return ""
 
 
 def _with_contained(

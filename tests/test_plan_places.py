@@ -180,7 +180,9 @@ def test_schematic_zone_areas_are_notes_not_plans(plan_features: pd.DataFrame) -
     assert (unplanned["area_note"].str.startswith("示意面积 ≈ ")).all()
     assert (unplanned["area_km2_schematic"] % 1 == 0).all()
     planned = zones[zones["area_km2_planned"].notna()]
-    assert (planned["area_note"].fillna("") == "").all()
+    notes = dict(zip(planned["id"], planned["area_note"], strict=True))
+    assert notes["yhsq_incubate"] == "规划面积 13 平方公里"
+    assert "约数，非规划面积" in notes["yhsq_rd"]  # 约 5.6 平方公里核心区域
 
 
 def test_provincial_layer_shows_what_the_provincial_plan_places() -> None:
