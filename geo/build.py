@@ -500,7 +500,7 @@ def _boundary_features(
     out: dict[str, list[dict[str, Any]]] = {}
     for layer, frame, keep in (
         ("counties", counties, ["adcode", "name", "city", "city_adcode", "population"]),
-        ("cities", cities, ["adcode", "name"]),
+        ("cities", cities, ["adcode", "name", "population"]),
     ):
         crs = metric_crs_for(frame)
         metric = frame.to_crs(crs)

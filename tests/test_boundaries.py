@@ -80,3 +80,14 @@ def test_management_zones_keep_their_residents() -> None:
     assert zones.loc["永州经济技术开发区", "population"] == 47_111
     assert zones.loc["永州市金洞管理区", "population"] == 40_874
     assert zones.loc["永州市回龙圩管理区", "population"] == 10_077
+
+
+def test_cities_layer_carries_city_population() -> None:
+    import json
+
+    from geo.settings import LAYERS_DIR
+
+    doc = json.loads((LAYERS_DIR / "cities.geojson").read_text(encoding="utf-8"))
+    pops = {f["properties"]["name"]: f["properties"]["population"] for f in doc["features"]}
+    assert pops["常德市"] == 5_279_102
+    assert sum(pops.values()) == 66_444_864
