@@ -197,3 +197,27 @@ def test_inferred_source_row_without_reason(data_copy: Path) -> None:
     table.to_csv(path, index=False)
     text = _messages(validate_sources(data_copy))
     assert "row 1, field 'attribution_reason': inferred feature without a reason" in text
+
+
+def test_empty_county_only_for_inferred_rows(data_copy: Path) -> None:
+    import pandas as pd
+
+    path = data_copy / "places.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = int((table["attribution"] == "stated").to_numpy().argmax())
+    table.loc[row, "county"] = ""
+    table.to_csv(path, index=False)
+    text = _messages(validate_sources(data_copy))
+    assert f"row {row + 1}, field 'county': empty county: allowed only for inferred" in text
+
+
+def test_target_year_not_in_quote_is_reported(data_copy: Path) -> None:
+    import pandas as pd
+
+    path = data_copy / "targets.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = int((table["metric"] == "planned_area").to_numpy().argmax())
+    table.loc[row, "year"] = "2026"  # the ring areas have no year in the text
+    table.to_csv(path, index=False)
+    text = _messages(validate_sources(data_copy))
+    assert f"targets.csv, row {row + 1}, field 'year': year 2026 is in neither" in text
