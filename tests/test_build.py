@@ -206,7 +206,7 @@ EXPECTED_COUNTS = {
     "cs_sports": 15,
     "yz_kangyang": 7,
     "bio": 8,  # 两区两谷两心两翼
-    "bio_places": 12,
+    "bio_places": 13,
     "provincial": 16,
     "counties": 20,
     "cities": 14,

@@ -150,7 +150,8 @@ def test_catalogue_is_complete_and_clean() -> None:
     table = load_catalogue().set_index("name")
     for name in ("岳麓山实验室（长沙总部）", "中南大学", "水稻国家工程研究中心", "永州市脑科医院"):
         assert table.loc[name, "status"] == "mapped"
-    for name in ("爱尔国际医疗健康产业城", "永州健康食品产业园", "省康复医院"):
+    assert table.loc["爱尔国际医疗健康产业城", "feature_id"] == "bio_aier"
+    for name in ("永州健康食品产业园", "省康复医院"):
         assert table.loc[name, "status"] == "not_mapped"
         assert table.loc[name, "reason"]
 
