@@ -162,6 +162,7 @@ CATALOGUE_REASONS: tuple[str, ...] = (
     "citywide or wider",
     "outside health scope",
     "mapped elsewhere",
+    "no spatial role",
 )
 CATALOGUE_COLUMNS: tuple[Column, ...] = (
     Column("name"),
