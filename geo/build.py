@@ -7,6 +7,7 @@ asks).  :func:`build_layers` returns the files' contents; :func:`write_layers` w
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -34,6 +35,8 @@ from geo.settings import (
 )
 from geo.sources import (
     load_anchors,
+    load_dev_zones,
+    load_extra_citations,
     load_places,
     load_plans,
     load_targets,
@@ -41,7 +44,14 @@ from geo.sources import (
     split_list,
 )
 
-__all__ = ["LINK_RULES", "build_layers", "source_files", "stale_files", "write_layers"]
+__all__ = [
+    "LINK_RULES",
+    "PROGRAMMES",
+    "build_layers",
+    "source_files",
+    "stale_files",
+    "write_layers",
+]
 
 #: Link layers drawn from centres to sub-centres: layer -> (source layer, from kind, to kind).
 LINK_RULES: dict[str, list[tuple[str, str, str]]] = {
@@ -51,7 +61,27 @@ LINK_RULES: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
-_TARGET_FIELDS = ("metric", "label", "value", "unit", "year", "baseline", "baseline_year")
+_TARGET_FIELDS = (
+    "metric",
+    "label",
+    "comparator",
+    "value",
+    "unit",
+    "year",
+    "baseline",
+    "baseline_year",
+    "year_quote",
+)
+#: Targets the plans attach to a programme or group, not to one mapped place: id -> name.
+PROGRAMMES: dict[str, str] = {
+    "cs_plan": "长沙市大健康产业发展规划（2023-2026年）主要指标",
+    "cs_nmc_programme": "国家医学中心引领工程",
+    "bio_two_centres": "“两心”：南部融城片区与岳麓山大学科技城研发中心",
+    "bio_plan": "长沙市生物经济行动计划（2023-2025年）全市目标",
+    "yz_plan": "永州市健康产业工作方案全市目标",
+}
+#: Rounding step (km²) of the schematic areas shown as 示意面积.
+_SCHEMATIC_AREA_STEP = 1.0
 _CITATION_FIELDS = ("plan", "section", "quote")
 _BOUNDARY_SIMPLIFY_M = {"counties": SIMPLIFY_TOLERANCE_M, "cities": SIMPLIFY_TOLERANCE_M * 4}
 
@@ -64,7 +94,10 @@ def source_files(data_dir: Path = DATA_DIR) -> list[Path]:
         "anchors.csv",
         "zones.csv",
         "targets.csv",
-        "census2020_county_population.csv",
+        "census2020_hunan_all_counties.csv",
+        "hunan_development_zones_2018_catalogue.csv",
+        "place_catalogue.csv",
+        "extra_citations.csv",
         "xiangjiang_river_1to4m.geojson",
         "boundaries/counties.geojson",
         "boundaries/cities.geojson",
@@ -152,6 +185,60 @@ def _identity(row: pd.Series) -> dict[str, str]:
     return {k: row[k] for k in ("id", "layer", "name", "kind", "role")}
 
 
+def _attribution(row: pd.Series) -> dict[str, Any]:
+    """Return ``attribution`` (stated/inferred, default stated) and ``attribution_reason``."""
+    value = row.get("attribution", "") or "stated"
+    return {
+        "attribution": value,
+        "attribution_reason": row.get("attribution_reason", "") or "",
+        "dev_zone": dev_zone_facts(row.get("dev_zone_code", "") or "", _dev_zones()),
+    }
+
+
+@functools.cache
+def _dev_zones(data_dir: Path = DATA_DIR) -> pd.DataFrame:
+    return load_dev_zones(data_dir / "hunan_development_zones_2018_catalogue.csv")
+
+
+#: What the catalogue figures are (and are not).
+DEV_ZONE_NOTE = "2018年中国开发区审核公告目录：核准面积与批准时间；目录只给面积，不给边界"
+
+
+def dev_zone_facts(code: str, catalogue: pd.DataFrame) -> dict[str, Any] | None:
+    """Return the 2018 catalogue's facts for a development zone code (None when no code).
+
+    The catalogue gives an approved area (ha) and an approval date, not a boundary: the
+    area is never drawn.
+    """
+    if not code:
+        return None
+    if code not in catalogue.index:
+        msg = f"unknown development-zone code {code!r} (see the 2018 catalogue)"
+        raise GeoDataError(msg, field="dev_zone_code")
+    row = catalogue.loc[code]
+    return {
+        "code": code,
+        "name": row["name"],
+        "level": row["approved_by"],
+        "zone_type": row["zone_type"],
+        "approved": row["approved"],
+        "approved_area_ha": _number(float(row["approved_area_ha"])),
+        "note": DEV_ZONE_NOTE,
+    }
+
+
+def schematic_area_note(area_km2: float) -> tuple[float, str]:
+    """Round a drawn zone's area and say it is an artefact of drawing, not a planned figure.
+
+    Examples
+    --------
+    >>> schematic_area_note(93.437)
+    (93.0, '示意面积 ≈ 93 km²（示意图形的面积，非规划面积）')
+    """
+    rounded = float(round(area_km2 / _SCHEMATIC_AREA_STEP) * _SCHEMATIC_AREA_STEP)
+    return rounded, f"示意面积 ≈ {rounded:.0f} km²（示意图形的面积，非规划面积）"
+
+
 def _county_lookup(counties: gpd.GeoDataFrame) -> dict[str, str]:
     names = counties["name"].tolist()
     dupes = {n for n in names if names.count(n) > 1}
@@ -177,7 +264,9 @@ def _point_features(
         props = {
             **_identity(row),
             "county": row["county"],
-            "adcode": _adcode(row["county"], lookup, file, index, "county"),
+            "adcode": (
+                _adcode(row["county"], lookup, file, index, "county") if row["county"] else ""
+            ),
             "precision": row["precision"],
             "schematic": row["precision"] == "schematic",
             "position_basis": row["position_basis"],
@@ -186,6 +275,8 @@ def _point_features(
             "source_lat": float(row["source_lat"]),
             **_citation(row, plans, file, index),
             "targets": targets.get(row["id"], []),
+            **_attribution(row),
+            "other_citations": [],
         }
         ordered = {k: props[k] for k in POINT_PROPERTIES}
         by_layer.setdefault(row["layer"], []).append(_feature(row.geometry, ordered))
@@ -204,15 +295,19 @@ def _zone_features(
     rows = list(zones.iterrows())
     shapes: dict[str, BaseGeometry] = {}
     ring_rows = [(i, r) for i, (_, r) in enumerate(rows, start=1) if r["method"] == "ring"]
-    for index, row in ((i, r) for i, (_, r) in enumerate(rows, start=1) if r["method"] != "ring"):
-        shapes[row["id"]] = _zone_geometry(row, index, points, counties, lookup, file)
     if ring_rows:
         shapes.update(_ring_geometry(ring_rows, points, counties, lookup, file))
+    for index, row in ((i, r) for i, (_, r) in enumerate(rows, start=1) if r["method"] != "ring"):
+        geom = _zone_geometry(row, index, points, counties, lookup, file)
+        shapes[row["id"]] = _with_contained(geom, row, index, shapes, file)
+    cites = {row["id"]: _citation(row, plans, file, i) for i, (_, row) in enumerate(rows, start=1)}
     by_layer: dict[str, list[dict[str, Any]]] = {}
     for index, (_, row) in enumerate(rows, start=1):
         geom = shapes[row["id"]]
         names = split_list(row["clip_counties"])
         planned = _clean(row["area_km2"])
+        drawn = geodesic_area_km2(geom)
+        rounded, note = schematic_area_note(drawn)
         props = {
             **_identity(row),
             "county": "、".join(names),
@@ -222,18 +317,61 @@ def _zone_features(
             "method": row["method"],
             "anchors": split_list(row["anchors"]),
             "industries": split_list(row.get("industries", "")),
-            "area_km2": round(geodesic_area_km2(geom), 3),
+            "area_km2": round(drawn, 3),
             "area_km2_planned": planned,
+            "area_km2_schematic": None if planned is not None else rounded,
+            "area_note": note
+            if planned is None
+            else _planned_area_note(targets.get(row["id"], [])),
             "position_basis": (
                 f"schematic: {row['method']} around {row['anchors']} clipped to "
                 f"{'、'.join(names)}; not a surveyed boundary"
             ),
-            **_citation(row, plans, file, index),
+            **cites[row["id"]],
             "targets": targets.get(row["id"], []),
+            **_attribution(row),
+            "other_citations": _other_citations(row, index, cites, file),
         }
         ordered = {k: props[k] for k in ZONE_PROPERTIES}
         by_layer.setdefault(row["layer"], []).append(_feature(geom, ordered))
     return by_layer
+
+
+def _planned_area_note(targets: list[dict[str, Any]]) -> str:
+    """Say how the plan states a zone area: 规划面积 N, or 约 N (approximate, not planned)."""
+    for target in targets:
+        if target.get("unit") != "平方公里":
+            continue
+        if target.get("comparator") == "approx":
+            return f"文中为“约 {target['value']} 平方公里”：约数，非规划面积"
+        return f"规划面积 {target['value']} 平方公里"
+    return ""
+
+
+def _with_contained(
+    geom: BaseGeometry, row: pd.Series, index: int, shapes: dict[str, BaseGeometry], file: str
+) -> BaseGeometry:
+    """Union a zone with the zones it must contain (``contains``: ids drawn before it)."""
+    ids = split_list(row.get("contains", ""))
+    unknown = [i for i in ids if i not in shapes]
+    if unknown:
+        msg = f"unknown or not yet drawn zone id(s) {', '.join(unknown)} (rings are drawn first)"
+        raise GeoDataError(msg, file=file, row=index, field="contains")
+    if not ids:
+        return geom
+    return shapely.make_valid(shapely.union_all([geom, *(shapes[i] for i in ids)]))
+
+
+def _other_citations(
+    row: pd.Series, index: int, cites: dict[str, dict[str, str]], file: str
+) -> list[dict[str, str]]:
+    """Citations of the same place in other plans (``same_place``: ids of those zones)."""
+    ids = split_list(row.get("same_place", ""))
+    unknown = [i for i in ids if i not in cites]
+    if unknown:
+        msg = f"unknown zone id(s) {', '.join(unknown)}"
+        raise GeoDataError(msg, file=file, row=index, field="same_place")
+    return [{"id": i, **cites[i]} for i in ids]
 
 
 def _anchor_points(
@@ -362,7 +500,7 @@ def _boundary_features(
     out: dict[str, list[dict[str, Any]]] = {}
     for layer, frame, keep in (
         ("counties", counties, ["adcode", "name", "city", "city_adcode", "population"]),
-        ("cities", cities, ["adcode", "name"]),
+        ("cities", cities, ["adcode", "name", "population"]),
     ):
         crs = metric_crs_for(frame)
         metric = frame.to_crs(crs)
@@ -425,6 +563,44 @@ def _indicators(targets: pd.DataFrame, plans: pd.DataFrame) -> list[dict[str, An
     return rows.get("cs_plan", [])
 
 
+def _extra_citations(
+    path: Path, plans: pd.DataFrame, feature_ids: set[str]
+) -> dict[str, list[dict[str, str]]]:
+    """Read further roles per feature id, each with its citation."""
+    out: dict[str, list[dict[str, str]]] = {}
+    if not path.exists():
+        return out
+    for index, (_, row) in enumerate(load_extra_citations(path).iterrows(), start=1):
+        if row["feature_id"] not in feature_ids:
+            msg = f"unknown feature id {row['feature_id']!r}"
+            raise GeoDataError(msg, file=str(path), row=index, field="feature_id")
+        cite = {"role": row["role"], **_citation(row, plans, str(path), index)}
+        out.setdefault(row["feature_id"], []).append(cite)
+    return out
+
+
+def _apply_extra_citations(
+    contents: dict[str, list[dict[str, Any]]], extra: dict[str, list[dict[str, str]]]
+) -> None:
+    """Append further roles to ``role`` and their citations to ``other_citations``."""
+    for feats in contents.values():
+        for feat in feats:
+            props = feat["properties"]
+            more = extra.get(props["id"], [])
+            if more:
+                props["role"] = "；".join([props["role"], *(c["role"] for c in more)])
+            props["other_citations"] = [*props.get("other_citations", []), *more]
+
+
+def _programmes(target_map: dict[str, list[dict]]) -> list[dict[str, Any]]:
+    """Targets attached to programmes or groups (not to one mapped place)."""
+    return [
+        {"id": pid, "name": name, "targets": target_map.get(pid, [])}
+        for pid, name in PROGRAMMES.items()
+        if pid != "cs_plan"
+    ]
+
+
 def build_layers(data_dir: Path = DATA_DIR) -> dict[str, str]:
     """Build every layer, the manifest and the indicator table from ``data_dir``.
 
@@ -460,7 +636,7 @@ def build_layers(data_dir: Path = DATA_DIR) -> dict[str, str]:
                 msg = f"unknown layer {layer!r}; see data/layers.json"
                 raise GeoDataError(msg, file=str(data_dir / file), row=index, field="layer")
     target_map = _targets_by_feature(targets, plans)
-    feature_ids = set(places["id"]) | set(zones["id"]) | {"cs_plan"}
+    feature_ids = set(places["id"]) | set(zones["id"]) | set(PROGRAMMES)
     for index, fid in enumerate(targets["feature_id"], start=1):
         if fid not in feature_ids:
             msg = f"unknown feature id {fid!r} (not in places.csv or zones.csv)"
@@ -469,11 +645,13 @@ def build_layers(data_dir: Path = DATA_DIR) -> dict[str, str]:
             )
     points = pd.concat([places[["id", "geometry"]], anchors[["id", "geometry"]]])
     points = gpd.GeoDataFrame(points, geometry="geometry", crs=WGS84).set_index("id")
+    extra = _extra_citations(data_dir / "extra_citations.csv", plans, feature_ids)
     contents = _point_features(places, plans, target_map, lookup)
     for layer, feats in _zone_features(
         zones, points, all_counties, plans, target_map, lookup
     ).items():
         contents.setdefault(layer, []).extend(feats)
+    _apply_extra_citations(contents, extra)
     contents.update(_link_features(contents))
     detail = all_counties[all_counties["city_adcode"].isin(CITY_ADCODES)]
     contents.update(
@@ -493,6 +671,9 @@ def build_layers(data_dir: Path = DATA_DIR) -> dict[str, str]:
     files["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"
     files["indicators.json"] = (
         json.dumps(_indicators(targets, plans), ensure_ascii=False, indent=1) + "\n"
+    )
+    files["programmes.json"] = (
+        json.dumps(_programmes(target_map), ensure_ascii=False, indent=1) + "\n"
     )
     return files
 

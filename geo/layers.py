@@ -17,8 +17,10 @@ from geo.settings import LAYERS_DIR, MANIFEST_PATH, WGS84
 
 __all__ = [
     "FEATURE_PROPERTIES",
+    "GOAL_KIND",
     "POINT_PROPERTIES",
     "ZONE_PROPERTIES",
+    "drop_goals",
     "layer_ids",
     "load_layer",
     "load_layers",
@@ -46,27 +48,62 @@ FEATURE_PROPERTIES: tuple[str, ...] = (
     "section",
     "quote",
     "targets",
+    "attribution",
+    "attribution_reason",
 )
-_CITATION = FEATURE_PROPERTIES[-6:]  # plan ... targets
+_CITATION = FEATURE_PROPERTIES[-8:-2]  # plan ... targets
+_ATTRIBUTION = FEATURE_PROPERTIES[-2:]  # attribution, attribution_reason
 #: Properties of point features, in file order (the source position and datum added).
 POINT_PROPERTIES: tuple[str, ...] = (
-    *FEATURE_PROPERTIES[:-6],
+    *FEATURE_PROPERTIES[:-8],
     "source_datum",
     "source_lon",
     "source_lat",
     *_CITATION,
+    *_ATTRIBUTION,
+    "dev_zone",
+    "other_citations",
 )
 #: Properties of zone features, in file order (method, anchors and areas added).
 ZONE_PROPERTIES: tuple[str, ...] = (
-    *FEATURE_PROPERTIES[:-7],
+    *FEATURE_PROPERTIES[:-9],
     "method",
     "anchors",
     "industries",
     "area_km2",
     "area_km2_planned",
+    "area_km2_schematic",
+    "area_note",
     "position_basis",
     *_CITATION,
+    *_ATTRIBUTION,
+    "dev_zone",
+    "other_citations",
 )
+
+
+#: ``kind`` of goal/placeholder points (创建目标, 筹备): not facilities.
+GOAL_KIND = "goal"
+
+
+def drop_goals(gdf: gpd.GeoDataFrame, *, include_goals: bool = False) -> gpd.GeoDataFrame:
+    """Return the facilities of a point layer: goal/placeholder points removed unless asked.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Plan features (a ``kind`` column; missing means no goals).
+    include_goals : bool
+        Keep the goal points (the user asked for them).
+
+    Returns
+    -------
+    GeoDataFrame
+        Rows whose ``kind`` is not ``"goal"`` (all rows when ``include_goals``).
+    """
+    if include_goals or "kind" not in gdf:
+        return gdf
+    return gdf[gdf["kind"] != GOAL_KIND].reset_index(drop=True)
 
 
 def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:

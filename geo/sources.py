@@ -23,6 +23,12 @@ from geo.settings import DATA_DIR, DATUMS, PLANS_DIR, PRECISION_CLASSES, WGS84
 
 __all__ = [
     "ANCHORS_COLUMNS",
+    "ATTRIBUTIONS",
+    "CATALOGUE_COLUMNS",
+    "CATALOGUE_REASONS",
+    "COMPARATORS",
+    "DEV_ZONES_COLUMNS",
+    "EXTRA_CITATIONS_COLUMNS",
     "PLACES_COLUMNS",
     "PLANS_COLUMNS",
     "TARGETS_COLUMNS",
@@ -30,6 +36,9 @@ __all__ = [
     "ZONE_METHODS",
     "Column",
     "load_anchors",
+    "load_catalogue",
+    "load_dev_zones",
+    "load_extra_citations",
     "load_places",
     "load_plans",
     "load_targets",
@@ -67,19 +76,45 @@ class Column:
 ZONE_METHODS: tuple[str, ...] = ("buffer", "corridor", "ring")
 
 _CITATION = (Column("plan", "slug"), Column("section"), Column("quote"))
+#: Whether the plan text states a feature's place/role or the project inferred it.
+ATTRIBUTIONS: tuple[str, ...] = ("stated", "inferred")
+#: Typed comparators of planned targets, with the words of the plans that express them.
+COMPARATORS: dict[str, tuple[str, ...]] = {
+    "eq": ("达", "达到", "为", "建成", "规划面积", "实现"),
+    "approx": ("约",),
+    "gt": ("超", "超过", "突破"),
+    "gte": ("以上", "不低于", "不少于"),
+    "lte": ("以内", "以下", "不超过"),
+}
+_ATTRIBUTION = (
+    Column("attribution", "choice", required=False, choices=ATTRIBUTIONS),
+    Column("attribution_reason", required=False),
+    Column("dev_zone_code", required=False),
+)
+DEV_ZONES_COLUMNS: tuple[Column, ...] = (
+    Column("code"),
+    Column("name"),
+    Column("place", required=False),
+    Column("approved_by", required=False),
+    Column("zone_type"),
+    Column("approved"),
+    Column("approved_area_ha", "float"),
+    Column("leading_industries", required=False),
+)
 PLACES_COLUMNS: tuple[Column, ...] = (
     Column("id", "slug"),
     Column("layer", "slug"),
     Column("name"),
     Column("kind", "slug"),
     Column("role", required=False),
-    Column("county"),
+    Column("county", required=False),
     Column("lon", "float"),
     Column("lat", "float"),
     Column("datum", "choice", choices=DATUMS),
     Column("precision", "choice", choices=PRECISION_CLASSES),
     Column("position_basis"),
     *_CITATION,
+    *_ATTRIBUTION,
 )
 ANCHORS_COLUMNS: tuple[Column, ...] = (
     Column("id", "slug"),
@@ -104,6 +139,9 @@ ZONES_COLUMNS: tuple[Column, ...] = (
     Column("clip_counties"),
     Column("industries", required=False),
     *_CITATION,
+    *_ATTRIBUTION,
+    Column("contains", required=False),
+    Column("same_place", required=False),
 )
 TARGETS_COLUMNS: tuple[Column, ...] = (
     Column("feature_id", "slug"),
@@ -111,9 +149,35 @@ TARGETS_COLUMNS: tuple[Column, ...] = (
     Column("label"),
     Column("value", "float"),
     Column("unit"),
-    Column("year", "float"),
+    Column("comparator", "choice", choices=tuple(COMPARATORS)),
+    Column("year", "float", required=False),
     Column("baseline", "float", required=False),
     Column("baseline_year", "float", required=False),
+    *_CITATION,
+)
+#: Why a named place is not on the map (the reason must start with one of these).
+CATALOGUE_REASONS: tuple[str, ...] = (
+    "no site named",
+    "site not known offline",
+    "citywide or wider",
+    "outside health scope",
+    "mapped elsewhere",
+    "no spatial role",
+)
+CATALOGUE_COLUMNS: tuple[Column, ...] = (
+    Column("name"),
+    Column("plan", "slug"),
+    Column("section"),
+    Column("sentence"),
+    Column("status", "choice", choices=("mapped", "not_mapped")),
+    Column("layer", required=False),
+    Column("feature_id", required=False),
+    Column("reason", required=False),
+)
+#: Further sentences that give a mapped feature another role (one feature, several quotes).
+EXTRA_CITATIONS_COLUMNS: tuple[Column, ...] = (
+    Column("feature_id", "slug"),
+    Column("role"),
     *_CITATION,
 )
 PLANS_COLUMNS: tuple[Column, ...] = (
@@ -133,7 +197,8 @@ def read_table(path: Path, columns: tuple[Column, ...]) -> pd.DataFrame:
     path : Path
         CSV file with a header row.
     columns : tuple of Column
-        Expected columns; extra columns are kept.
+        Expected columns; extra columns are kept; optional columns missing from the file are
+        added empty.
 
     Returns
     -------
@@ -165,6 +230,9 @@ def read_table(path: Path, columns: tuple[Column, ...]) -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         msg = "empty file: a header row is required"
         raise GeoDataError(msg, file=name) from exc
+    for col in columns:
+        if not col.required and col.name not in df.columns:
+            df[col.name] = ""  # optional columns may be left out of the file
     missing = [c.name for c in columns if c.name not in df.columns]
     if missing:
         msg = f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}"
@@ -281,3 +349,20 @@ def load_zones(path: Path = DATA_DIR / "zones.csv") -> pd.DataFrame:
 def load_targets(path: Path = DATA_DIR / "targets.csv") -> pd.DataFrame:
     """Read ``targets.csv``: planned scale as typed values."""
     return read_table(path, TARGETS_COLUMNS)
+
+
+def load_catalogue(path: Path = DATA_DIR / "place_catalogue.csv") -> pd.DataFrame:
+    """Read ``place_catalogue.csv``: every place the plans name, mapped or with a reason."""
+    return read_table(path, CATALOGUE_COLUMNS)
+
+
+def load_dev_zones(
+    path: Path = DATA_DIR / "hunan_development_zones_2018_catalogue.csv",
+) -> pd.DataFrame:
+    """Read the 2018 development-zone catalogue (approved area in ha and date; no boundary)."""
+    return read_table(path, DEV_ZONES_COLUMNS).set_index("code", drop=False)
+
+
+def load_extra_citations(path: Path = DATA_DIR / "extra_citations.csv") -> pd.DataFrame:
+    """Read ``extra_citations.csv`` (further roles of a feature, each with its quote)."""
+    return read_table(path, EXTRA_CITATIONS_COLUMNS)

@@ -19,9 +19,25 @@ from shapely.geometry import shape
 from geo.boundaries import load_units
 from geo.errors import GeoDataError
 from geo.settings import DATA_DIR, HUNAN_BBOX, LAYERS_DIR, PRECISION_CLASSES
-from geo.sources import load_places, load_plans, load_targets, load_zones
+from geo.sources import (
+    CATALOGUE_REASONS,
+    COMPARATORS,
+    load_catalogue,
+    load_extra_citations,
+    load_places,
+    load_plans,
+    load_targets,
+    load_zones,
+)
 
-__all__ = ["Problem", "check_current", "validate_all", "validate_layers", "validate_sources"]
+__all__ = [
+    "Problem",
+    "check_current",
+    "check_target",
+    "validate_all",
+    "validate_layers",
+    "validate_sources",
+]
 
 _REQUIRED = ("id", "name", "plan", "section", "quote", "precision")
 _CRS84 = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326"}
@@ -104,6 +120,7 @@ def validate_sources(data_dir: Path = DATA_DIR) -> list[Problem]:
         ("places.csv", load_places),
         ("zones.csv", load_zones),
         ("targets.csv", load_targets),
+        ("extra_citations.csv", load_extra_citations),
     ):
         path = data_dir / name
         try:
@@ -115,6 +132,10 @@ def validate_sources(data_dir: Path = DATA_DIR) -> list[Problem]:
             message = _check_quote(rec["quote"], rec["plan"], texts)
             if message:
                 problems.append(Problem(str(path), f"row {row}", "quote", message))
+            for field, msg in _record_checks(name, rec, texts):
+                problems.append(Problem(str(path), f"row {row}", field, msg))
+            if name == "places.csv" and rec["county"] == "":
+                continue
             if name == "places.csv":
                 county = by_name.get(rec["county"])
                 if county is None:
@@ -137,6 +158,85 @@ def _inside(xy: Any) -> bool:
         and (xy[:, 1] >= lat_min).all()
         and (xy[:, 1] <= lat_max).all()
     )
+
+
+def validate_catalogue(data_dir: Path = DATA_DIR) -> list[Problem]:
+    """Check the place catalogue against the plans and the mapped features.
+
+    Every entry's sentence must be verbatim in its plan; a ``mapped`` entry must name an existing
+    place or zone id; a ``not_mapped`` entry must give a reason starting with one of
+    :data:`~geo.sources.CATALOGUE_REASONS`; every mapped feature must have an entry.
+
+    Returns
+    -------
+    list of Problem
+    """
+    path = data_dir / "place_catalogue.csv"
+    try:
+        texts = _plan_texts(data_dir)
+        table = load_catalogue(path)
+        ids = set(load_places(data_dir / "places.csv")["id"])
+        ids |= set(load_zones(data_dir / "zones.csv")["id"])
+    except GeoDataError as exc:
+        return [_from_error(exc)]
+    problems = []
+    for row, (_, rec) in enumerate(table.iterrows(), start=1):
+        where = f"row {row}"
+        message = _check_quote(rec["sentence"], rec["plan"], texts)
+        if message:
+            problems.append(Problem(str(path), where, "sentence", message))
+        if rec["status"] == "mapped" and rec["feature_id"] not in ids:
+            msg = f"mapped, but {rec['feature_id']!r} is not in places.csv or zones.csv"
+            problems.append(Problem(str(path), where, "feature_id", msg))
+        if rec["status"] == "not_mapped" and not rec["reason"].startswith(CATALOGUE_REASONS):
+            msg = f"not mapped: give a reason starting with one of {'; '.join(CATALOGUE_REASONS)}"
+            problems.append(Problem(str(path), where, "reason", msg))
+    for missing in sorted(ids - set(table["feature_id"])):
+        msg = f"feature {missing!r} has no catalogue entry"
+        problems.append(Problem(str(path), "", "feature_id", msg))
+    return problems
+
+
+def _check_attribution(rec: Any) -> list[tuple[str, str]]:
+    """Require a reason for inferred features; allow an empty county only when inferred."""
+    out = []
+    attribution = rec.get("attribution", "") or "stated"
+    if attribution == "inferred" and not str(rec.get("attribution_reason", "") or "").strip():
+        out.append(("attribution_reason", "inferred feature without a reason: say what was chosen"))
+    if "county" in rec and rec.get("county", "x") == "" and attribution != "inferred":
+        msg = "empty county: allowed only for inferred features (the plan names no county)"
+        out.append(("county", msg))
+    return out
+
+
+def check_target(rec: Any, texts: dict[str, str]) -> list[tuple[str, str]]:
+    """Check a target's comparator word and year against its quote.
+
+    The comparator's word (约, 超, 突破, 以上 …) must be in the quote (``eq`` needs none); the
+    year must be in the quote or in ``year_quote``, itself verbatim in the plan.
+    """
+    out = []
+    quote = str(rec.get("quote", ""))
+    comparator = rec.get("comparator", "")
+    words = COMPARATORS.get(comparator, ())
+    if comparator != "eq" and not any(w in quote for w in words):
+        msg = f"comparator {comparator!r} needs one of {', '.join(words)} in the quote"
+        out.append(("comparator", msg))
+    year = rec.get("year")
+    year_quote = str(rec.get("year_quote", "") or "")
+    if year_quote and year_quote not in texts.get(rec.get("plan", ""), ""):
+        out.append(("year_quote", f"year_quote is not verbatim in plan {rec.get('plan')!r}"))
+    if year is not None and year == year:
+        token = str(int(year))
+        if token not in quote.replace(" ", "") and token not in year_quote.replace(" ", ""):
+            out.append(("year", f"year {token} is in neither the quote nor year_quote"))
+    return out
+
+
+def _record_checks(name: str, rec: Any, texts: dict[str, str]) -> list[tuple[str, str]]:
+    if name == "targets.csv":
+        return check_target(rec, texts)
+    return _check_attribution(rec)
 
 
 def _check_feature(
@@ -184,6 +284,9 @@ def _check_feature(
         message = _check_quote(props.get("quote"), props.get("plan"), texts)
         if message:
             problems.append(Problem(file, where, "quote", message))
+    problems.extend(Problem(file, where, f, m) for f, m in _check_attribution(props))
+    if geom.geom_type == "Point" and props.get("county", "x") == "":
+        return problems
     if geom.geom_type == "Point":
         county = counties.get(str(props.get("adcode")))
         if county is None:
@@ -274,7 +377,8 @@ def validate_all(
     layers_dir: Path = LAYERS_DIR, *, data_dir: Path = DATA_DIR, current: bool = True
 ) -> list[Problem]:
     """Run every check: sources, layers and (when ``current``) freshness of the layers."""
-    problems = validate_sources(data_dir) + validate_layers(layers_dir, data_dir=data_dir)
+    problems = validate_sources(data_dir) + validate_catalogue(data_dir)
+    problems += validate_layers(layers_dir, data_dir=data_dir)
     if current and not any(p.file.endswith(".csv") for p in problems):
         problems += check_current(layers_dir, data_dir=data_dir)
     return problems

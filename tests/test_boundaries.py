@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from shapely.geometry import Point
 
-from geo.boundaries import load_cities, load_province, load_units
+from geo.boundaries import load_cities, load_management_zones, load_province, load_units
 from geo.crs import geodesic_area_km2
 
 # Official land areas (km²): 长沙市人民政府 "总面积11819平方公里"; 永州市人民政府 "2.24万平方公里"
@@ -56,3 +56,38 @@ def test_boundaries_are_wgs84_not_gcj02() -> None:
     assert units.loc["开福区", "geometry"].contains(Point(112.9794, 28.2154))
     # 岳麓山 summit (WGS-84 ≈ 112.936, 28.186) is in 岳麓区
     assert units.loc["岳麓区", "geometry"].contains(Point(112.936, 28.186))
+
+
+def test_census_covers_every_hunan_county_and_city() -> None:
+    units = load_units(cities=None)
+    assert len(units) == 122
+    assert units["population"].notna().all()
+    # 祁阳: 431121 in the census, joined whatever code the boundary set uses
+    assert units.set_index("name").loc["祁阳市", "population"] == 791_939
+    zones = load_management_zones()
+    assert len(zones) == 15
+    assert units["population"].sum() + zones["population"].sum() == 66_444_864
+    cities = load_cities().set_index("name")
+    assert len(cities) == 14
+    assert cities["population"].sum() == 66_444_864
+    assert cities.loc["永州市", "population"] == 5_289_824  # counties + 3 management zones
+    assert cities.loc["永州市", "population_counties"] == 5_191_762
+    assert cities.loc["常德市", "population"] == 5_279_102
+
+
+def test_management_zones_keep_their_residents() -> None:
+    zones = load_management_zones().set_index("name")
+    assert zones.loc["永州经济技术开发区", "population"] == 47_111
+    assert zones.loc["永州市金洞管理区", "population"] == 40_874
+    assert zones.loc["永州市回龙圩管理区", "population"] == 10_077
+
+
+def test_cities_layer_carries_city_population() -> None:
+    import json
+
+    from geo.settings import LAYERS_DIR
+
+    doc = json.loads((LAYERS_DIR / "cities.geojson").read_text(encoding="utf-8"))
+    pops = {f["properties"]["name"]: f["properties"]["population"] for f in doc["features"]}
+    assert pops["常德市"] == 5_279_102
+    assert sum(pops.values()) == 66_444_864

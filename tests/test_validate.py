@@ -107,10 +107,12 @@ def test_count_mismatch_and_unreadable_layer(layers_copy: Path) -> None:
 
 
 def test_source_quote_not_verbatim(data_copy: Path) -> None:
+    import pandas as pd
+
     path = data_copy / "places.csv"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    lines[1] = lines[1].rstrip() + "（杜撰）"  # the quote is the last column
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.loc[0, "quote"] = table.loc[0, "quote"] + "（杜撰）"
+    table.to_csv(path, index=False)
     text = _messages(validate_sources(data_copy))
     assert "places.csv, row 1, field 'quote': quote is not verbatim" in text
 
@@ -138,3 +140,85 @@ def test_cli_exit_code_and_listing_on_problems(
     assert "missing quote" in err
     assert "stale: run `python -m geo build`" in err  # the edited file no longer matches the build
     assert "problem(s) found" in err
+
+
+def test_catalogue_is_complete_and_clean() -> None:
+    from geo.sources import load_catalogue
+    from geo.validate import validate_catalogue
+
+    assert validate_catalogue() == []
+    table = load_catalogue().set_index("name")
+    for name in ("岳麓山实验室（长沙总部）", "中南大学", "水稻国家工程研究中心", "永州市脑科医院"):
+        assert table.loc[name, "status"] == "mapped"
+    assert table.loc["爱尔国际医疗健康产业城", "feature_id"] == "bio_aier"
+    for name in ("永州健康食品产业园", "省康复医院"):
+        assert table.loc[name, "status"] == "not_mapped"
+        assert table.loc[name, "reason"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("reason", "", "field 'reason': not mapped: give a reason"),
+        ("sentence", "杜撰的句子", "field 'sentence': quote is not verbatim"),
+    ],
+)
+def test_catalogue_entry_without_reason_or_verbatim_sentence(
+    data_copy: Path, field: str, value: str, message: str
+) -> None:
+    import pandas as pd
+
+    from geo.validate import validate_catalogue
+
+    path = data_copy / "place_catalogue.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = int((table["status"] == "not_mapped").to_numpy().argmax())
+    table.loc[row, field] = value
+    table.to_csv(path, index=False)
+    assert message in _messages(validate_catalogue(data_copy))
+
+
+def test_catalogue_must_list_every_mapped_feature(data_copy: Path) -> None:
+    import pandas as pd
+
+    from geo.validate import validate_catalogue
+
+    path = data_copy / "place_catalogue.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table[table["feature_id"] != "yz_brain"].to_csv(path, index=False)
+    assert "feature 'yz_brain' has no catalogue entry" in _messages(validate_catalogue(data_copy))
+
+
+def test_inferred_source_row_without_reason(data_copy: Path) -> None:
+    import pandas as pd
+
+    path = data_copy / "places.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table.loc[0, ["attribution", "attribution_reason"]] = ["inferred", ""]
+    table.to_csv(path, index=False)
+    text = _messages(validate_sources(data_copy))
+    assert "row 1, field 'attribution_reason': inferred feature without a reason" in text
+
+
+def test_empty_county_only_for_inferred_rows(data_copy: Path) -> None:
+    import pandas as pd
+
+    path = data_copy / "places.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = int((table["attribution"] == "stated").to_numpy().argmax())
+    table.loc[row, "county"] = ""
+    table.to_csv(path, index=False)
+    text = _messages(validate_sources(data_copy))
+    assert f"row {row + 1}, field 'county': empty county: allowed only for inferred" in text
+
+
+def test_target_year_not_in_quote_is_reported(data_copy: Path) -> None:
+    import pandas as pd
+
+    path = data_copy / "targets.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = int((table["metric"] == "planned_area").to_numpy().argmax())
+    table.loc[row, "year"] = "2026"  # the ring areas have no year in the text
+    table.to_csv(path, index=False)
+    text = _messages(validate_sources(data_copy))
+    assert f"targets.csv, row {row + 1}, field 'year': year 2026 is in neither" in text
