@@ -23,8 +23,9 @@ def test_default_page_chinese_with_all_layer_toggles():
     assert not at.exception
     assert at.title[0].value == "湖南大健康产业空间布局"
     manifest = load_manifest()
-    assert len(at.sidebar.checkbox) == len(layer_ids(manifest))
-    assert all(cb.value for cb in at.sidebar.checkbox)
+    toggles = [cb for cb in at.sidebar.checkbox if cb.key.startswith("lyr_")]
+    assert len(toggles) == len(layer_ids(manifest))
+    assert all(cb.value for cb in toggles)
     assert [e.label for e in at.sidebar.expander] == [g["zh"] for g in manifest["groups"]]
     assert at.sidebar.selectbox(key="basemap").value == "offline"
     assert at.sidebar.number_input(key="minutes").value == 15.0
@@ -57,7 +58,11 @@ def test_query_string_restores_view():
         }
     )
     assert not at.exception
-    checked = {cb.key.removeprefix("lyr_") for cb in at.sidebar.checkbox if cb.value}
+    checked = {
+        cb.key.removeprefix("lyr_")
+        for cb in at.sidebar.checkbox
+        if cb.value and cb.key.startswith("lyr_")
+    }
     assert checked == {"cs_medical", "counties"}
     assert at.sidebar.selectbox(key="unit").value == "430103"
     assert at.sidebar.selectbox(key="basemap").value == "light"
