@@ -114,7 +114,8 @@ if "restored" not in ss:
     try:
         state0 = decode_state(st.query_params.to_dict(), known_layers=all_ids)
     except ValueError as exc:
-        st.warning(str(exc))
+        link_lang = st.query_params.get("lang", "zh")
+        st.warning(error_text(exc, link_lang if link_lang in ("zh", "en") else "zh"))
         state0 = MapState()
     shown0 = set(all_ids) if state0.layers is None else set(state0.layers)
     for lid in all_ids:

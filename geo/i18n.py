@@ -127,6 +127,8 @@ TEXT: dict[str, tuple[str, str]] = {
 #: Table headers: column id -> (Chinese, English).
 COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "unit_id": ("区县代码", "Unit code"),
+    "id": ("编号", "Id"),
+    "schematic": ("示意位置", "Schematic"),
     "name": ("名称", "Name"),
     "area_km2": ("面积 (km²)", "Area (km²)"),
     "covered_km2": ("覆盖面积 (km²)", "Covered area (km²)"),
