@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import copy
 import tempfile
-import threading
 from pathlib import Path
 
 import geopandas as gpd
@@ -54,15 +54,10 @@ def _layers(ids: tuple[str, ...]) -> dict:
     return load_layers(list(ids))
 
 
-@st.cache_resource
-def _render_lock() -> threading.Lock:
-    return threading.Lock()
-
-
 @st.cache_resource(max_entries=32)
-def _base_map(visible: tuple[str, ...], basemap: str, key: str | None, lang: str):
+def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, lang: str):
     layers = _layers(tuple(layer_ids(_manifest())))
-    return build_map(
+    fmap = build_map(
         {k: layers[k] for k in visible},
         _manifest(),
         visible=list(visible),
@@ -70,6 +65,13 @@ def _base_map(visible: tuple[str, ...], basemap: str, key: str | None, lang: str
         tianditu_key=key,
         lang=lang,
     )
+    return fmap, geojson_payload_bytes(fmap)
+
+
+def _base_map(visible: tuple[str, ...], basemap: str, key: str | None, lang: str):
+    """A private copy of the shared base map (st_folium renames elements while rendering)."""
+    fmap, payload = _base_map_shared(visible, basemap, key, lang)
+    return copy.deepcopy(fmap), payload
 
 
 @st.cache_data(max_entries=256)
@@ -244,14 +246,16 @@ selected = None
 
 
 @st.fragment
-def _map(base, groups, center, zoom, add_mode: bool, datum: str) -> None:
-    """The map; pan/zoom rerun only this fragment, a click in add mode reruns the page."""
-    with _render_lock():
-        out = st_folium(
-            base, key="map", height=620, use_container_width=True,
-            returned_objects=["center", "zoom", "last_clicked"],
-            center=center, zoom=zoom, feature_group_to_add=groups,
-        )  # fmt: skip
+def _map(map_key: tuple, groups, center, zoom, add_mode: bool, datum: str) -> None:
+    """The map; pan/zoom rerun only this fragment, a click in add mode reruns the page.
+
+    st_folium renames elements while rendering, so every run renders fresh copies.
+    """
+    out = st_folium(
+        _base_map(*map_key)[0], key="map", height=620, use_container_width=True,
+        returned_objects=["center", "zoom", "last_clicked"],
+        center=center, zoom=zoom, feature_group_to_add=copy.deepcopy(groups),
+    )  # fmt: skip
     seen = view_from_map(out)
     if seen is not None and seen != ss.get("view"):
         ss["view"] = seen
@@ -266,6 +270,7 @@ def _map(base, groups, center, zoom, add_mode: bool, datum: str) -> None:
         st.rerun(scope="app")
 
 
+map_box = st.container()
 tab_unit, tab_table, tab_own, tab_scen, tab_dash, tab_dl = st.tabs(
     [tx("unit"), tx("table"), tx("own"), tx("scen"), tx("dash"), tx("dl")]
 )
@@ -358,11 +363,13 @@ with tab_scen:
         st.info(tx("need_unit_fac"))
 
 # ---- the map: shared base + this session's overlays -----------------------------------------
+map_key = (tuple(visible), basemap, tianditu_key, lang)
 try:
-    base = _base_map(tuple(visible), basemap, tianditu_key, lang)
+    payload = _base_map_shared(*map_key)[1]
 except ValueError as exc:
     st.error(error_text(exc, lang))
-    base = _base_map(tuple(visible), "offline", None, lang)
+    map_key = (tuple(visible), "offline", None, lang)
+    payload = _base_map_shared(*map_key)[1]
     datum = "WGS84"
 closed = fac[fac["id"].isin(ss.get("close", []))] if fac is not None and scenario else None
 groups = overlay_groups(
@@ -377,10 +384,11 @@ groups = overlay_groups(
     datum=datum, lang=lang,
 )  # fmt: skip
 view = ss.get("view")
-_map(base, groups, view[0] if view else None, view[1] if view else None, add_mode, datum)
-st.caption(f"{tx('payload')}: {geojson_payload_bytes(base) / 1e6:.2f} MB")
-if uncertain is not None and len(uncertain):
-    st.caption(tx("uncertain"))
+with map_box:
+    _map(map_key, groups, view[0] if view else None, view[1] if view else None, add_mode, datum)
+    st.caption(f"{tx('payload')}: {payload / 1e6:.2f} MB")
+    if uncertain is not None and len(uncertain):
+        st.caption(tx("uncertain"))
 
 with tab_unit:
     if unit:
