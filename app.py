@@ -131,10 +131,15 @@ if "restored" not in ss:
         minutes=float(state0.minutes),
         speed=state0.speed_kmh,
         view=(state0.center, state0.zoom) if state0.center else None,
+        last_target=None,
         clicks=[],
         pdfs={},
         restored=True,
     )
+
+
+if "view" in ss and ss["view"] is None and ss.get("unit") in set(units["adcode"].astype(str)):
+    ss["view"] = view_for_bounds(tuple(find_unit(units, ss["unit"]).total_bounds))
 
 
 def _mode_changed() -> None:

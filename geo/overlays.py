@@ -90,9 +90,7 @@ def _point_group(
             continue
         p = _shift(geom, datum)
         label = f"{_NAMES[key][i]}: {html.escape(str(name))}"
-        folium.CircleMarker(
-            [p.y, p.x], radius=radius, tooltip=label, popup=folium.Popup(label), **style
-        ).add_to(fg)
+        folium.CircleMarker([p.y, p.x], radius=radius, tooltip=label, **style).add_to(fg)
     return fg
 
 

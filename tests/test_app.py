@@ -245,3 +245,9 @@ def test_scenario_before_after_for_clicked_site():
     assert row["调整后面积覆盖率 (%)"] > row["调整前面积覆盖率 (%)"]
     assert row["调整后设施数"] == row["调整前设施数"] + 1
     assert {"下载报告 XLSX", "下载报告 HTML", "下载覆盖范围 GeoJSON"} <= set(_labels(at))
+
+
+def test_link_with_unit_and_no_view_opens_on_the_unit():
+    at = _run({"unit": "430103"})
+    lat, lon = (float(v) for v in _param(at, "c").split(","))
+    assert 28.0 < lat < 28.2 and 112.9 < lon < 113.1

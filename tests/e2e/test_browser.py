@@ -281,11 +281,13 @@ def _metric(page, label: str) -> str | None:
 
 def _select(page, label: str, option: str) -> None:
     page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
+    page.keyboard.type(option)
     page.get_by_role("option", name=option, exact=True).first.click()
 
 
 def _multiselect(page, label: str, option: str) -> None:
     page.locator('[data-testid="stMultiSelect"]').filter(has_text=label).first.click()
+    page.keyboard.type(option)
     page.get_by_role("option", name=option, exact=True).first.click()
     page.keyboard.press("Escape")
 
