@@ -258,7 +258,7 @@ def _map(map_key: tuple, groups, center, zoom, add_mode: bool, datum: str) -> No
     """
     out = st_folium(
         _base_map(*map_key)[0], key="map", height=620, use_container_width=True,
-        returned_objects=["center", "zoom", "last_clicked"],
+        returned_objects=["center", "zoom", "last_clicked", "last_object_clicked"],
         center=center, zoom=zoom, feature_group_to_add=copy.deepcopy(groups),
     )  # fmt: skip
     seen = view_from_map(out)
@@ -266,10 +266,16 @@ def _map(map_key: tuple, groups, center, zoom, add_mode: bool, datum: str) -> No
         ss["view"] = seen
         st.query_params["c"] = f"{seen[0][0]:.5f},{seen[0][1]:.5f}"
         st.query_params["z"] = str(seen[1])
-    click = (out or {}).get("last_clicked")
-    if add_mode and click and click != ss.get("last_click"):
-        ss["last_click"] = click
-        p = shapely.Point(click["lng"], click["lat"])
+    # A click on empty map is last_clicked; on a feature (its popup stops the map click) it is
+    # last_object_clicked. Both are tracked always, so turning add mode on replays no old click.
+    new = None
+    for kind in ("last_clicked", "last_object_clicked"):
+        value = (out or {}).get(kind)
+        if value and value != ss.get(f"seen_{kind}"):
+            ss[f"seen_{kind}"] = value
+            new = value
+    if add_mode and new:
+        p = shapely.Point(new["lng"], new["lat"])
         p = geometry_to_wgs84(p, datum) if datum != "WGS84" else p
         ss["clicks"] = [*ss["clicks"], (p.y, p.x)]
         st.rerun(scope="app")
