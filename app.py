@@ -6,10 +6,11 @@ import copy
 import tempfile
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import shapely
 import streamlit as st
-from streamlit_folium import st_folium
+import streamlit_folium as stf
 
 from geo.attributes import attribute_table, facility_points, filter_attributes, uncertain_reach
 from geo.coords import geometry_to_wgs84
@@ -68,19 +69,61 @@ def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, la
     return fmap, geojson_payload_bytes(fmap)
 
 
-def _base_map(visible: tuple[str, ...], basemap: str, key: str | None, lang: str):
-    """A private copy of the shared base map (st_folium renames elements while rendering)."""
-    fmap, payload = _base_map_shared(visible, basemap, key, lang)
-    return copy.deepcopy(fmap), payload
+@st.cache_resource(max_entries=32)
+def _base_map_rendered(map_key: tuple) -> dict:
+    """What st_folium sends the browser for the base map, rendered once per process.
+
+    st_folium renders the whole map (1+ MB of GeoJSON, about a second) on every call and renames
+    elements while doing so; rendering once and reusing the strings makes a session's rerun cheap.
+    Mirrors streamlit_folium 0.27's ``st_folium`` for a plain ``folium.Map``.
+    """
+    fmap = copy.deepcopy(_base_map_shared(*map_key)[0])
+    fmap.get_root().render()
+    fmap.render()
+    html, header = stf._get_html(fmap), stf._get_header(fmap)
+    script = stf._get_map_string(fmap)
+    css, js = [], []
+    stack = [fmap]
+    while stack:
+        elem = stack.pop(0)
+        css += [href for _, href in getattr(elem, "default_css", [])]
+        js += [src for _, src in getattr(elem, "default_js", [])]
+        stack += list(getattr(elem, "_children", {}).values())
+    return {
+        "script": script,
+        "header": header,
+        "html": html,
+        "id": stf.get_full_id(fmap),
+        "key": stf.generate_js_hash(script, "map", False),
+        "css_links": list(dict.fromkeys(css)),
+        "js_links": list(dict.fromkeys(js)),
+        "zoom": fmap.options.get("zoom"),
+    }
+
+
+def _overlay_script(groups: list) -> str:
+    """JavaScript adding this session's overlay groups to the map (as st_folium builds it)."""
+    dummy = folium.Map(tiles=None)
+    return "".join(
+        stf._get_feature_group_string(fg, map=dummy, idx=i)
+        for i, fg in enumerate(copy.deepcopy(groups))
+    )
 
 
 @st.cache_data(max_entries=256)
 def _coverage(cov: tuple[str, ...], goals: bool, unit: str, mode: str, minutes: float, kmh: float):
     layers = _layers(tuple(layer_ids(_manifest())))
     fac = facility_points(layers, cov, include_goals=goals)
-    return fac, unit_coverage(
+    result = unit_coverage(
         fac, layers["counties"], unit or None, mode=mode, minutes=minutes, speed_kmh=kmh
     )
+    return fac, result, uncertain_reach(fac, result.radius_m, within=result.reach)
+
+
+@st.cache_data(max_entries=256)
+def _inside(unit: str):
+    layers = _layers(tuple(layer_ids(_manifest())))
+    return facilities_in_unit(layers, layers["counties"], unit)
 
 
 @st.cache_data
@@ -224,16 +267,16 @@ st.sidebar.caption(MODE_SPEEDS[mode].source)
 minutes = st.sidebar.number_input(tx("minutes"), 1.0, 240.0, step=1.0, key="minutes")
 speed = st.sidebar.number_input(tx("speed"), 0.5, 200.0, step=0.5, key="speed")
 
-fac, cov = None, None
+fac, cov, uncertain = None, None, None
 try:
     if use_own:
         fac = ss["own"].facilities
         cov = unit_coverage(fac, units, unit or None, mode=mode, minutes=minutes, speed_kmh=speed)
+        uncertain = uncertain_reach(fac, cov.radius_m, within=cov.reach)
     elif cov_layers:
-        fac, cov = _coverage(tuple(cov_layers), goals, unit, mode, minutes, speed)
+        fac, cov, uncertain = _coverage(tuple(cov_layers), goals, unit, mode, minutes, speed)
 except (GeoDataError, CRSError) as exc:
     st.error(error_text(exc, lang))
-uncertain = uncertain_reach(fac, cov.radius_m, within=cov.reach) if cov is not None else None
 
 # ---- the share link -------------------------------------------------------------------------
 view = ss.get("view")
@@ -252,14 +295,16 @@ selected = None
 
 @st.fragment
 def _map(map_key: tuple, groups, center, zoom, add_mode: bool, datum: str) -> None:
-    """The map; pan/zoom rerun only this fragment, a click in add mode reruns the page.
-
-    st_folium renames elements while rendering, so every run renders fresh copies.
-    """
-    out = st_folium(
-        _base_map(*map_key)[0], key="map", height=620, use_container_width=True,
-        returned_objects=["center", "zoom", "last_clicked", "last_object_clicked"],
-        center=center, zoom=zoom, feature_group_to_add=copy.deepcopy(groups),
+    """The map; pan/zoom rerun only this fragment, a click in add mode reruns the page."""
+    base = _base_map_rendered(map_key)
+    returned = ["center", "zoom", "last_clicked", "last_object_clicked"]
+    out = stf._component_func(
+        script=base["script"], header=base["header"], html=base["html"], id=base["id"],
+        key=base["key"], height=620, width=None, returned_objects=returned,
+        default={"last_clicked": None, "last_object_clicked": None, "zoom": base["zoom"]},
+        zoom=zoom, center=center, feature_group=_overlay_script(groups), return_on_hover=False,
+        layer_control=None, pixelated=False, css_links=base["css_links"],
+        js_links=base["js_links"], wrap_longitude=False,
     )  # fmt: skip
     seen = view_from_map(out)
     if seen is not None and seen != ss.get("view"):
@@ -415,8 +460,7 @@ with tab_unit:
             summary_cols = ["covered_km2", "gaps", "largest_gap_km2", "minutes_p50", "minutes_p90"]
             st.dataframe(localise_columns(cov.summary[summary_cols], lang), hide_index=True)
         st.subheader(tx("fac"))
-        inside_all = facilities_in_unit(layers, units, unit)
-        st.dataframe(localise_columns(inside_all, lang), hide_index=True)
+        st.dataframe(localise_columns(_inside(unit), lang), hide_index=True)
     elif cov is None:
         st.info(tx("no_cov"))
 
