@@ -8,11 +8,18 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+import pandas as pd
 import shapely
 import streamlit as st
 import streamlit_folium as stf
 
-from geo.attributes import attribute_table, facility_points, filter_attributes, uncertain_reach
+from geo.attributes import (
+    attribute_display,
+    attribute_table,
+    facility_points,
+    filter_attributes,
+    uncertain_reach,
+)
 from geo.coords import geometry_to_wgs84
 from geo.dashboard import (
     display_cells,
@@ -27,7 +34,7 @@ from geo.layers import layer_ids, load_layers, load_manifest, plan_layers, point
 from geo.overlays import overlay_groups, view_for_bounds
 from geo.scenario import proposed_sites, report_files, run_scenario
 from geo.search import facilities_in_unit, find_unit, search_places, unit_coverage
-from geo.settings import MODE_SPEEDS
+from geo.settings import MODE_SPEEDS, PLANS_DIR
 from geo.share import MapState, decode_state, encode_state, speed_for, view_from_map
 from geo.uploads import DATUM_CHOICES, problems_for_display, read_upload
 from geo.webmap import (
@@ -137,6 +144,12 @@ def _exports(ids: tuple[str, ...]) -> tuple[bytes, bytes | None]:
 @st.cache_data
 def _attributes():
     return attribute_table(_layers(tuple(layer_ids(_manifest()))))
+
+
+@st.cache_data
+def _plan_titles() -> dict[str, str]:
+    index = pd.read_csv(PLANS_DIR / "index.csv", dtype=str)
+    return dict(zip(index["key"], index["title"], strict=True))
 
 
 @st.cache_data
@@ -331,6 +344,7 @@ tab_unit, tab_table, tab_own, tab_scen, tab_dash, tab_dl = st.tabs(
     [tx("unit"), tx("table"), tx("own"), tx("scen"), tx("dash"), tx("dl")]
 )
 with tab_table:
+    names_by_id = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
     hide = st.toggle(tx("hide_sg"), key="hide_sg")
     cols = st.columns(5)
     filters = {}
@@ -341,15 +355,25 @@ with tab_table:
         strict=True,
     ):
         options = sorted(v for v in table_all[field].unique() if v)
-        filters[field] = col.multiselect(tx(label), options, key=f"f_{field}")
+        words = attribute_display(
+            pd.DataFrame({c: options if c == field else "" for c in table_all.columns}),
+            layer_names=names_by_id, plan_titles=_plan_titles(), lang=lang,
+        )[field].tolist()  # fmt: skip
+        filters[field] = col.multiselect(
+            tx(label),
+            options,
+            key=f"f_{field}",
+            format_func=dict(zip(options, words, strict=True)).get,
+        )
     table = filter_attributes(
         table_all,
         layers=filters["layer"], kinds=filters["kind"], precisions=filters["precision"],
         plans=filters["plan"], counties=filters["county"], hide_schematic_and_goals=hide,
     )  # fmt: skip
     st.caption(tx("select_row"))
+    shown = attribute_display(table, layer_names=names_by_id, plan_titles=_plan_titles(), lang=lang)
     event = st.dataframe(
-        localise_columns(table, lang), hide_index=True, key="attr",
+        localise_columns(shown, lang), hide_index=True, key="attr",
         on_select="rerun", selection_mode="single-row",
     )  # fmt: skip
     rows = event.selection.rows if event is not None else []
@@ -393,7 +417,9 @@ scenario = None
 with tab_scen:
     add_mode = st.toggle(tx("add_click"), key="add_click")
     if ss["clicks"]:
-        st.dataframe(proposed_sites(ss["clicks"]).drop(columns="geometry"), hide_index=True)
+        sites = proposed_sites(ss["clicks"])
+        sites = sites.assign(lon=sites.geometry.x.round(6), lat=sites.geometry.y.round(6))
+        st.dataframe(localise_columns(sites.drop(columns="geometry"), lang), hide_index=True)
         if st.button(tx("clear"), key="clear_clicks"):
             ss["clicks"] = []
             st.rerun()

@@ -114,7 +114,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-    own = sum(1 for u, (m, _) in zip(units, results, strict=True) if m.get(SHARE_LABEL) == expected[u])
+    got = [m.get(SHARE_LABEL) for m, _ in results]
+    own = sum(1 for u, g in zip(units, got, strict=True) if g == expected[u])
     slowest = max(s for _, s in results)
     print(f"sessions                    | {len(units)} (distinct units: {len(set(units))})")
     print(f"sessions with their own figure | {own}/{len(units)}")
@@ -122,8 +123,7 @@ def main() -> None:
     print(f"slowest session             | {slowest:.2f} s")
     print(f"server RSS after the run    | {rss / 2**20:.0f} MiB")
     if own != len(units):
-        bad = [(u, m.get(SHARE_LABEL), expected[u]) for u, (m, _) in zip(units, results, strict=True)
-               if m.get(SHARE_LABEL) != expected[u]]  # fmt: skip
+        bad = [(u, g, expected[u]) for u, g in zip(units, got, strict=True) if g != expected[u]]
         print(f"MISMATCH: {bad[:5]}")
         sys.exit(3)
 

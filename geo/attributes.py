@@ -21,6 +21,7 @@ from geo.settings import WGS84
 __all__ = [
     "ATTRIBUTE_COLUMNS",
     "UNCERTAIN_PRECISIONS",
+    "attribute_display",
     "attribute_table",
     "facility_points",
     "filter_attributes",
@@ -145,6 +146,45 @@ def attribute_table(
     if not frames:
         return pd.DataFrame(columns=list(ATTRIBUTE_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(ATTRIBUTE_COLUMNS)]
+
+
+def attribute_display(
+    table: pd.DataFrame,
+    *,
+    layer_names: Mapping[str, str] | None = None,
+    plan_titles: Mapping[str, str] | None = None,
+    lang: str = "zh",
+) -> pd.DataFrame:
+    """Label the attribute table for display: layer names, plan titles, precision words.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`attribute_table` (possibly filtered).
+    layer_names : mapping, optional
+        Layer id -> display name.
+    plan_titles : mapping, optional
+        Plan key -> title.
+    lang : str
+        ``"zh"`` or ``"en"`` (precision words).
+
+    Returns
+    -------
+    DataFrame
+        Same rows and columns; ``lon``/``lat`` kept for locating rows.
+    """
+    from geo.i18n import PRECISION_LABELS  # local: i18n is display-only
+
+    i = 0 if lang == "zh" else 1
+    out = table.copy()
+    if layer_names:
+        out["layer"] = out["layer"].map(lambda v: layer_names.get(v, v))
+    if plan_titles:
+        out["plan"] = out["plan"].map(lambda v: plan_titles.get(v, v))
+    out["precision"] = out["precision"].map(
+        lambda v: PRECISION_LABELS[v][i] if v in PRECISION_LABELS else v
+    )
+    return out
 
 
 def filter_attributes(

@@ -21,6 +21,7 @@ from geo.errors import CRSError, GeoDataError
 __all__ = [
     "COLUMN_LABELS",
     "LANGS",
+    "PRECISION_LABELS",
     "TEXT",
     "column_label",
     "error_text",
@@ -181,6 +182,15 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "facilities_before": ("调整前设施数", "Facilities before"),
     "facilities_after": ("调整后设施数", "Facilities after"),
     "facilities_change": ("设施数变化", "Change of facilities"),
+}
+
+#: Position precision classes (:data:`geo.settings.PRECISION_CLASSES`) -> (Chinese, English).
+PRECISION_LABELS: dict[str, tuple[str, str]] = {
+    "surveyed": ("实测", "surveyed"),
+    "geocoded": ("地理编码", "geocoded"),
+    "approximate": ("近似位置", "approximate"),
+    "schematic": ("示意", "schematic"),
+    "user": ("用户提供", "user-supplied"),
 }
 
 _ERROR_HEAD = {

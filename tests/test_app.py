@@ -212,9 +212,10 @@ def test_attribute_table_filters_and_hides_schematic_and_goals():
     at.toggle(key="hide_sg").set_value(True).run()
     shown = at.dataframe(key="attr").value
     assert 0 < len(shown) < total
-    assert "schematic" not in set(shown["位置精度"]) and "goal" not in set(shown["类别"])
+    assert "示意" not in set(shown["位置精度"]) and "goal" not in set(shown["类别"])
     at.multiselect(key="f_precision").set_value(["geocoded"]).run()
-    assert set(at.dataframe(key="attr").value["位置精度"]) == {"geocoded"}
+    assert set(at.dataframe(key="attr").value["位置精度"]) == {"地理编码"}
+    assert "医疗资源（专栏2）" in set(at.dataframe(key="attr").value["图层"])
 
 
 def test_goal_points_are_not_facilities_unless_asked():

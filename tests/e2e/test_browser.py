@@ -385,8 +385,11 @@ def test_planner_journey(browser_page, tmp_path):
     frame.locator("#map_div").click(position=pt)
     diff = page.locator('[data-testid="stDataFrame"]').filter(has_text="调整后")
     _until(page, lambda: diff.count() > 0, "before/after table")
-    page.get_by_role("tab", name="情景").scroll_into_view_if_needed()
+    _map_frame(page).evaluate("() => window.map.closePopup()")
+    page.set_viewport_size({"width": 1500, "height": 1500})
+    page.wait_for_timeout(1500)
     _shot(page, "web_scenario.png")
+    page.set_viewport_size({"width": 1500, "height": 1000})
     page.get_by_text("点击地图添加拟建设施").click()  # leave add mode
 
     # 6. the PDF of the unit shown
@@ -420,6 +423,7 @@ def test_popup_of_hospital_inside_selected_unit(browser_page):
     content = frame.locator(".leaflet-popup-content")
     content.wait_for(timeout=15_000)
     assert "长沙市第三医院" in content.inner_text()
+    page.wait_for_timeout(1000)  # popup fade-in
     _shot(page, "web_popup.png")
 
 
@@ -428,14 +432,18 @@ def test_attribute_row_centres_the_map(browser_page):
     page.goto(page.url.split("?")[0])
     _settle(page)
     page.get_by_role("tab", name="属性表").click()
-    _multiselect(page, "位置精度", "geocoded")
+    _multiselect(page, "位置精度", "地理编码")
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 8, box["y"] + 55)  # the first row's selection cell
     _until(page, lambda: _view(_map_frame(page))[2] >= 13, "map centred on the row")
+    page.set_viewport_size({"width": 1500, "height": 1500})
+    page.locator('[data-testid="stMain"]').evaluate("(el) => el.scrollTo(0, 0)")
+    page.wait_for_timeout(1500)
     _shot(page, "web_attribute_table.png")
+    page.set_viewport_size({"width": 1500, "height": 1000})
 
 
 def test_offline_html_has_each_layer_once(browser_page, tmp_path):
