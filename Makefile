@@ -42,3 +42,4 @@ validate: setup
 bench: setup-test system-deps
 	$(BIN)/python benchmarks/bench_coverage.py
 	$(BIN)/python benchmarks/bench_webmap.py
+	$(BIN)/python benchmarks/bench_sessions.py

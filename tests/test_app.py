@@ -174,11 +174,13 @@ def test_pdf_of_previous_unit_is_never_offered():
     at.button(key="make_pdf").click().run()
     assert not at.exception
     assert "下载 PDF" in _labels(at)
-    assert any("天心区" in c.value for c in at.caption)
     at.sidebar.selectbox(key="unit").set_value("430104").run()
-    assert "下载 PDF" not in _labels(at)
+    assert "下载 PDF" not in _labels(at)  # 天心区's PDF is not offered for 岳麓区
+    at.button(key="make_pdf").click().run()
+    assert "下载 PDF" in _labels(at)
+    assert any(c.value.endswith("岳麓区 · A4 · landscape") for c in at.caption)
     at.sidebar.radio(key="mode").set_value("drive").run()
-    assert "下载 PDF" not in _labels(at)
+    assert "下载 PDF" not in _labels(at)  # the coverage shown changed
 
 
 def test_headers_and_errors_follow_the_language():
