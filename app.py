@@ -153,6 +153,12 @@ def _plan_titles() -> dict[str, str]:
 
 
 @st.cache_data
+def _zone_scale():
+    layers = _layers(tuple(layer_ids(_manifest())))
+    return zone_scale_table({k: layers[k] for k in plan_layers(_manifest())})
+
+
+@st.cache_data
 def _indicators():
     return indicator_table(load_indicators())
 
@@ -494,8 +500,7 @@ with tab_dash:
     st.subheader(tx("ind"))
     st.dataframe(localise_columns(indicator_display(_indicators(), lang), lang), hide_index=True)
     st.subheader(tx("scale"))
-    scale = zone_scale_table({k: layers[k] for k in plan_layers(manifest)})
-    st.dataframe(localise_columns(display_cells(scale), lang), hide_index=True)
+    st.dataframe(localise_columns(display_cells(_zone_scale()), lang), hide_index=True)
 
 with tab_dl:
     geojson_bytes, gpkg_bytes = _exports(tuple(visible))
