@@ -462,7 +462,7 @@ except ValueError as exc:
 closed = fac[fac["id"].isin(ss.get("close", []))] if fac is not None and scenario else None
 groups = overlay_groups(
     unit=find_unit(units, unit) if unit else None,
-    coverage=(scenario.after.reach.geometry if scenario else cov.reach) if cov else None,
+    coverage=None if cov is None else (scenario.after.reach.geometry if scenario else cov.reach),
     uncertain=uncertain, own=ss["own"].facilities if "own" in ss else None,
     proposed=proposed_sites(ss["clicks"]) if ss["clicks"] else None, closed=closed,
     selected=(
@@ -502,6 +502,8 @@ with tab_dash:
     st.subheader(tx("scale"))
     st.dataframe(localise_columns(display_cells(_zone_scale()), lang), hide_index=True)
 
+# The coverage on the map: the scenario's "after" when there is a scenario.
+shown_cov = None if cov is None else (scenario.after.reach.geometry if scenario else cov.reach)
 with tab_dl:
     geojson_bytes, gpkg_bytes = _exports(tuple(visible))
     st.download_button(tx("dl_geojson"), geojson_bytes, "layers.geojson", "application/geo+json")
@@ -514,7 +516,7 @@ with tab_dl:
         full = build_map(
             {k: layers[k] for k in visible}, manifest, visible=visible, basemap=basemap,
             tianditu_key=tianditu_key, highlight_unit=unit or None, units=units,
-            coverage=cov.reach if cov is not None else None, lang=lang,
+            coverage=shown_cov, lang=lang,
         )  # fmt: skip
         return map_to_offline_html(full).encode("utf-8")
 
@@ -554,13 +556,16 @@ with tab_dl:
         st.subheader(tx("print"))
         size = st.selectbox(tx("size"), ["A4", "A3"], key="size")
         orient = st.selectbox(tx("orient"), ["landscape", "portrait"], key="orient")
-        cov_tag = (mode, float(minutes), float(speed), tuple(cov_layers), bool(use_own), goals)
+        cov_tag = (
+            mode, float(minutes), float(speed), tuple(cov_layers), goals,
+            ss.get("own_tag") if use_own else None, tuple(ss["clicks"]), tuple(ss.get("close", [])),
+        )  # fmt: skip
         pdf_key = (unit, size, orient, cov_tag if cov is not None else None)
         if st.button(tx("make_pdf"), key="make_pdf"):
             with tempfile.TemporaryDirectory() as tmp:
                 printed = print_map(
                     unit, size=size, orientation=orient, out_dir=tmp, formats=("pdf",),
-                    coverage=gpd.GeoDataFrame(geometry=cov.reach) if cov is not None else None,
+                    coverage=gpd.GeoDataFrame(geometry=shown_cov) if cov is not None else None,
                 )  # fmt: skip
                 ss["pdfs"] = {pdf_key: Path(printed.paths["pdf"]).read_bytes()}
         if pdf_key in ss["pdfs"]:

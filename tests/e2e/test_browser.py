@@ -371,7 +371,10 @@ def test_planner_journey(browser_page, tmp_path):
     _until(page, lambda: _metric(page, "面积覆盖率") == expected, "coverage of own facilities")
     own_markers = lambda: _map_frame(page).locator('path[stroke="#6a3d9a"]').count()  # noqa: E731
     assert _until(page, lambda: own_markers() == 2, "own facilities drawn")
+    page.set_viewport_size({"width": 1500, "height": 1600})
+    page.wait_for_timeout(1000)
     _shot(page, "web_upload.png")
+    page.set_viewport_size({"width": 1500, "height": 1000})
 
     # 5. scenario: click the map to add a site, see before/after
     page.get_by_role("tab", name="情景").click()
