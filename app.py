@@ -273,7 +273,7 @@ st.sidebar.header(tx("cov"))
 pts = point_layers(manifest)
 ss["cov_layers"] = [c for c in ss.get("cov_layers", []) if c in pts]
 cov_layers = st.sidebar.multiselect(
-    tx("cov_layers"), pts, key="cov_layers",
+    tx("cov_layers"), pts, key="cov_layers", placeholder=tx("choose"),
     format_func=lambda i: layer_label(next(m for m in manifest["layers"] if m["id"] == i), lang),
 )  # fmt: skip
 goals = st.sidebar.checkbox(tx("goals_as_fac"), key="goals")
@@ -369,6 +369,7 @@ with tab_table:
             tx(label),
             options,
             key=f"f_{field}",
+            placeholder=tx("choose"),
             format_func=dict(zip(options, words, strict=True)).get,
         )
     table = filter_attributes(
@@ -386,7 +387,7 @@ with tab_table:
     if rows and rows[0] < len(table):
         selected = table.iloc[[rows[0]]]
         r = selected.iloc[0]
-        _go((r.lon - 0.01, r.lat - 0.01, r.lon + 0.01, r.lat + 0.01), ("row", r.layer, r.id))
+        _go((r.lon - 0.02, r.lat - 0.02, r.lon + 0.02, r.lat + 0.02), ("row", r.layer, r.id))
 
 with tab_own:
     up_datum = st.selectbox(
@@ -432,7 +433,7 @@ with tab_scen:
     if fac is not None and unit:
         inside = fac[fac.within(find_unit(units, unit).to_crs(fac.crs).geometry.iloc[0])]
         close = st.multiselect(
-            tx("close"), list(inside["id"]), key="close",
+            tx("close"), list(inside["id"]), key="close", placeholder=tx("choose"),
             format_func=lambda i: str(inside.set_index("id").at[i, "name"]),
         )  # fmt: skip
         if ss["clicks"] or close:

@@ -122,6 +122,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "dl_report_html": ("下载报告 HTML", "Report HTML"),
     "dl_cov_geojson": ("下载覆盖范围 GeoJSON", "Coverage as GeoJSON"),
     "error": ("出错", "Error"),
+    "choose": ("请选择", "Choose"),
     "no_cov": ("未计算覆盖：请先选择设施图层。", "No coverage: choose facility layers first."),
 }
 
