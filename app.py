@@ -506,12 +506,16 @@ with tab_dash:
 # The coverage on the map: the scenario's "after" when there is a scenario.
 shown_cov = None if cov is None else (scenario.after.reach.geometry if scenario else cov.reach)
 with tab_dl:
-    geojson_bytes, gpkg_bytes = _exports(tuple(visible))
-    st.download_button(tx("dl_geojson"), geojson_bytes, "layers.geojson", "application/geo+json")
-    if gpkg_bytes is not None:
+    # Files are made when clicked (callables), so a rerun does not hash or store megabytes.
+    st.download_button(
+        tx("dl_geojson"), lambda: _exports(tuple(visible))[0], "layers.geojson",
+        "application/geo+json", key="dl_geojson", on_click="ignore",
+    )  # fmt: skip
+    if any(len(layers[k]) for k in visible):
         st.download_button(
-            tx("dl_gpkg"), gpkg_bytes, "layers.gpkg", "application/geopackage+sqlite3"
-        )
+            tx("dl_gpkg"), lambda: _exports(tuple(visible))[1], "layers.gpkg",
+            "application/geopackage+sqlite3", key="dl_gpkg", on_click="ignore",
+        )  # fmt: skip
 
     def _offline_html() -> bytes:
         full = build_map(

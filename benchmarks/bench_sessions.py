@@ -7,7 +7,8 @@ client that speaks Streamlit's websocket protocol (the browser's own messages: `
 Changsha hospitals (``?unit=<adcode>&cov=cs_medical``); the benchmark checks that every session
 got *its own* figure (the covered share the engine gives for that county, computed here
 independently) and reports the wall time until all 20 finished (goal <= 10 s on 2 cores), plus the
-server's peak RSS (``resource.getrusage`` of the child).
+server's peak RSS (``resource.getrusage`` of the child) and the CPU seconds the server spent on
+the sessions (on a shared machine the wall time also contains other processes' work).
 
 A browser would additionally render the map; that is client time, measured by
 ``bench_webmap.py``.  Run: ``python benchmarks/bench_sessions.py [--sessions 20]``.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import socket
 import subprocess
@@ -71,6 +73,15 @@ async def _all(port: int, queries: list[str]) -> list[tuple[dict[str, str], floa
     return await asyncio.gather(*(_session(port, q) for q in queries))
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start_server(port: int) -> subprocess.Popen:
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
@@ -107,9 +118,11 @@ def main() -> None:
     try:
         warm, _ = asyncio.run(_session(port, "unit=430102&cov=cs_medical"))  # load caches once
         assert SHARE_LABEL in warm, warm
+        cpu0 = _cpu_seconds(server.pid)
         start = time.perf_counter()
         results = asyncio.run(_all(port, [f"unit={u}&cov=cs_medical" for u in units]))
         wall = time.perf_counter() - start
+        cpu1 = _cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -121,6 +134,11 @@ def main() -> None:
     print(f"sessions with their own figure | {own}/{len(units)}")
     print(f"wall time, all sessions     | {wall:.2f} s (goal <= 10 s on 2 cores)")
     print(f"slowest session             | {slowest:.2f} s")
+    if cpu0 is not None and cpu1 is not None:
+        print(f"server CPU for the sessions | {cpu1 - cpu0:.2f} s (wall on an idle machine)")
+    print(
+        f"load average during the run | {os.getloadavg()[0]:.1f} (other processes share the cores)"
+    )
     print(f"server peak RSS             | {rss / 2**20:.0f} MiB")
     if own != len(units):
         bad = [(u, g, expected[u]) for u, g in zip(units, got, strict=True) if g != expected[u]]
