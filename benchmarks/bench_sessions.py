@@ -135,7 +135,7 @@ def main() -> None:
     print(f"wall time, all sessions     | {wall:.2f} s (goal <= 10 s on 2 cores)")
     print(f"slowest session             | {slowest:.2f} s")
     if cpu0 is not None and cpu1 is not None:
-        print(f"server CPU for the sessions | {cpu1 - cpu0:.2f} s (≈ wall time on an otherwise idle machine)")
+        print(f"server CPU for the sessions | {cpu1 - cpu0:.2f} s (≈ wall on an idle machine)")
     print(
         f"load average during the run | {os.getloadavg()[0]:.1f} (other processes share the cores)"
     )
