@@ -44,3 +44,4 @@ bench: setup-test system-deps
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_atlas.py
 	$(BIN)/python benchmarks/bench_webmap.py
+	$(BIN)/python benchmarks/bench_sessions.py

@@ -1,25 +1,45 @@
-"""Streamlit page: widgets wired to geo.webmap / geo.search / geo.dashboard / geo.share."""
+"""Streamlit page: widgets wired to geo functions (no analysis or formatting logic here)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
+import copy
 import tempfile
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import pandas as pd
+import shapely
 import streamlit as st
-from streamlit_folium import st_folium
+import streamlit_folium as stf
 
-from geo.dashboard import indicator_table, load_indicators, zone_scale_table
-from geo.errors import GeoDataError
+from geo.attributes import (
+    attribute_display,
+    attribute_table,
+    facility_points,
+    filter_attributes,
+    uncertain_reach,
+)
+from geo.coords import geometry_to_wgs84
+from geo.dashboard import (
+    display_cells,
+    indicator_display,
+    indicator_table,
+    load_indicators,
+    zone_scale_table,
+)
+from geo.errors import CRSError, GeoDataError
+from geo.i18n import error_text, localise_columns, text
 from geo.layers import layer_ids, load_layers, load_manifest, plan_layers, point_layers
-from geo.search import facilities_in_unit, search_places, unit_coverage
-from geo.settings import MODE_SPEEDS
-from geo.share import MapState, decode_state, encode_state
+from geo.overlays import overlay_groups, view_for_bounds
+from geo.scenario import proposed_sites, report_files, run_scenario
+from geo.search import facilities_in_unit, find_unit, search_places, unit_coverage
+from geo.settings import MODE_SPEEDS, PLANS_DIR
+from geo.share import MapState, decode_state, encode_state, speed_for, view_from_map
+from geo.uploads import DATUM_CHOICES, problems_for_display, read_upload
 from geo.webmap import (
     BASEMAPS,
+    GCJ02_BASEMAPS,
     build_map,
     geojson_payload_bytes,
     layer_label,
@@ -28,89 +48,10 @@ from geo.webmap import (
     map_to_offline_html,
 )
 
-T = {
-    "zh": {
-        "title": "湖南大健康产业空间布局",
-        "layers": "图层",
-        "basemap": "底图",
-        "search": "搜索地名",
-        "search_ph": "输入名称片段，如 湘雅",
-        "no_hit": "未找到",
-        "unit": "区县",
-        "none": "（无）",
-        "cov": "15分钟覆盖",
-        "cov_layers": "设施图层",
-        "mode": "出行方式",
-        "minutes": "分钟",
-        "speed": "速度 (km/h)",
-        "map": "地图",
-        "dash": "仪表盘",
-        "dl": "下载",
-        "pop": "人口",
-        "fac": "区内设施",
-        "area_share": "面积覆盖率",
-        "pop_cov": "覆盖人口",
-        "assume": "假设：人口按 2020 年第七次人口普查区县人口在区县面积内均匀分布；覆盖为直线缓冲"
-        "（速度×时间，在高斯-克吕格投影坐标系中计算），未考虑路网。",
-        "ind": "专栏1 主要指标（2022 → 2026）",
-        "scale": "各区域规划规模",
-        "key": "天地图密钥",
-        "dl_geojson": "下载可见图层 GeoJSON",
-        "dl_gpkg": "下载可见图层 GeoPackage",
-        "dl_html": "下载当前地图（离线 HTML）",
-        "print": "打印本区县",
-        "size": "纸张",
-        "orient": "方向",
-        "make_pdf": "生成 PDF",
-        "dl_pdf": "下载 PDF",
-        "share": "分享链接参数",
-        "payload": "地图数据量",
-        "hits": "结果",
-    },
-    "en": {
-        "title": "Hunan health-industry layout",
-        "layers": "Layers",
-        "basemap": "Basemap",
-        "search": "Search places",
-        "search_ph": "part of a name, e.g. 湘雅",
-        "no_hit": "No match",
-        "unit": "District/county",
-        "none": "(none)",
-        "cov": "15-minute coverage",
-        "cov_layers": "Facility layers",
-        "mode": "Mode",
-        "minutes": "Minutes",
-        "speed": "Speed (km/h)",
-        "map": "Map",
-        "dash": "Dashboard",
-        "dl": "Downloads",
-        "pop": "Population",
-        "fac": "Facilities inside",
-        "area_share": "Area covered",
-        "pop_cov": "Population covered",
-        "assume": "Assumption: census-2020 county population spread uniformly over the county; "
-        "coverage is a straight-line buffer (speed x time, computed in the Gauss-Kruger CRS), "
-        "no road network.",
-        "ind": "Box 1 indicators (2022 → 2026)",
-        "scale": "Planned scale of zones",
-        "key": "Tianditu key",
-        "dl_geojson": "Visible layers as GeoJSON",
-        "dl_gpkg": "Visible layers as GeoPackage",
-        "dl_html": "Current map (offline HTML)",
-        "print": "Print this unit",
-        "size": "Paper",
-        "orient": "Orientation",
-        "make_pdf": "Make PDF",
-        "dl_pdf": "Download PDF",
-        "share": "Share parameters",
-        "payload": "Map data",
-        "hits": "Results",
-    },
-}
-
 st.set_page_config(page_title="湖南大健康产业空间布局", layout="wide")
 
 
+# ---- per-process caches: every session shares these -------------------------------------------
 @st.cache_resource
 def _manifest() -> dict:
     return load_manifest()
@@ -121,11 +62,100 @@ def _layers(ids: tuple[str, ...]) -> dict:
     return load_layers(list(ids))
 
 
+@st.cache_resource(max_entries=32)
+def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, lang: str):
+    layers = _layers(tuple(layer_ids(_manifest())))
+    fmap = build_map(
+        {k: layers[k] for k in visible},
+        _manifest(),
+        visible=list(visible),
+        basemap=basemap,
+        tianditu_key=key,
+        lang=lang,
+    )
+    return fmap, geojson_payload_bytes(fmap)
+
+
+@st.cache_resource(max_entries=32)
+def _base_map_rendered(map_key: tuple) -> dict:
+    """What st_folium sends the browser for the base map, rendered once per process.
+
+    st_folium renders the whole map (1+ MB of GeoJSON, about a second) on every call and renames
+    elements while doing so; rendering once and reusing the strings makes a session's rerun cheap.
+    Mirrors streamlit_folium 0.27's ``st_folium`` for a plain ``folium.Map``.
+    """
+    fmap = copy.deepcopy(_base_map_shared(*map_key)[0])
+    fmap.get_root().render()
+    fmap.render()
+    html, header = stf._get_html(fmap), stf._get_header(fmap)
+    script = stf._get_map_string(fmap)
+    css, js = [], []
+    stack = [fmap]
+    while stack:
+        elem = stack.pop(0)
+        css += [href for _, href in getattr(elem, "default_css", [])]
+        js += [src for _, src in getattr(elem, "default_js", [])]
+        stack += list(getattr(elem, "_children", {}).values())
+    return {
+        "script": script,
+        "header": header,
+        "html": html,
+        "id": stf.get_full_id(fmap),
+        "key": stf.generate_js_hash(script, "map", False),
+        "css_links": list(dict.fromkeys(css)),
+        "js_links": list(dict.fromkeys(js)),
+        "zoom": fmap.options.get("zoom"),
+    }
+
+
+def _overlay_script(groups: list) -> str:
+    """JavaScript adding this session's overlay groups to the map (as st_folium builds it)."""
+    dummy = folium.Map(tiles=None)
+    return "".join(
+        stf._get_feature_group_string(fg, map=dummy, idx=i)
+        for i, fg in enumerate(copy.deepcopy(groups))
+    )
+
+
+@st.cache_data(max_entries=256)
+def _coverage(cov: tuple[str, ...], goals: bool, unit: str, mode: str, minutes: float, kmh: float):
+    layers = _layers(tuple(layer_ids(_manifest())))
+    fac = facility_points(layers, cov, include_goals=goals)
+    result = unit_coverage(
+        fac, layers["counties"], unit or None, mode=mode, minutes=minutes, speed_kmh=kmh
+    )
+    return fac, result, uncertain_reach(fac, result.radius_m, within=result.reach)
+
+
+@st.cache_data(max_entries=256)
+def _inside(unit: str):
+    layers = _layers(tuple(layer_ids(_manifest())))
+    return facilities_in_unit(layers, layers["counties"], unit)
+
+
 @st.cache_data
 def _exports(ids: tuple[str, ...]) -> tuple[bytes, bytes | None]:
-    chosen = {k: _layers(tuple(layer_ids(_manifest())))[k] for k in ids}
+    layers = _layers(tuple(layer_ids(_manifest())))
+    chosen = {k: layers[k] for k in ids}
     gpkg = layers_to_gpkg(chosen) if any(len(v) for v in chosen.values()) else None
     return layers_to_geojson(chosen), gpkg
+
+
+@st.cache_data
+def _attributes():
+    return attribute_table(_layers(tuple(layer_ids(_manifest()))))
+
+
+@st.cache_data
+def _plan_titles() -> dict[str, str]:
+    index = pd.read_csv(PLANS_DIR / "index.csv", dtype=str)
+    return dict(zip(index["key"], index["title"], strict=True))
+
+
+@st.cache_data
+def _zone_scale():
+    layers = _layers(tuple(layer_ids(_manifest())))
+    return zone_scale_table({k: layers[k] for k in plan_layers(_manifest())})
 
 
 @st.cache_data
@@ -138,214 +168,414 @@ try:
     all_ids = tuple(layer_ids(manifest))
     layers = _layers(all_ids)
 except (GeoDataError, FileNotFoundError) as exc:
-    st.error(f"layers not available: {exc}. Run `python -m geo build`.")
+    st.error(f"layers not available / 图层不可用: {exc}. Run `python -m geo build`.")
     st.stop()
+units = layers["counties"]
+ss = st.session_state
 
-# Restore the shared state once per session from the URL query string.
-if "restored" not in st.session_state:
+# ---- restore the shared state once per session from the URL ---------------------------------
+if "restored" not in ss:
     try:
         state0 = decode_state(st.query_params.to_dict(), known_layers=all_ids)
     except ValueError as exc:
-        st.warning(str(exc))
+        link_lang = st.query_params.get("lang", "zh")
+        st.warning(error_text(exc, link_lang if link_lang in ("zh", "en") else "zh"))
         state0 = MapState()
-    default_visible = set(all_ids) if state0.layers is None else set(state0.layers)
+    shown0 = set(all_ids) if state0.layers is None else set(state0.layers)
     for lid in all_ids:
-        st.session_state[f"lyr_{lid}"] = lid in default_visible
-    st.session_state.update(
+        ss[f"lyr_{lid}"] = lid in shown0
+    ss.update(
         lang=state0.lang,
         basemap=state0.basemap,
         unit=state0.unit or "",
         cov_layers=list(state0.cov_layers),
         mode=state0.mode,
         minutes=float(state0.minutes),
-        speed=float(state0.speed or MODE_SPEEDS[state0.mode].kmh),
+        speed=state0.speed_kmh,
+        view=(state0.center, state0.zoom) if state0.center else None,
+        last_target=None,
+        clicks=[],
+        pdfs={},
         restored=True,
     )
 
+
+if "view" in ss and ss["view"] is None and ss.get("unit") in set(units["adcode"].astype(str)):
+    ss["view"] = view_for_bounds(tuple(find_unit(units, ss["unit"]).total_bounds))
+
+
+def _mode_changed() -> None:
+    ss["speed"] = speed_for(ss["mode"])
+
+
+def _unit_changed() -> None:
+    if ss["unit"]:
+        ss["view"] = view_for_bounds(tuple(find_unit(units, ss["unit"]).total_bounds))
+
+
+def _go(bounds: tuple[float, float, float, float], tag: object) -> None:
+    """Move the map once per new target (search hit or table row), not on every rerun."""
+    if ss.get("last_target") != tag:
+        ss["last_target"] = tag
+        ss["view"] = view_for_bounds(bounds)
+
+
 lang = st.sidebar.radio(
-    "语言 / Language",
-    ["zh", "en"],
-    key="lang",
-    horizontal=True,
+    "语言 / Language", ["zh", "en"], key="lang", horizontal=True,
     format_func=lambda v: "中文" if v == "zh" else "English",
-)
-tx = T[lang]
-st.title(tx["title"])
+)  # fmt: skip
 
-# Layer panel grouped as the manifest says.
-st.sidebar.header(tx["layers"])
-groups = {g["id"]: g for g in manifest["groups"]}
-for gid, group in groups.items():
-    metas = [m for m in manifest["layers"] if m["group"] == gid]
+
+def tx(key: str, **kw: object) -> str:
+    return text(key, lang, **kw)
+
+
+st.title(tx("title"))
+
+# ---- sidebar: layers, basemap, search, unit, coverage ---------------------------------------
+st.sidebar.header(tx("layers"))
+for group in manifest["groups"]:
     with st.sidebar.expander(layer_label(group, lang), expanded=False):
-        for meta in metas:
-            st.checkbox(
-                f"{layer_label(meta, lang)} ({meta.get('count', '')})", key=f"lyr_{meta['id']}"
-            )
-visible = [lid for lid in all_ids if st.session_state.get(f"lyr_{lid}")]
-
+        for meta in (m for m in manifest["layers"] if m["group"] == group["id"]):
+            label = f"{layer_label(meta, lang)} ({meta.get('count', '')})"
+            st.checkbox(label, key=f"lyr_{meta['id']}")
+visible = [lid for lid in all_ids if ss.get(f"lyr_{lid}")]
 basemap = st.sidebar.selectbox(
-    tx["basemap"],
-    list(BASEMAPS),
-    key="basemap",
+    tx("basemap"), list(BASEMAPS), key="basemap",
     format_func=lambda b: BASEMAPS[b][0 if lang == "zh" else 1],
-)
-tianditu_key = None
-if basemap == "tianditu":
-    tianditu_key = os.environ.get("TIANDITU_KEY") or st.sidebar.text_input(
-        tx["key"], type="password"
-    )
+)  # fmt: skip
+datum = "GCJ02" if basemap in GCJ02_BASEMAPS else "WGS84"
+tianditu_key = st.sidebar.text_input(tx("key"), type="password") if basemap == "tianditu" else None
 
-# Search.
-query = st.sidebar.text_input(tx["search"], placeholder=tx["search_ph"], key="q")
-focus = None
+query = st.sidebar.text_input(tx("search"), placeholder=tx("search_ph"), key="q")
 if query:
     hits = search_places({k: layers[k] for k in all_ids}, query)
     if hits.empty:
-        st.sidebar.info(tx["no_hit"])
+        st.sidebar.info(tx("no_hit"))
     else:
         pick = st.sidebar.selectbox(
-            tx["hits"],
-            hits.index,
+            tx("hits"), hits.index, key="hit",
             format_func=lambda i: f"{hits.at[i, 'name']} · {hits.at[i, 'layer']}",
-            key="hit",
-        )
+        )  # fmt: skip
         h = hits.loc[pick]
-        pad = 0.01
-        focus = (h.minx - pad, h.miny - pad, h.maxx + pad, h.maxy + pad)
-        if h.layer not in visible:
-            visible.append(h.layer)
+        _go((h.minx, h.miny, h.maxx, h.maxy), ("hit", query, pick))
 
-# Unit picker.
-units = layers["counties"]
 unit_options = ["", *units["adcode"].astype(str)]
 names = dict(zip(units["adcode"].astype(str), units["name"], strict=True))
-if st.session_state.get("unit") not in unit_options:
-    st.session_state["unit"] = ""
+if ss.get("unit") not in unit_options:
+    ss["unit"] = ""
 unit = st.sidebar.selectbox(
-    tx["unit"], unit_options, key="unit", format_func=lambda a: names.get(a, tx["none"])
-)
+    tx("unit"), unit_options, key="unit", on_change=_unit_changed,
+    format_func=lambda a: names.get(a, tx("none")),
+)  # fmt: skip
 
-# Coverage panel.
-st.sidebar.header(tx["cov"])
+st.sidebar.header(tx("cov"))
 pts = point_layers(manifest)
-st.session_state["cov_layers"] = [c for c in st.session_state.get("cov_layers", []) if c in pts]
+ss["cov_layers"] = [c for c in ss.get("cov_layers", []) if c in pts]
 cov_layers = st.sidebar.multiselect(
-    tx["cov_layers"],
-    pts,
-    key="cov_layers",
+    tx("cov_layers"), pts, key="cov_layers", placeholder=tx("choose"),
     format_func=lambda i: layer_label(next(m for m in manifest["layers"] if m["id"] == i), lang),
-)
+)  # fmt: skip
+goals = st.sidebar.checkbox(tx("goals_as_fac"), key="goals")
+use_own = "own" in ss and st.sidebar.checkbox(tx("use_own"), key="use_own", value=True)
 mode = st.sidebar.radio(
-    tx["mode"],
-    list(MODE_SPEEDS),
-    key="mode",
-    horizontal=True,
+    tx("mode"), list(MODE_SPEEDS), key="mode", horizontal=True, on_change=_mode_changed,
     format_func=lambda k: getattr(MODE_SPEEDS[k], f"label_{lang}"),
-)
+)  # fmt: skip
 st.sidebar.caption(MODE_SPEEDS[mode].source)
-minutes = st.sidebar.number_input(tx["minutes"], 1.0, 240.0, step=1.0, key="minutes")
-speed = st.sidebar.number_input(tx["speed"], 0.5, 200.0, step=0.5, key="speed")
-coverage = None
-cov_result = None
-if cov_layers:
-    fac = pd.concat([layers[c][["geometry"]] for c in cov_layers], ignore_index=True)
-    fac = gpd.GeoDataFrame(fac, geometry="geometry", crs=layers[cov_layers[0]].crs)
-    if len(fac):
-        cov_result = unit_coverage(
-            fac, units, unit or None, mode=mode, minutes=minutes, speed_kmh=speed
-        )
-        coverage = cov_result.reach
+minutes = st.sidebar.number_input(tx("minutes"), 1.0, 240.0, step=1.0, key="minutes")
+speed = st.sidebar.number_input(tx("speed"), 0.5, 200.0, step=0.5, key="speed")
 
+fac, cov, uncertain = None, None, None
+try:
+    if use_own:
+        fac = ss["own"].facilities
+        cov = unit_coverage(fac, units, unit or None, mode=mode, minutes=minutes, speed_kmh=speed)
+        uncertain = uncertain_reach(fac, cov.radius_m, within=cov.reach)
+    elif cov_layers:
+        fac, cov, uncertain = _coverage(tuple(cov_layers), goals, unit, mode, minutes, speed)
+except (GeoDataError, CRSError) as exc:
+    st.error(error_text(exc, lang))
+
+# ---- the share link -------------------------------------------------------------------------
+view = ss.get("view")
 state = MapState(
-    layers=tuple(visible),
-    unit=unit,
-    basemap=basemap,
-    cov_layers=tuple(cov_layers),
-    mode=mode,
-    minutes=float(minutes),
-    speed=None if speed == MODE_SPEEDS[mode].kmh else float(speed),
-    lang=lang,
-)
+    layers=tuple(visible), unit=unit, basemap=basemap, cov_layers=tuple(cov_layers), mode=mode,
+    minutes=float(minutes), speed=None if speed == speed_for(mode) else float(speed), lang=lang,
+    center=view[0] if view else None, zoom=view[1] if view else None,
+)  # fmt: skip
 st.query_params.from_dict(encode_state(state))
 
-tab_map, tab_dash, tab_dl = st.tabs([tx["map"], tx["dash"], tx["dl"]])
-with tab_map:
-    try:
-        fmap = build_map(
-            {k: layers[k] for k in visible},
-            manifest,
-            visible=visible,
-            basemap=basemap,
-            tianditu_key=tianditu_key,
-            highlight_unit=unit or None,
-            units=units,
-            coverage=coverage,
-            focus=focus,
-            lang=lang,
+# ---- attribute table (drives the map's selection) -------------------------------------------
+table_all = _attributes()
+sel_rows = ss.get("attr", {}).get("selection", {}).get("rows", []) if "attr" in ss else []
+selected = None
+
+
+@st.fragment
+def _map(map_key: tuple, groups, center, zoom, add_mode: bool, datum: str) -> None:
+    """The map; pan/zoom rerun only this fragment, a click in add mode reruns the page."""
+    base = _base_map_rendered(map_key)
+    returned = ["center", "zoom", "last_clicked", "last_object_clicked"]
+    out = stf._component_func(
+        script=base["script"], header=base["header"], html=base["html"], id=base["id"],
+        key=base["key"], height=620, width=None, returned_objects=returned,
+        default={"last_clicked": None, "last_object_clicked": None, "zoom": base["zoom"]},
+        zoom=zoom, center=center, feature_group=_overlay_script(groups), return_on_hover=False,
+        layer_control=None, pixelated=False, css_links=base["css_links"],
+        js_links=base["js_links"], wrap_longitude=False,
+    )  # fmt: skip
+    seen = view_from_map(out)
+    if seen is not None and seen != ss.get("view"):
+        ss["view"] = seen
+        st.query_params["c"] = f"{seen[0][0]:.5f},{seen[0][1]:.5f}"
+        st.query_params["z"] = str(seen[1])
+    # A click on empty map is last_clicked; on a feature (its popup stops the map click) it is
+    # last_object_clicked. Both are tracked always, so turning add mode on replays no old click.
+    new = None
+    for kind in ("last_clicked", "last_object_clicked"):
+        value = (out or {}).get(kind)
+        if value and value != ss.get(f"seen_{kind}"):
+            ss[f"seen_{kind}"] = value
+            new = value
+    if add_mode and new:
+        p = shapely.Point(new["lng"], new["lat"])
+        p = geometry_to_wgs84(p, datum) if datum != "WGS84" else p
+        ss["clicks"] = [*ss["clicks"], (p.y, p.x)]
+        st.rerun(scope="app")
+
+
+map_box = st.container()
+tab_unit, tab_table, tab_own, tab_scen, tab_dash, tab_dl = st.tabs(
+    [tx("unit"), tx("table"), tx("own"), tx("scen"), tx("dash"), tx("dl")]
+)
+with tab_table:
+    names_by_id = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
+    hide = st.toggle(tx("hide_sg"), key="hide_sg")
+    cols = st.columns(5)
+    filters = {}
+    for col, field, label in zip(
+        cols,
+        ("layer", "kind", "precision", "plan", "county"),
+        ("f_layer", "f_kind", "f_precision", "f_plan", "f_county"),
+        strict=True,
+    ):
+        options = sorted(v for v in table_all[field].unique() if v)
+        words = attribute_display(
+            pd.DataFrame({c: options if c == field else "" for c in table_all.columns}),
+            layer_names=names_by_id, plan_titles=_plan_titles(), lang=lang,
+        )[field].tolist()  # fmt: skip
+        filters[field] = col.multiselect(
+            tx(label),
+            options,
+            key=f"f_{field}",
+            placeholder=tx("choose"),
+            format_func=dict(zip(options, words, strict=True)).get,
         )
-    except ValueError as exc:
-        st.error(str(exc))
-        fmap = build_map({k: layers[k] for k in visible}, manifest, visible=visible, lang=lang)
-    st_folium(fmap, height=640, use_container_width=True, returned_objects=[], key="map")
-    st.caption(f"{tx['payload']}: {geojson_payload_bytes(fmap) / 1e6:.2f} MB")
+    table = filter_attributes(
+        table_all,
+        layers=filters["layer"], kinds=filters["kind"], precisions=filters["precision"],
+        plans=filters["plan"], counties=filters["county"], hide_schematic_and_goals=hide,
+    )  # fmt: skip
+    st.caption(tx("select_row"))
+    shown = attribute_display(table, layer_names=names_by_id, plan_titles=_plan_titles(), lang=lang)
+    event = st.dataframe(
+        localise_columns(shown, lang), hide_index=True, key="attr",
+        on_select="rerun", selection_mode="single-row",
+    )  # fmt: skip
+    rows = event.selection.rows if event is not None else []
+    if rows and rows[0] < len(table):
+        selected = table.iloc[[rows[0]]]
+        r = selected.iloc[0]
+        _go((r.lon - 0.02, r.lat - 0.02, r.lon + 0.02, r.lat + 0.02), ("row", r.layer, r.id))
+
+with tab_own:
+    up_datum = st.selectbox(
+        tx("datum"), list(DATUM_CHOICES), key="up_datum",
+        format_func=lambda d: DATUM_CHOICES[d][0 if lang == "zh" else 1],
+    )  # fmt: skip
+    upload = st.file_uploader(tx("upload"), type=["csv", "xlsx", "geojson", "json", "gpkg"])
+    if upload is not None:
+        tag = (upload.file_id, up_datum)
+        if ss.get("own_tag") != tag:
+            ss["own_tag"] = tag
+            ss.pop("own", None)
+            try:
+                ss["own"] = read_upload(upload.getvalue(), upload.name, datum=up_datum)
+            except (GeoDataError, CRSError) as exc:
+                ss["own_error"] = error_text(exc, lang)
+            else:
+                ss.pop("own_error", None)
+            st.rerun()
+        if "own_error" in ss:
+            st.error(ss["own_error"])
+    elif "own" in ss:
+        for k in ("own", "own_tag", "own_error"):
+            ss.pop(k, None)
+        st.rerun()
+    if "own" in ss:
+        st.success(tx("upload_ok", n=len(ss["own"].facilities)))
+        if not ss["own"].problems.empty:
+            st.subheader(tx("bad_rows"))
+            shown = problems_for_display(ss["own"].problems)
+            st.dataframe(localise_columns(shown, lang), hide_index=True, key="bad_rows")
+
+scenario = None
+with tab_scen:
+    add_mode = st.toggle(tx("add_click"), key="add_click")
+    if ss["clicks"]:
+        sites = proposed_sites(ss["clicks"])
+        sites = sites.assign(lon=sites.geometry.x.round(6), lat=sites.geometry.y.round(6))
+        st.dataframe(localise_columns(sites.drop(columns="geometry"), lang), hide_index=True)
+        if st.button(tx("clear"), key="clear_clicks"):
+            ss["clicks"] = []
+            st.rerun()
+    if fac is not None and unit:
+        inside = fac[fac.within(find_unit(units, unit).to_crs(fac.crs).geometry.iloc[0])]
+        close = st.multiselect(
+            tx("close"), list(inside["id"]), key="close", placeholder=tx("choose"),
+            format_func=lambda i: str(inside.set_index("id").at[i, "name"]),
+        )  # fmt: skip
+        if ss["clicks"] or close:
+            try:
+                scenario = run_scenario(
+                    fac, units, unit, add=proposed_sites(ss["clicks"]), remove=close,
+                    mode=mode, minutes=minutes, speed_kmh=speed,
+                )  # fmt: skip
+            except (GeoDataError, CRSError) as exc:
+                st.error(error_text(exc, lang))
+        if scenario is not None:
+            st.subheader(tx("before_after"))
+            diff = scenario.diff.drop(columns=["unit_id"]).round(2)
+            st.dataframe(localise_columns(diff, lang), hide_index=True, key="scen_diff")
+    else:
+        st.info(tx("need_unit_fac"))
+
+# ---- the map: shared base + this session's overlays -----------------------------------------
+map_key = (tuple(visible), basemap, tianditu_key, lang)
+try:
+    payload = _base_map_shared(*map_key)[1]
+except ValueError as exc:
+    st.error(error_text(exc, lang))
+    map_key = (tuple(visible), "offline", None, lang)
+    payload = _base_map_shared(*map_key)[1]
+    datum = "WGS84"
+closed = fac[fac["id"].isin(ss.get("close", []))] if fac is not None and scenario else None
+groups = overlay_groups(
+    unit=find_unit(units, unit) if unit else None,
+    coverage=None if cov is None else (scenario.after.reach.geometry if scenario else cov.reach),
+    uncertain=uncertain, own=ss["own"].facilities if "own" in ss else None,
+    proposed=proposed_sites(ss["clicks"]) if ss["clicks"] else None, closed=closed,
+    selected=(
+        gpd.GeoDataFrame(selected, geometry=gpd.points_from_xy(selected.lon, selected.lat),
+                         crs="EPSG:4326") if selected is not None else None
+    ),
+    datum=datum, lang=lang,
+)  # fmt: skip
+view = ss.get("view")
+with map_box:
+    _map(map_key, groups, view[0] if view else None, view[1] if view else None, add_mode, datum)
+    st.caption(f"{tx('payload')}: {payload / 1e6:.2f} MB")
+    if uncertain is not None and len(uncertain):
+        st.caption(tx("uncertain"))
+
+with tab_unit:
     if unit:
         row = units[units["adcode"].astype(str) == unit].iloc[0]
         c1, c2, c3 = st.columns(3)
-        c1.metric(tx["unit"], row["name"])
-        c2.metric(tx["pop"], f"{int(row['population']):,}")
-        if cov_result is not None:
-            c3.metric(tx["area_share"], f"{cov_result.area_share:.1%}")
-            if cov_result.population_covered is not None:
-                c3.metric(tx["pop_cov"], f"{cov_result.population_covered:,.0f}")
-            st.caption(tx["assume"])
-            cols = ["covered_km2", "gaps", "largest_gap_km2", "minutes_p50", "minutes_p90"]
-            st.dataframe(cov_result.summary[cols], hide_index=True)
-        st.subheader(tx["fac"])
-        st.dataframe(facilities_in_unit(layers, units, unit), hide_index=True)
+        c1.metric(tx("unit"), row["name"])
+        c2.metric(tx("pop"), f"{int(row['population']):,}")
+        if cov is not None:
+            c3.metric(tx("area_share"), f"{cov.area_share:.1%}")
+            if cov.population_covered is not None:
+                c3.metric(tx("pop_cov"), f"{cov.population_covered:,.0f}")
+            st.caption(tx("assume"))
+            summary_cols = ["covered_km2", "gaps", "largest_gap_km2", "minutes_p50", "minutes_p90"]
+            st.dataframe(localise_columns(cov.summary[summary_cols], lang), hide_index=True)
+        st.subheader(tx("fac"))
+        st.dataframe(localise_columns(_inside(unit), lang), hide_index=True)
+    elif cov is None:
+        st.info(tx("no_cov"))
 
 with tab_dash:
-    st.subheader(tx["ind"])
-    ind = _indicators()
-    st.dataframe(ind, hide_index=True)
-    if not ind.empty:
-        st.bar_chart(ind.set_index("label")[["change_pct"]])
-    st.subheader(tx["scale"])
-    scale = zone_scale_table({k: layers[k] for k in plan_layers(manifest)})
-    st.dataframe(scale, hide_index=True)
-    area = scale[scale["unit"].isin(["平方公里", "km2"])]
-    if not area.empty:
-        st.bar_chart(area.set_index("name")[["value"]])
+    st.subheader(tx("ind"))
+    st.dataframe(localise_columns(indicator_display(_indicators(), lang), lang), hide_index=True)
+    st.subheader(tx("scale"))
+    st.dataframe(localise_columns(display_cells(_zone_scale()), lang), hide_index=True)
 
+# The coverage on the map: the scenario's "after" when there is a scenario.
+shown_cov = None if cov is None else (scenario.after.reach.geometry if scenario else cov.reach)
 with tab_dl:
-    geojson_bytes, gpkg_bytes = _exports(tuple(visible))
-    st.download_button(tx["dl_geojson"], geojson_bytes, "layers.geojson", "application/geo+json")
-    if gpkg_bytes is not None:
-        st.download_button(
-            tx["dl_gpkg"], gpkg_bytes, "layers.gpkg", "application/geopackage+sqlite3"
-        )
+    # Files are made when clicked (callables), so a rerun does not hash or store megabytes.
     st.download_button(
-        tx["dl_html"], map_to_offline_html(fmap).encode("utf-8"), "map.html", "text/html"
+        tx("dl_geojson"), lambda: _exports(tuple(visible))[0], "layers.geojson",
+        "application/geo+json", key="dl_geojson", on_click="ignore",
+    )  # fmt: skip
+    if any(len(layers[k]) for k in visible):
+        st.download_button(
+            tx("dl_gpkg"), lambda: _exports(tuple(visible))[1], "layers.gpkg",
+            "application/geopackage+sqlite3", key="dl_gpkg", on_click="ignore",
+        )  # fmt: skip
+
+    def _offline_html() -> bytes:
+        full = build_map(
+            {k: layers[k] for k in visible}, manifest, visible=visible, basemap=basemap,
+            tianditu_key=tianditu_key, highlight_unit=unit or None, units=units,
+            coverage=shown_cov, lang=lang,
+        )  # fmt: skip
+        return map_to_offline_html(full).encode("utf-8")
+
+    st.download_button(
+        tx("dl_html"), _offline_html, "map.html", "text/html", key="dl_html", on_click="ignore"
     )
+    if cov is not None and unit:
+        own_problems = ss["own"].problems if use_own else None
+        result = scenario.after if scenario is not None else None
+
+        def _report(fmt: str) -> bytes:
+            res = (
+                result
+                or run_scenario(
+                    fac, units, unit, mode=mode, minutes=minutes, speed_kmh=speed
+                ).before
+            )
+            files = report_files(
+                res, units=find_unit(units, unit), scenario=scenario, problems=own_problems
+            )
+            return files[fmt]
+
+        xlsx_mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        for fmt, label, name, mime in (
+            ("xlsx", "dl_xlsx", "coverage.xlsx", xlsx_mime),
+            ("html", "dl_report_html", "coverage_report.html", "text/html"),
+            ("geojson", "dl_cov_geojson", "coverage_reach.geojson", "application/geo+json"),
+        ):
+            st.download_button(
+                tx(label), lambda fmt=fmt: _report(fmt), name, mime, key=f"dl_report_{fmt}",
+                on_click="ignore",
+            )  # fmt: skip
     st.code("?" + "&".join(f"{k}={v}" for k, v in encode_state(state).items()), language=None)
-    if unit and importlib.util.find_spec("geo.printmap") is not None:
+    if unit:
         from geo.printmap import print_map
 
-        st.subheader(tx["print"])
-        size = st.selectbox(tx["size"], ["A4", "A3"], key="size")
-        orient = st.selectbox(tx["orient"], ["landscape", "portrait"], key="orient")
-        if st.button(tx["make_pdf"], key="make_pdf"):
+        st.subheader(tx("print"))
+        size = st.selectbox(tx("size"), ["A4", "A3"], key="size")
+        orient = st.selectbox(tx("orient"), ["landscape", "portrait"], key="orient")
+        cov_tag = (
+            mode, float(minutes), float(speed), tuple(cov_layers), goals,
+            ss.get("own_tag") if use_own else None, tuple(ss["clicks"]), tuple(ss.get("close", [])),
+        )  # fmt: skip
+        pdf_key = (unit, size, orient, cov_tag if cov is not None else None)
+        if st.button(tx("make_pdf"), key="make_pdf"):
             with tempfile.TemporaryDirectory() as tmp:
                 printed = print_map(
-                    unit,
-                    size=size,
-                    orientation=orient,
-                    out_dir=tmp,
-                    formats=("pdf",),
-                    coverage=None,
-                )
-                st.session_state["pdf"] = Path(printed.paths["pdf"]).read_bytes()
-        if "pdf" in st.session_state:
+                    unit, size=size, orientation=orient, out_dir=tmp, formats=("pdf",),
+                    coverage=gpd.GeoDataFrame(geometry=shown_cov) if cov is not None else None,
+                )  # fmt: skip
+                ss["pdfs"] = {pdf_key: Path(printed.paths["pdf"]).read_bytes()}
+        if pdf_key in ss["pdfs"]:
+            st.caption(tx("pdf_for") + f"{names[unit]} · {size} · {orient}")
             st.download_button(
-                tx["dl_pdf"], st.session_state["pdf"], f"{unit}.pdf", "application/pdf"
-            )
+                tx("dl_pdf"), ss["pdfs"][pdf_key], f"{unit}_{size}_{orient}.pdf",
+                "application/pdf", key="dl_pdf",
+            )  # fmt: skip

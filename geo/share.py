@@ -1,4 +1,4 @@
-"""Shareable map state: encode/decode the URL query string (layers, unit, basemap, coverage).
+"""Shareable map state: encode/decode the URL query string (layers, unit, basemap, coverage, view).
 
 Examples
 --------
@@ -17,7 +17,7 @@ from typing import Final
 from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS
 
-__all__ = ["BASEMAP_IDS", "MapState", "decode_state", "encode_state"]
+__all__ = ["BASEMAP_IDS", "MapState", "decode_state", "encode_state", "speed_for", "view_from_map"]
 
 #: Basemap ids accepted in a URL (same keys as :data:`geo.webmap.BASEMAPS`).
 BASEMAP_IDS: Final[tuple[str, ...]] = ("offline", "osm", "light", "tianditu", "amap")
@@ -45,6 +45,10 @@ class MapState:
         Speed override in km/h (``None``: mode default).
     lang : str
         ``zh`` or ``en``.
+    center : tuple of float, optional
+        Map centre ``(lat, lon)`` in WGS-84 degrees (``None``: the page's default view).
+    zoom : int, optional
+        Map zoom level (0-22).
     """
 
     layers: tuple[str, ...] | None = None
@@ -55,6 +59,76 @@ class MapState:
     minutes: float = DEFAULT_MINUTES
     speed: float | None = None
     lang: str = "zh"
+    center: tuple[float, float] | None = None
+    zoom: int | None = None
+
+    @property
+    def speed_kmh(self) -> float:
+        """Speed used for coverage: the override, else the mode's default (settings)."""
+        return speed_for(self.mode, self.speed)
+
+
+def speed_for(mode: str, override: float | None = None) -> float:
+    """Speed (km/h) of a travel mode: ``override`` when given, else :data:`MODE_SPEEDS`.
+
+    The page and a shared link both go through this, so ``mode=drive`` means 30 km/h on both.
+
+    Parameters
+    ----------
+    mode : str
+        ``walk``, ``bike`` or ``drive``.
+    override : float, optional
+        A speed the user typed.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        For an unknown mode.
+
+    Examples
+    --------
+    >>> speed_for("drive"), speed_for("bike"), speed_for("walk", 5.0)
+    (30.0, 12.0, 5.0)
+    """
+    if mode not in MODE_SPEEDS:
+        msg = f"unknown mode {mode!r}: use one of {sorted(MODE_SPEEDS)}"
+        raise InputError(msg, field="mode")
+    return float(override) if override is not None else float(MODE_SPEEDS[mode].kmh)
+
+
+def view_from_map(returned: Mapping[str, object] | None) -> tuple[tuple[float, float], int] | None:
+    """Centre and zoom from what ``streamlit_folium.st_folium`` returns (None when absent).
+
+    Parameters
+    ----------
+    returned : mapping, optional
+        The component's value, with ``center`` (``{"lat", "lng"}``) and ``zoom``.
+
+    Returns
+    -------
+    ((lat, lon), zoom) or None
+        Rounded to 5 decimals (about 1 m).
+
+    Examples
+    --------
+    >>> view_from_map({"center": {"lat": 28.19, "lng": 112.97}, "zoom": 12})
+    ((28.19, 112.97), 12)
+    >>> view_from_map({"zoom": 12}) is None
+    True
+    """
+    if not returned:
+        return None
+    center, zoom = returned.get("center"), returned.get("zoom")
+    if not isinstance(center, Mapping) or not isinstance(zoom, int | float):
+        return None
+    lat, lon = center.get("lat"), center.get("lng")
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+        return None
+    return (round(float(lat), 5), round(float(lon), 5)), int(zoom)
 
 
 def encode_state(state: MapState) -> dict[str, str]:
@@ -87,7 +161,28 @@ def encode_state(state: MapState) -> dict[str, str]:
         out["speed"] = f"{state.speed:g}"
     if state.lang != default.lang:
         out["lang"] = state.lang
+    if state.center is not None and state.zoom is not None:
+        out["c"] = f"{state.center[0]:.5f},{state.center[1]:.5f}"
+        out["z"] = str(int(state.zoom))
     return out
+
+
+def _view(flat: Mapping[str, str]) -> tuple[tuple[float, float] | None, int | None]:
+    raw_c, raw_z = flat.get("c", ""), flat.get("z", "")
+    if not raw_c and not raw_z:
+        return None, None
+    parts = raw_c.split(",")
+    try:
+        lat, lon = (float(v) for v in parts) if len(parts) == 2 else (math.nan, math.nan)
+    except ValueError:
+        lat, lon = math.nan, math.nan
+    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
+        msg = f"query parameter 'c' must be 'lat,lon' in degrees, got {raw_c!r}"
+        raise InputError(msg, field="c")
+    if not raw_z.isdigit() or not 0 <= int(raw_z) <= 22:
+        msg = f"query parameter 'z' must be a zoom level 0-22, got {raw_z!r}"
+        raise InputError(msg, field="z")
+    return (lat, lon), int(raw_z)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -128,7 +223,8 @@ def decode_state(
     Raises
     ------
     InputError
-        For an unknown basemap, mode or language, or minutes/speed out of range.
+        For an unknown basemap, mode or language, minutes/speed out of range, or a bad view
+        (``c=lat,lon`` and ``z=zoom`` go together).
     """
     flat = {k: (v[-1] if isinstance(v, list) and v else v) for k, v in params.items()}
     flat = {k: str(v) for k, v in flat.items() if isinstance(v, str)}
@@ -161,8 +257,11 @@ def decode_state(
     if unit and not unit.isalnum():
         msg = f"query parameter 'unit' must be an adcode, got {unit!r}"
         raise InputError(msg, field="unit")
+    center, zoom = _view(flat)
     return replace(
         state,
+        center=center,
+        zoom=zoom,
         unit=unit,
         basemap=basemap,
         mode=mode,

@@ -1,14 +1,26 @@
 """AppTest of the Streamlit page: widgets, state and query-string restore (no browser)."""
 
+import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo.layers import layer_ids, load_manifest
+from geo.attributes import facility_points
+from geo.i18n import COLUMN_LABELS
+from geo.layers import layer_ids, load_layers, load_manifest
+from geo.search import unit_coverage
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+# GEO_APP lets the same tests run against an earlier page (to show they failed before a fix).
+APP = os.environ.get("GEO_APP") or str(Path(__file__).resolve().parent.parent / "app.py")
 pytestmark = pytest.mark.slow
+
+
+def _param(at: AppTest, key: str) -> str | None:
+    if key not in at.query_params:
+        return None
+    value = at.query_params[key]
+    return value[-1] if isinstance(value, list) else value
 
 
 def _run(params: dict[str, str] | None = None) -> AppTest:
@@ -23,8 +35,9 @@ def test_default_page_chinese_with_all_layer_toggles():
     assert not at.exception
     assert at.title[0].value == "湖南大健康产业空间布局"
     manifest = load_manifest()
-    assert len(at.sidebar.checkbox) == len(layer_ids(manifest))
-    assert all(cb.value for cb in at.sidebar.checkbox)
+    toggles = [cb for cb in at.sidebar.checkbox if cb.key.startswith("lyr_")]
+    assert len(toggles) == len(layer_ids(manifest))
+    assert all(cb.value for cb in toggles)
     assert [e.label for e in at.sidebar.expander] == [g["zh"] for g in manifest["groups"]]
     assert at.sidebar.selectbox(key="basemap").value == "offline"
     assert at.sidebar.number_input(key="minutes").value == 15.0
@@ -57,7 +70,11 @@ def test_query_string_restores_view():
         }
     )
     assert not at.exception
-    checked = {cb.key.removeprefix("lyr_") for cb in at.sidebar.checkbox if cb.value}
+    checked = {
+        cb.key.removeprefix("lyr_")
+        for cb in at.sidebar.checkbox
+        if cb.value and cb.key.startswith("lyr_")
+    }
     assert checked == {"cs_medical", "counties"}
     assert at.sidebar.selectbox(key="unit").value == "430103"
     assert at.sidebar.selectbox(key="basemap").value == "light"
@@ -91,3 +108,149 @@ def test_downloads_offered():
         "下载可见图层 GeoPackage",
         "下载当前地图（离线 HTML）",
     ]
+
+
+TIANXIN = {"unit": "430103", "cov": "cs_medical"}
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _expected_share(mode: str) -> str:
+    layers = load_layers(["cs_medical", "counties"])
+    fac = facility_points(layers, ["cs_medical"])
+    return f"{unit_coverage(fac, layers['counties'], '430103', mode=mode).area_share:.1%}"
+
+
+@pytest.mark.parametrize(("mode", "kmh"), [("bike", 12.0), ("drive", 30.0)])
+def test_choosing_mode_sets_its_speed_and_coverage(mode, kmh):
+    at = _run(TIANXIN)
+    walk_share = _metric(at, "面积覆盖率")
+    at.sidebar.radio(key="mode").set_value(mode).run()
+    assert not at.exception
+    assert at.sidebar.number_input(key="speed").value == kmh
+    assert _metric(at, "面积覆盖率") == _expected_share(mode) != walk_share
+    assert _param(at, "mode") == mode and _param(at, "speed") is None
+
+
+def test_link_and_page_agree_on_drive():
+    via_link = _run({**TIANXIN, "mode": "drive"})
+    via_page = _run(TIANXIN)
+    via_page.sidebar.radio(key="mode").set_value("drive").run()
+    assert via_link.sidebar.number_input(key="speed").value == 30.0
+    assert _metric(via_link, "面积覆盖率") == _metric(via_page, "面积覆盖率")
+    assert _metric(via_link, "面积覆盖率") == _expected_share("drive")
+
+
+def test_typed_speed_survives_in_link():
+    at = _run(TIANXIN)
+    at.sidebar.number_input(key="speed").set_value(5.5).run()
+    assert _param(at, "speed") == "5.5"
+    again = _run({**TIANXIN, "speed": "5.5"})
+    assert again.sidebar.number_input(key="speed").value == 5.5
+
+
+def test_share_link_keeps_zoom_and_centre():
+    at = _run({"c": "28.10000,112.98000", "z": "13"})
+    assert not at.exception
+    assert _param(at, "c") == "28.10000,112.98000" and _param(at, "z") == "13"
+
+
+def test_selecting_a_unit_moves_the_view_into_the_link():
+    at = _run()
+    at.sidebar.selectbox(key="unit").set_value("430103").run()
+    lat, lon = (float(v) for v in _param(at, "c").split(","))
+    assert 28.0 < lat < 28.2 and 112.9 < lon < 113.1
+    assert 10 <= int(_param(at, "z")) <= 14
+
+
+def _labels(at: AppTest) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def test_pdf_of_previous_unit_is_never_offered():
+    at = _run(TIANXIN)
+    at.button(key="make_pdf").click().run()
+    assert not at.exception
+    assert "下载 PDF" in _labels(at)
+    at.sidebar.selectbox(key="unit").set_value("430104").run()
+    assert "下载 PDF" not in _labels(at)  # 天心区's PDF is not offered for 岳麓区
+    at.button(key="make_pdf").click().run()
+    assert "下载 PDF" in _labels(at)
+    assert any(c.value.endswith("岳麓区 · A4 · landscape") for c in at.caption)
+    at.sidebar.radio(key="mode").set_value("drive").run()
+    assert "下载 PDF" not in _labels(at)  # the coverage shown changed
+
+
+def test_headers_and_errors_follow_the_language():
+    at = _run(TIANXIN)
+    headers = [c for d in at.dataframe for c in d.value.columns]
+    assert "覆盖面积 (km²)" in headers and "到最近设施时间中位数 (分钟)" in headers
+    assert not set(headers) & set(COLUMN_LABELS)  # no raw column id in the Chinese page
+    at.sidebar.radio(key="lang").set_value("en").run()
+    headers = [c for d in at.dataframe for c in d.value.columns]
+    assert "Covered area (km²)" in headers and "covered_km2" not in headers
+    bad = _run({"basemap": "bing"})
+    assert bad.warning[0].value.startswith("输入有误")
+
+
+def test_dashboard_has_no_none_and_share_changes_in_points():
+    at = _run()
+    ind = next(
+        d.value for d in at.dataframe if "指标" in d.value.columns and "变化" in d.value.columns
+    )
+    cells = ind.astype(str).to_numpy().ravel().tolist()
+    assert not {"None", "nan", "NaN", "<NA>"} & set(cells)
+    share = ind[ind["单位"] == "%"].iloc[0]
+    assert share["变化"] == "+0.65 个百分点"
+
+
+def test_attribute_table_filters_and_hides_schematic_and_goals():
+    at = _run()
+    table = at.dataframe(key="attr").value
+    total = len(table)
+    assert {"类别", "位置精度", "规划", "区县"} <= set(table.columns)
+    at.toggle(key="hide_sg").set_value(True).run()
+    shown = at.dataframe(key="attr").value
+    assert 0 < len(shown) < total
+    assert "示意" not in set(shown["位置精度"]) and "goal" not in set(shown["类别"])
+    at.multiselect(key="f_precision").set_value(["geocoded"]).run()
+    assert set(at.dataframe(key="attr").value["位置精度"]) == {"地理编码"}
+    assert "医疗资源（专栏2）" in set(at.dataframe(key="attr").value["图层"])
+
+
+def test_goal_points_are_not_facilities_unless_asked():
+    at = _run({"cov": "yz_network", "unit": "431124"})
+    without = _metric(at, "面积覆盖率")
+    at.sidebar.checkbox(key="goals").check().run()
+    assert not at.exception
+    layers = load_layers(["yz_network", "counties"])
+    n_goals = int((layers["yz_network"]["kind"] == "goal").sum())
+    assert n_goals > 0
+    with_goals = _metric(at, "面积覆盖率")
+    fac = facility_points(layers, ["yz_network"], include_goals=True)
+    share = unit_coverage(fac, layers["counties"], "431124").area_share
+    assert with_goals == f"{share:.1%}"
+    fac = facility_points(layers, ["yz_network"])
+    assert without == f"{unit_coverage(fac, layers['counties'], '431102').area_share:.1%}"
+    assert without != with_goals
+
+
+def test_scenario_before_after_for_clicked_site():
+    at = _run(TIANXIN)
+    at.session_state["clicks"] = [(28.10, 112.98)]
+    at.run()
+    assert not at.exception
+    diff = next(d.value for d in at.dataframe if "调整后面积覆盖率 (%)" in d.value.columns)
+    row = diff.iloc[0]
+    assert row["名称"] == "天心区"
+    assert row["调整后面积覆盖率 (%)"] > row["调整前面积覆盖率 (%)"]
+    assert row["调整后设施数"] == row["调整前设施数"] + 1
+    assert {"下载报告 XLSX", "下载报告 HTML", "下载覆盖范围 GeoJSON"} <= set(_labels(at))
+
+
+def test_link_with_unit_and_no_view_opens_on_the_unit():
+    at = _run({"unit": "430103"})
+    lat, lon = (float(v) for v in _param(at, "c").split(","))
+    assert 28.0 < lat < 28.2 and 112.9 < lon < 113.1

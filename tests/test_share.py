@@ -1,7 +1,7 @@
 import pytest
 
 from geo.errors import InputError
-from geo.share import MapState, decode_state, encode_state
+from geo.share import MapState, decode_state, encode_state, speed_for, view_from_map
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,39 @@ def test_unknown_layers_dropped_and_lists_take_last():
 def test_bad_params(params, match):
     with pytest.raises(InputError, match=match):
         decode_state(params)
+
+
+def test_view_round_trip():
+    s = MapState(unit="430103", center=(28.18, 112.99), zoom=13)
+    params = encode_state(s)
+    assert params["c"] == "28.18000,112.99000" and params["z"] == "13"
+    assert decode_state(params) == s
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"c": "28.1", "z": "12"}, "'c' must be 'lat,lon'"),
+        ({"c": "95,112", "z": "12"}, "'c' must be 'lat,lon'"),
+        ({"c": "28,112", "z": "30"}, "'z' must be a zoom"),
+        ({"c": "28,112"}, "'z' must be a zoom"),
+    ],
+)
+def test_bad_view(params, match):
+    with pytest.raises(InputError, match=match):
+        decode_state(params)
+
+
+def test_view_from_st_folium_value():
+    assert view_from_map({"center": {"lat": 28.123456789, "lng": 112.9}, "zoom": 11.0}) == (
+        (28.12346, 112.9),
+        11,
+    )
+    assert view_from_map(None) is None
+    assert view_from_map({"center": None, "zoom": 3}) is None
+
+
+@pytest.mark.parametrize(("mode", "kmh"), [("walk", 4.0), ("bike", 12.0), ("drive", 30.0)])
+def test_link_mode_gives_mode_speed(mode, kmh):
+    assert decode_state({"mode": mode}).speed_kmh == kmh
+    assert speed_for(mode) == kmh

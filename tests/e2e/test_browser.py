@@ -1,7 +1,10 @@
 """End-to-end: start the Streamlit app and drive Debian's headless Chromium with Playwright.
 
 Checks the rendered feature count, a layer toggle, a search, a popup with a plan quote, and
-that every request the page (and its iframes) made stayed on localhost.
+that every request the page (and its iframes) made stayed on localhost; then the planner's
+journey of issue 9 (view kept, popup inside a selected unit, walk -> drive, GBK upload with a bad
+row, a clicked scenario site, offline HTML and the PDF of the unit shown).  Screenshots of the
+journey go to ``docs/`` when ``GEO_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from urllib.parse import urlparse
 
 import pytest
 
+from geo.attributes import facility_points
+from geo.fonts import source_font_path
 from geo.layers import layer_ids, load_layers, load_manifest
+from geo.search import unit_coverage
+from geo.uploads import read_upload
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,3 +218,246 @@ def _feature_point(frame, name: str) -> dict[str, float]:
     )
     assert pt is not None, f"no point feature named {name!r} on the map"
     return pt
+
+
+# --- the planner's journey (issue 9) ------------------------------------------------------------
+
+DOCS = ROOT / "docs"
+TIANXIN = "430103"
+BAD_CSV = (
+    "编号,名称,经度,纬度\r\n"
+    "m1,我的诊所甲,112.9800,28.1100\r\n"
+    "m2,坏行诊所,一百一十二,28.12\r\n"  # Excel row 3: longitude written in words
+    "m3,我的诊所乙,113.0000,28.0600\r\n"
+)
+
+
+def _font_env(tmp: Path) -> dict[str, str]:
+    """Fontconfig that adds the project's Noto Sans SC, so Chinese renders in screenshots."""
+    conf = tmp / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f'<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+        f"<dir>{source_font_path().parent}</dir><cachedir>{tmp / 'fc'}</cachedir></fontconfig>",
+        encoding="utf-8",
+    )
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
+def _shot(page, name: str) -> None:
+    if os.environ.get("GEO_SCREENSHOTS"):
+        page.screenshot(path=str(DOCS / name))
+
+
+def _until(page, check, what: str, timeout_s: float = 60.0):
+    end = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < end:
+        try:
+            last = check()
+        except Exception as exc:  # the page may be re-rendering (detached frames)
+            last = exc
+        else:
+            if last:
+                return last
+        page.wait_for_timeout(250)
+    pytest.fail(f"timed out waiting for {what} (last: {last!r})")
+
+
+def _view(frame) -> tuple[float, float, int]:
+    return tuple(
+        frame.evaluate(
+            "() => [window.map.getCenter().lat, window.map.getCenter().lng, window.map.getZoom()]"
+        )
+    )
+
+
+def _metric(page, label: str) -> str | None:
+    box = page.locator('[data-testid="stMetric"]').filter(has_text=label)
+    if box.count() == 0:
+        return None
+    return box.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def _select(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def _multiselect(page, label: str, option: str) -> None:
+    page.locator('[data-testid="stMultiSelect"]').filter(has_text=label).first.click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option, exact=True).first.click()
+    page.keyboard.press("Escape")
+
+
+def _share(fac, mode: str) -> str:
+    counties = load_layers(["counties"])["counties"]
+    return f"{unit_coverage(fac, counties, TIANXIN, mode=mode).area_share:.1%}"
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_url, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    env = _font_env(tmp_path_factory.mktemp("fonts"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
+        context = browser.new_context(
+            viewport={"width": 1500, "height": 1000}, accept_downloads=True
+        )
+        remote: list[str] = []
+
+        def _block(route) -> None:
+            host = urlparse(route.request.url).hostname
+            if urlparse(route.request.url).scheme in {"http", "https"} and host not in LOCAL:
+                remote.append(route.request.url)
+                route.abort()
+            else:
+                route.continue_()
+
+        context.route("**/*", _block)
+        page = context.new_page()
+        page.goto(app_url)
+        try:
+            yield page
+        finally:
+            browser.close()
+        assert remote == []
+
+
+def test_planner_journey(browser_page, tmp_path):
+    page = browser_page
+    layers = load_layers(layer_ids(load_manifest()))
+    frame, n = _settle(page)
+    assert n == sum(len(v) for v in layers.values())
+    _shot(page, "web_first_view.png")
+
+    # 1. zoom in, toggle a layer: the view stays
+    frame.evaluate("() => window.map.setView([28.15, 112.98], 11)")
+    page.wait_for_timeout(1500)  # the fragment stores the view
+    page.get_by_text("行政区划与水系", exact=True).click()
+    page.get_by_text(f"湘江 ({len(layers['xiangjiang'])})").click()
+    frame, _ = _settle(page, n)
+    lat, lon, zoom = _until(page, lambda: _view(_map_frame(page)), "map view")
+    assert zoom == 11 and abs(lat - 28.15) < 0.01 and abs(lon - 112.98) < 0.01
+
+    # 2. select 天心区: the map goes there
+    _select(page, "区县", "天心区")
+    _until(page, lambda: _view(_map_frame(page))[2] >= 11 and "430103" in page.url, "unit view")
+
+    # 3. coverage of Changsha hospitals, walk then drive: the share is the drive figure
+    _multiselect(page, "设施图层", "医疗资源（专栏2）")
+    fac = facility_points(layers, ["cs_medical"])
+    walk = _until(page, lambda: _metric(page, "面积覆盖率"), "walk share")
+    assert walk == _share(fac, "walk")
+    page.get_by_text("驾车", exact=True).click()
+    drive = _until(page, lambda: (v := _metric(page, "面积覆盖率")) != walk and v, "drive share")
+    assert drive == _share(fac, "drive")
+    speed = page.locator('[data-testid="stNumberInput"]').filter(has_text="速度").locator("input")
+    assert float(speed.input_value()) == 30.0
+
+    # 4. upload a GBK CSV from Chinese Excel with one bad row
+    csv_path = tmp_path / "我的设施.csv"
+    csv_path.write_bytes(BAD_CSV.encode("gbk"))
+    page.get_by_role("tab", name="我的设施").click()
+    page.locator('input[type="file"]').first.set_input_files(str(csv_path))
+    bad = page.locator('[data-testid="stDataFrame"]').filter(has_text="行号")
+    _until(page, lambda: bad.count() > 0, "bad rows table")
+    own = read_upload(BAD_CSV.encode("gbk"), "a.csv").facilities
+    assert len(own) == 2
+    expected = _share(own, "drive")
+    _until(page, lambda: _metric(page, "面积覆盖率") == expected, "coverage of own facilities")
+    own_markers = lambda: _map_frame(page).locator('path[stroke="#6a3d9a"]').count()  # noqa: E731
+    assert _until(page, lambda: own_markers() == 2, "own facilities drawn")
+    page.set_viewport_size({"width": 1500, "height": 1600})
+    page.wait_for_timeout(1000)
+    _shot(page, "web_upload.png")
+    page.set_viewport_size({"width": 1500, "height": 1000})
+
+    # 5. scenario: click the map to add a site, see before/after
+    page.get_by_role("tab", name="情景").click()
+    page.get_by_text("点击地图添加拟建设施").click()
+    page.wait_for_timeout(1500)
+    frame = _map_frame(page)
+    pt = frame.evaluate(
+        "() => { const p = window.map.latLngToContainerPoint([28.02, 112.99]); "
+        "return {x: p.x, y: p.y}; }"
+    )
+    frame.locator("#map_div").click(position=pt)
+    diff = page.locator('[data-testid="stDataFrame"]').filter(has_text="调整后")
+    _until(page, lambda: diff.count() > 0, "before/after table")
+    _map_frame(page).evaluate("() => window.map.closePopup()")
+    page.set_viewport_size({"width": 1500, "height": 1500})
+    page.wait_for_timeout(1500)
+    _shot(page, "web_scenario.png")
+    page.set_viewport_size({"width": 1500, "height": 1000})
+    page.get_by_text("点击地图添加拟建设施").click()  # leave add mode
+
+    # 6. the PDF of the unit shown
+    page.get_by_role("tab", name="下载").click()
+    page.get_by_role("button", name="生成 PDF").click()
+    button = page.get_by_role("button", name="下载 PDF")
+    _until(page, lambda: button.count() > 0, "PDF button", timeout_s=120)
+    with page.expect_download(timeout=60_000) as dl:
+        button.click()
+    pdf = Path(dl.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF") and dl.value.suggested_filename.startswith(TIANXIN)
+    import pdfplumber
+
+    with pdfplumber.open(dl.value.path()) as doc:
+        assert "天心区" in "".join(pg.extract_text() or "" for pg in doc.pages)
+
+
+def test_popup_of_hospital_inside_selected_unit(browser_page):
+    page = browser_page
+    page.goto(page.url.split("?")[0] + "?unit=430103")
+    frame, _ = _settle(page)
+    _until(page, lambda: _view(_map_frame(page))[2] >= 11, "unit view")
+    frame = _map_frame(page)
+    hospital = (
+        load_layers(["cs_medical"])["cs_medical"].set_index("name").geometry["长沙市第三医院"]
+    )
+    frame.evaluate(f"() => window.map.setView([{hospital.y}, {hospital.x}], 14)")
+    page.wait_for_timeout(2000)
+    frame = _map_frame(page)
+    frame.locator("#map_div").click(position=_feature_point(frame, "长沙市第三医院"))
+    content = frame.locator(".leaflet-popup-content")
+    content.wait_for(timeout=15_000)
+    assert "长沙市第三医院" in content.inner_text()
+    page.wait_for_timeout(1000)  # popup fade-in
+    _shot(page, "web_popup.png")
+
+
+def test_attribute_row_centres_the_map(browser_page):
+    page = browser_page
+    page.goto(page.url.split("?")[0])
+    _settle(page)
+    page.get_by_role("tab", name="属性表").click()
+    _multiselect(page, "位置精度", "地理编码")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 8, box["y"] + 55)  # the first row's selection cell
+    _until(page, lambda: _view(_map_frame(page))[2] >= 13, "map centred on the row")
+    page.set_viewport_size({"width": 1500, "height": 1500})
+    page.locator('[data-testid="stMain"]').evaluate("(el) => el.scrollTo(0, 0)")
+    page.wait_for_timeout(1500)
+    _shot(page, "web_attribute_table.png")
+    page.set_viewport_size({"width": 1500, "height": 1000})
+
+
+def test_offline_html_has_each_layer_once(browser_page, tmp_path):
+    page = browser_page
+    page.goto(page.url.split("?")[0])
+    _settle(page)
+    page.get_by_role("tab", name="下载").click()
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name="下载当前地图（离线 HTML）").click()
+    html = Path(dl.value.path()).read_text(encoding="utf-8")
+    for lid in layer_ids(load_manifest()):
+        first = load_layers([lid])[lid].iloc[0]
+        key = str(first.get("id") or first.get("adcode") or first.get("name"))
+        assert html.count(f'"{key}"') == 1, lid

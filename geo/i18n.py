@@ -1,0 +1,318 @@
+"""Interface text of the web page in Chinese and English: labels, table headers, error messages.
+
+Every string the page shows comes from here, so the Chinese page shows no English column ids
+(``covered_km2``) and the English page no Chinese labels.
+
+Examples
+--------
+>>> import pandas as pd
+>>> list(localise_columns(pd.DataFrame(columns=["covered_km2", "minutes_p50"]), "zh").columns)
+['覆盖面积 (km²)', '到最近设施时间中位数 (分钟)']
+>>> text("area_share", "en")
+'Area covered'
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from geo.errors import CRSError, GeoDataError
+
+__all__ = [
+    "COLUMN_LABELS",
+    "LANGS",
+    "PRECISION_LABELS",
+    "TEXT",
+    "column_label",
+    "error_text",
+    "localise_columns",
+    "text",
+]
+
+#: Languages of the page.
+LANGS: tuple[str, ...] = ("zh", "en")
+
+#: Interface strings: key -> (Chinese, English).
+TEXT: dict[str, tuple[str, str]] = {
+    "title": ("湖南大健康产业空间布局", "Hunan health-industry layout"),
+    "layers": ("图层", "Layers"),
+    "basemap": ("底图", "Basemap"),
+    "search": ("搜索地名", "Search places"),
+    "search_ph": ("输入名称片段，如 湘雅", "part of a name, e.g. 湘雅"),
+    "no_hit": ("未找到", "No match"),
+    "unit": ("区县", "District/county"),
+    "none": ("（无）", "(none)"),
+    "cov": ("15分钟覆盖", "15-minute coverage"),
+    "cov_layers": ("设施图层", "Facility layers"),
+    "goals_as_fac": (
+        "把目标/筹备点（创建目标、筹备）当作设施",
+        "Count goal/placeholder points (创建目标, 筹备) as facilities",
+    ),
+    "mode": ("出行方式", "Mode"),
+    "minutes": ("分钟", "Minutes"),
+    "speed": ("速度 (km/h)", "Speed (km/h)"),
+    "map": ("地图", "Map"),
+    "table": ("属性表", "Attribute table"),
+    "own": ("我的设施", "My facilities"),
+    "scen": ("情景", "Scenario"),
+    "dash": ("仪表盘", "Dashboard"),
+    "dl": ("下载", "Downloads"),
+    "pop": ("人口", "Population"),
+    "fac": ("区内设施", "Facilities inside"),
+    "area_share": ("面积覆盖率", "Area covered"),
+    "pop_cov": ("覆盖人口", "Population covered"),
+    "assume": (
+        "假设：人口按 2020 年第七次人口普查区县人口在区县面积内均匀分布；覆盖为直线缓冲"
+        "（速度×时间，在高斯-克吕格投影坐标系中计算），未考虑路网。",
+        "Assumption: census-2020 county population spread uniformly over the county; coverage "
+        "is a straight-line buffer (speed x time, computed in the Gauss-Kruger CRS), no road "
+        "network.",
+    ),
+    "uncertain": (
+        "虚线范围围绕位置为“近似”或“示意”的设施：其覆盖仅供参考。",
+        "Dashed areas surround facilities whose position is approximate or schematic: their "
+        "coverage is indicative only.",
+    ),
+    "ind": ("专栏1 主要指标（2022 → 2026）", "Box 1 indicators (2022 → 2026)"),
+    "scale": ("各区域规划规模", "Planned scale of zones"),
+    "key": ("天地图密钥", "Tianditu key"),
+    "dl_geojson": ("下载可见图层 GeoJSON", "Visible layers as GeoJSON"),
+    "dl_gpkg": ("下载可见图层 GeoPackage", "Visible layers as GeoPackage"),
+    "dl_html": ("下载当前地图（离线 HTML）", "Current map (offline HTML)"),
+    "print": ("打印本区县", "Print this unit"),
+    "size": ("纸张", "Paper"),
+    "orient": ("方向", "Orientation"),
+    "make_pdf": ("生成 PDF", "Make PDF"),
+    "dl_pdf": ("下载 PDF", "Download PDF"),
+    "pdf_for": ("PDF 对应：", "PDF of: "),
+    "share": ("分享链接参数", "Share parameters"),
+    "payload": ("地图数据量", "Map data"),
+    "hits": ("结果", "Results"),
+    "hide_sg": ("隐藏示意点和目标点", "Hide schematic and goal points"),
+    "f_layer": ("图层", "Layer"),
+    "f_kind": ("类别", "Kind"),
+    "f_precision": ("位置精度", "Precision"),
+    "f_plan": ("规划", "Plan"),
+    "f_county": ("区县", "County"),
+    "select_row": ("选中一行，地图即定位到该处。", "Select a row and the map goes there."),
+    "upload": (
+        "上传设施文件 (CSV / XLSX / GeoJSON / GPKG)",
+        "Facility file (CSV/XLSX/GeoJSON/GPKG)",
+    ),
+    "datum": ("坐标系（文件中坐标的基准）", "Datum of the coordinates in the file"),
+    "upload_ok": (
+        "已读入 {n} 个设施；覆盖已绘制在地图上。",
+        "{n} facilities read; coverage drawn.",
+    ),
+    "bad_rows": (
+        "未采用的行（行号与 Excel 中一致，表头为第 1 行）",
+        "Rows not used (row as in Excel, header = row 1)",
+    ),
+    "use_own": ("用我的设施计算覆盖", "Use my facilities for coverage"),
+    "add_click": ("点击地图添加拟建设施", "Click the map to add a proposed site"),
+    "proposed": ("拟建设施", "Proposed sites"),
+    "close": ("拟关闭的现有设施", "Existing facilities to close"),
+    "clear": ("清除拟建设施", "Clear proposed sites"),
+    "before_after": ("各区县覆盖：调整前 / 调整后", "Coverage per unit: before / after"),
+    "need_unit_fac": (
+        "请先选择区县和设施图层（或上传设施）。",
+        "Choose a unit and facility layers (or upload facilities) first.",
+    ),
+    "dl_xlsx": ("下载报告 XLSX", "Report XLSX"),
+    "dl_report_html": ("下载报告 HTML", "Report HTML"),
+    "dl_cov_geojson": ("下载覆盖范围 GeoJSON", "Coverage as GeoJSON"),
+    "error": ("出错", "Error"),
+    "choose": ("请选择", "Choose"),
+    "no_cov": ("未计算覆盖：请先选择设施图层。", "No coverage: choose facility layers first."),
+}
+
+#: Table headers: column id -> (Chinese, English).
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "unit_id": ("区县代码", "Unit code"),
+    "id": ("编号", "Id"),
+    "schematic": ("示意位置", "Schematic"),
+    "name": ("名称", "Name"),
+    "area_km2": ("面积 (km²)", "Area (km²)"),
+    "covered_km2": ("覆盖面积 (km²)", "Covered area (km²)"),
+    "covered_pct": ("面积覆盖率 (%)", "Area covered (%)"),
+    "population": ("人口", "Population"),
+    "population_covered": ("覆盖人口", "Population covered"),
+    "population_covered_pct": ("人口覆盖率 (%)", "Population covered (%)"),
+    "facilities": ("设施数", "Facilities"),
+    "facilities_per_10k": ("每万人设施数", "Facilities per 10,000 people"),
+    "gaps": ("未覆盖片区数", "Uncovered patches"),
+    "largest_gap_km2": ("最大未覆盖片区 (km²)", "Largest uncovered patch (km²)"),
+    "minutes_mean": ("到最近设施平均时间 (分钟)", "Mean minutes to nearest facility"),
+    "minutes_p50": ("到最近设施时间中位数 (分钟)", "Median minutes to nearest facility"),
+    "minutes_p90": ("到最近设施时间 90 分位 (分钟)", "90th percentile minutes to nearest"),
+    "layer": ("图层", "Layer"),
+    "role": ("角色", "Role"),
+    "kind": ("类别", "Kind"),
+    "precision": ("位置精度", "Precision"),
+    "plan": ("规划", "Plan"),
+    "county": ("区县", "County"),
+    "section": ("章节", "Section"),
+    "quote": ("原文", "Quote"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+    "label": ("指标", "Indicator"),
+    "unit": ("单位", "Unit"),
+    "baseline_year": ("基期年份", "Baseline year"),
+    "baseline": ("基期值", "Baseline"),
+    "year": ("目标年份", "Target year"),
+    "target": ("目标值", "Target"),
+    "value": ("数值", "Value"),
+    "change": ("变化", "Change"),
+    "plan_title": ("规划名称", "Plan"),
+    "row": ("行号 (Excel)", "Row (Excel)"),
+    "field": ("字段", "Field"),
+    "problem": ("问题", "Problem"),
+    "file": ("文件", "File"),
+    "covered_pct_before": ("调整前面积覆盖率 (%)", "Area covered before (%)"),
+    "covered_pct_after": ("调整后面积覆盖率 (%)", "Area covered after (%)"),
+    "covered_pct_change": ("面积覆盖率变化 (百分点)", "Change of area covered (points)"),
+    "population_covered_before": ("调整前覆盖人口", "Population covered before"),
+    "population_covered_after": ("调整后覆盖人口", "Population covered after"),
+    "population_covered_change": ("覆盖人口变化", "Change of population covered"),
+    "population_covered_pct_before": ("调整前人口覆盖率 (%)", "Population covered before (%)"),
+    "population_covered_pct_after": ("调整后人口覆盖率 (%)", "Population covered after (%)"),
+    "population_covered_pct_change": (
+        "人口覆盖率变化 (百分点)",
+        "Change of population covered (points)",
+    ),
+    "facilities_before": ("调整前设施数", "Facilities before"),
+    "facilities_after": ("调整后设施数", "Facilities after"),
+    "facilities_change": ("设施数变化", "Change of facilities"),
+}
+
+#: Position precision classes (:data:`geo.settings.PRECISION_CLASSES`) -> (Chinese, English).
+PRECISION_LABELS: dict[str, tuple[str, str]] = {
+    "surveyed": ("实测", "surveyed"),
+    "geocoded": ("地理编码", "geocoded"),
+    "approximate": ("近似位置", "approximate"),
+    "schematic": ("示意", "schematic"),
+    "user": ("用户提供", "user-supplied"),
+}
+
+_ERROR_HEAD = {
+    "InputError": ("输入有误", "Input cannot be used"),
+    "GeoDataError": ("数据文件有误", "Data file problem"),
+    "CRSError": ("坐标系有误", "Coordinate system problem"),
+    "ValueError": ("数值有误", "Invalid value"),
+}
+
+
+def _index(lang: str) -> int:
+    if lang not in LANGS:
+        msg = f"unknown language {lang!r}: use 'zh' or 'en'"
+        raise ValueError(msg)
+    return LANGS.index(lang)
+
+
+def text(key: str, lang: str, **values: object) -> str:
+    """Return an interface string in ``lang``, formatted with ``values``.
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`TEXT`.
+    lang : str
+        ``"zh"`` or ``"en"``.
+    **values
+        Placeholders of the string.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    KeyError
+        For an unknown key.
+    ValueError
+        For an unknown language.
+    """
+    s = TEXT[key][_index(lang)]
+    return s.format(**values) if values else s
+
+
+def column_label(column: str, lang: str) -> str:
+    """Header of a column id in ``lang`` (the id itself when it has no label).
+
+    Parameters
+    ----------
+    column : str
+        Column id such as ``covered_km2``.
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
+    pair = COLUMN_LABELS.get(column)
+    return pair[_index(lang)] if pair else column
+
+
+def localise_columns(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Copy of ``frame`` with headers in ``lang`` (ids without a label are kept).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Table with column ids.
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    DataFrame
+    """
+    return frame.rename(columns={c: column_label(str(c), lang) for c in frame.columns})
+
+
+def error_text(exc: Exception, lang: str) -> str:
+    """Describe an error for the page: heading in ``lang``, location, and the detail.
+
+    The detail is the library's own message (English, naming the value received), so nothing
+    is lost; the heading and location are in the page language.
+
+    Parameters
+    ----------
+    exc : Exception
+        Usually a :class:`~geo.errors.GeoDataError` or :class:`~geo.errors.CRSError`.
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from geo.errors import InputError
+    >>> error_text(InputError("must be a number", file="a.csv", row=3, field="lon"), "zh")
+    '输入有误（文件 a.csv，第 3 行，字段 lon）：must be a number'
+    """
+    i = _index(lang)
+    name = next(
+        (c.__name__ for c in type(exc).__mro__ if c.__name__ in _ERROR_HEAD),
+        "ValueError",
+    )
+    head = _ERROR_HEAD[name][i]
+    where: list[str] = []
+    detail = str(exc)
+    if isinstance(exc, GeoDataError):
+        detail = exc.detail
+        if exc.file:
+            where.append(f"文件 {exc.file}" if i == 0 else f"file {exc.file}")
+        if exc.row is not None:
+            where.append(f"第 {exc.row} 行" if i == 0 else f"row {exc.row}")
+        if exc.field:
+            where.append(f"字段 {exc.field}" if i == 0 else f"field {exc.field}")
+    elif not isinstance(exc, CRSError | ValueError):
+        detail = f"{type(exc).__name__}: {exc}"
+    if where:
+        sep = "，" if i == 0 else ", "
+        head += f"（{sep.join(where)}）" if i == 0 else f" ({sep.join(where)})"
+    return f"{head}：{detail}" if i == 0 else f"{head}: {detail}"

@@ -1,0 +1,51 @@
+"""Session overlays: drawn above the base map but never catching clicks meant for it."""
+
+import folium
+import geopandas as gpd
+import numpy as np
+from shapely.geometry import Point, box
+
+from geo.coords import from_wgs84
+from geo.overlays import overlay_groups, view_for_bounds
+
+
+def _js(groups) -> str:
+    m = folium.Map()
+    for g in groups:
+        g.add_to(m)
+    return m.get_root().render()
+
+
+def test_areas_are_not_interactive_points_are():
+    unit = gpd.GeoDataFrame(
+        {"name": ["天心区"]}, geometry=[box(112.9, 28.0, 113.0, 28.2)], crs=4326
+    )
+    cov = gpd.GeoSeries([box(112.95, 28.05, 112.97, 28.07)], crs=4326)
+    own = gpd.GeoDataFrame({"name": ["<b>甲</b>"]}, geometry=[Point(112.96, 28.06)], crs=4326)
+    groups = overlay_groups(unit=unit, coverage=cov, uncertain=cov, own=own, lang="zh")
+    assert [g.layer_name for g in groups] == [
+        "覆盖范围",
+        "覆盖（近似/示意位置，仅供参考）",
+        "所选区县",
+        "我的设施",
+    ]
+    html = _js(groups)
+    assert html.count('"interactive": false') == 3
+    assert "&lt;b&gt;甲&lt;/b&gt;" in html and "<b>甲</b>" not in html  # user text escaped
+    assert "$(" not in html  # no jQuery popups: the map ships none
+
+
+def test_gcj02_basemap_shifts_overlays():
+    own = gpd.GeoDataFrame({"name": ["甲"]}, geometry=[Point(112.96, 28.06)], crs=4326)
+    (group,) = overlay_groups(own=own, datum="GCJ02")
+    marker = next(iter(group._children.values()))
+    lon, lat = from_wgs84(np.array([112.96]), np.array([28.06]), "GCJ02")
+    assert marker.location == [lat[0], lon[0]]
+    assert abs(lon[0] - 112.96) > 1e-3  # the shift is real (hundreds of metres)
+
+
+def test_view_for_bounds_contains_the_bounds():
+    (lat, lon), zoom = view_for_bounds((112.92, 27.97, 113.04, 28.20))
+    assert 27.97 < lat < 28.20 and 112.92 < lon < 113.04
+    # at this zoom, 900 px of a 256-px-tile world hold the width
+    assert 900 / 256 * 360 / 2**zoom >= 0.12
