@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from geo.errors import InputError
 
@@ -57,6 +57,8 @@ MODELS: tuple[str, ...] = ("mclp", "lscp", "pmedian")
 #: model; beyond it use the greedy heuristic or coarser demand.
 MAX_ASSIGNMENT_VARS = 400_000
 _EPS = 1e-9
+#: Grouped MCLP models with more demand groups than this are pruned by LP reduced costs first.
+PRUNE_ABOVE = 5_000
 
 
 @dataclass
@@ -254,19 +256,7 @@ def solve_mclp(
         )
     group, patterns = _group_rows(sub[live])
     w = np.bincount(group, weights=weight[live])
-    g, m = patterns.shape
-    # variables: y (m candidates, binary), z (g groups, continuous 0..1)
-    c = np.concatenate([np.zeros(m), -w])
-    a_cover = sparse.hstack([-patterns.astype(float), sparse.identity(g)], format="csr")
-    a_k = sparse.csr_matrix(np.concatenate([np.ones(m), np.zeros(g)])[None, :])
-    x, status, gap = _solve(
-        c,
-        [LinearConstraint(a_cover, -np.inf, 0.0), LinearConstraint(a_k, 0.0, float(k))],
-        np.concatenate([np.ones(m), np.zeros(g)]),
-        Bounds(0.0, 1.0),
-        time_limit,
-    )
-    chosen = np.flatnonzero(x[:m] > 0.5)
+    chosen, status, gap = _mclp_groups(patterns, w, k, time_limit)
     open_sites = fixed.copy()
     open_sites[cand[chosen]] = True
     served = covered_weight(cover, open_sites).astype(float)
@@ -280,6 +270,99 @@ def solve_mclp(
         mip_gap=gap,
         seconds=time.perf_counter() - t0,
         notes=notes,
+    )
+
+
+def _mclp_model(
+    patterns: sparse.csr_matrix, w: NDArray, k: int
+) -> tuple[NDArray, list[LinearConstraint], NDArray]:
+    """Objective, constraints and integrality of the grouped MCLP (y binary, z in [0, 1])."""
+    g, m = patterns.shape
+    c = np.concatenate([np.zeros(m), -w])
+    a_cover = sparse.hstack([-patterns.astype(float), sparse.identity(g)], format="csr")
+    a_k = sparse.csr_matrix(np.concatenate([np.ones(m), np.zeros(g)])[None, :])
+    cons = [LinearConstraint(a_cover, -np.inf, 0.0), LinearConstraint(a_k, 0.0, float(k))]
+    return c, cons, np.concatenate([np.ones(m), np.zeros(g)])
+
+
+def _mclp_groups(
+    patterns: sparse.csr_matrix, w: NDArray, k: int, time_limit: float
+) -> tuple[NDArray[np.int64], str, float]:
+    """Solve the grouped MCLP exactly; large models are first pruned by reduced costs.
+
+    For models with more than :data:`PRUNE_ABOVE` demand groups: the LP relaxation gives a
+    bound ``L`` and reduced costs ``d``; a candidate at 0 in the LP can only be in a solution
+    covering more than the incumbent (greedy, improved by swaps) if ``L + d_j`` beats the
+    incumbent, so the others are dropped before the MILP.  The better of the MILP on the
+    remaining candidates and the incumbent is optimal for the whole problem.
+    """
+    m = patterns.shape[1]
+    c, cons, integrality = _mclp_model(patterns, w, k)
+    if patterns.shape[0] <= PRUNE_ABOVE or k == 0:
+        x, status, gap = _solve(c, cons, integrality, Bounds(0.0, 1.0), time_limit)
+        return np.flatnonzero(x[:m] > 0.5), status, gap
+    incumbent = _swap_improve(
+        patterns, w, greedy_mclp(patterns, w, k=k, fixed=np.zeros(m, bool)).chosen
+    )
+    lp = linprog(
+        c,
+        A_ub=sparse.vstack([con.A for con in cons], format="csr"),
+        b_ub=np.concatenate([con.ub for con in cons]),
+        bounds=(0.0, 1.0),
+        method="highs-ipm",
+    )
+    keep = np.arange(m)
+    if lp.status == 0 and lp.lower.marginals is not None:
+        y = lp.x[:m]
+        rounded = _swap_improve(patterns, w, np.argsort(-y)[:k])
+        if rounded.objective > incumbent.objective:
+            incumbent = rounded
+        reduced = np.asarray(lp.lower.marginals)[:m]
+        slack = 1e-6 * max(1.0, abs(lp.fun))
+        keep = np.flatnonzero((y > 1e-9) | (lp.fun + reduced <= -incumbent.objective + slack))
+    sub = patterns[:, keep].tocsr()
+    rows = np.flatnonzero(np.diff(sub.indptr) > 0)
+    group, sub = _group_rows(sub[rows])
+    c, cons, integrality = _mclp_model(sub, np.bincount(group, weights=w[rows]), k)
+    x, status, gap = _solve(c, cons, integrality, Bounds(0.0, 1.0), time_limit)
+    if -float(c @ x) + 1e-9 * max(1.0, incumbent.objective) < incumbent.objective:
+        return incumbent.chosen, status, gap
+    return np.sort(keep[np.flatnonzero(x[: len(keep)] > 0.5)]), status, gap
+
+
+def _swap_improve(patterns: sparse.csr_matrix, w: NDArray, chosen: NDArray) -> Solution:
+    """Improve a covering solution by 1-for-1 swaps while one gains (a better incumbent)."""
+    cols_t = patterns.T.tocsr().astype(float)
+    cover = sparse.csr_matrix(patterns, dtype=float)
+    chosen = [int(c) for c in chosen]
+    improved = True
+    for _ in range(20):  # passes
+        if not improved or not chosen:
+            break
+        improved = False
+        for pos in range(len(chosen)):
+            others = np.zeros(patterns.shape[1])
+            others[[c for i, c in enumerate(chosen) if i != pos]] = 1.0
+            covered_others = np.asarray(cover @ others).ravel() > 0
+            free = np.where(covered_others, 0.0, w)
+            gains = cols_t @ free
+            current = gains[chosen[pos]]
+            gains[chosen] = -1.0
+            best = int(np.argmax(gains))
+            if gains[best] > current * (1 + 1e-12) + 1e-9:
+                chosen[pos] = best
+                improved = True
+    open_sites = np.zeros(patterns.shape[1])
+    open_sites[chosen] = 1.0
+    served = (np.asarray(cover @ open_sites).ravel() > 0).astype(float)
+    return Solution(
+        "mclp",
+        "greedy + swaps",
+        np.array(sorted(chosen), dtype=np.int64),
+        float(w @ served),
+        served,
+        "heuristic",
+        float("nan"),
     )
 
 

@@ -331,3 +331,17 @@ def test_unit_table_is_a_frame() -> None:
     assert isinstance(res.units, pd.DataFrame)
     assert (res.units["mean_minutes_after"] < np.inf).all()
     assert res.curve["objective"].iloc[1:].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mclp_reduced_cost_pruning_keeps_the_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locate = pytest.importorskip("spopt.locate")
+    import geo.siting as siting
+
+    cost, w = _instance(seed)
+    ref = _spopt_solve(locate.MCLP, cost, w, 2.0, p_facilities=4)
+    monkeypatch.setattr(siting, "PRUNE_ABOVE", 0)  # force the LP-pruned path
+    ours = solve_mclp(sparse.csr_matrix(cost <= 2.0), w, k=4, fixed=np.zeros(16, bool))
+    assert ours.objective == pytest.approx(ref)
