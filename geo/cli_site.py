@@ -90,7 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     dem.add_argument("--demand", type=Path, help="population points (CSV lon,lat,population ...)")
     dem.add_argument("--population-column", default="population")
     dem.add_argument(
-        "--demand-spacing", type=float, default=500.0, help="census grid cell size (m)"
+        "--demand-spacing",
+        type=float,
+        help="census grid cell size (m); default a quarter of the reach, 100-500 m",
     )
     run_ = p.add_argument_group("solver and outputs")
     run_.add_argument("--solver", default="exact", choices=list(SOLVERS))
@@ -236,13 +238,16 @@ def _candidates(
     return kept, excluded, text
 
 
-def _demand(args: argparse.Namespace, units: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str]:
+def _demand(
+    args: argparse.Namespace, units: gpd.GeoDataFrame, radius_m: float
+) -> tuple[gpd.GeoDataFrame, str]:
     from geo.coverage import read_population_grid
     from geo.siting_demand import census_uniform_demand, demand_from_points
 
     if args.demand is None:
-        demand = census_uniform_demand(units, spacing_m=args.demand_spacing)
-        return demand, f"census 2020 spread by area on a {args.demand_spacing:g} m grid (coarse)"
+        spacing = args.demand_spacing or min(500.0, max(100.0, radius_m / 4))
+        demand = census_uniform_demand(units, spacing_m=spacing)
+        return demand, f"census 2020 spread by area on a {spacing:g} m grid (coarse)"
     points = read_population_grid(args.demand, column=args.population_column, crs=args.crs)
     demand, outside = demand_from_points(points, units)
     note = f"; {outside} point(s) outside the units left out" if outside else ""
@@ -286,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
 
     units, unit_source = resolve_units(args.units)
     step("units")
-    demand, demand_source = _demand(args, units)
+    demand, demand_source = _demand(args, units, reach.radius_m)
     step("demand")
     existing, existing_source = _existing(args, units, reach.radius_m)
     step("existing")

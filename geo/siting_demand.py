@@ -50,13 +50,10 @@ def _unit_cells(
     cx, cy = gx + spacing / 2, gy + spacing / 2
     edge = np.flatnonzero(~inside)
     if len(edge):
-        pieces = shapely.intersection(boxes[edge], geom)
-        area[edge] = shapely.area(pieces)
-        centre_in = shapely.contains_xy(geom, cx[edge], cy[edge])
-        moved = edge[~centre_in]
-        if len(moved):
-            rp = shapely.point_on_surface(pieces[~centre_in])
-            cx[moved], cy[moved] = shapely.get_x(rp), shapely.get_y(rp)
+        # a border cell keeps its centre (possibly just outside the unit) and carries the
+        # population of its part inside: moving it onto the part would crowd border cells
+        # together and make border sites look better than inland ones
+        area[edge] = shapely.area(shapely.intersection(boxes[edge], geom))
     keep = area > 0
     return cx[keep], cy[keep], area[keep]
 
@@ -84,8 +81,9 @@ def census_uniform_demand(
     Returns
     -------
     GeoDataFrame
-        WGS-84 points with ``population`` (summing to each unit's population), ``unit_id``,
-        ``unit_name`` and ``population_model``.
+        WGS-84 cell centres with ``population`` (summing to each unit's population; a border
+        cell carries the population of its part inside the unit), ``unit_id``, ``unit_name``
+        and ``population_model``.
 
     Raises
     ------

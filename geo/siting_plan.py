@@ -669,6 +669,13 @@ def _params(
     if greedy is not None and solver == "exact":
         gap = _gap(sol, greedy, model)
         p["greedy_heuristic"] = f"objective {greedy.objective:,.1f}; gap to the exact optimum {gap}"
+    if demand["population_model"].astype(str).str.startswith("census-uniform").any():
+        p["caveat"] = (
+            "census-uniform (coarse) demand: every site whose reach lies inside one such unit "
+            "covers about the same population, so the model tells how many sites and how much "
+            "they add, but their positions are near-arbitrary among equals (small differences "
+            "come from the demand grid); give a population grid for where to build"
+        )
     if sol.notes:
         p["notes"] = " | ".join(sol.notes)
     p.update({f"source_{key}": val for key, val in sources.items()})

@@ -233,6 +233,11 @@ def _write_html(
         f"<p><b>Model:</b> {e(result.params.get('model', ''))}</p>",
         f"<p><b>Population model:</b> {e(result.params.get('population_model', ''))}</p>",
         f"<p><b>Reach:</b> {e(result.params.get('reach', ''))}</p>",
+        *(
+            [f"<p style='color:#a50f15'><b>Caveat:</b> {e(result.params['caveat'])}</p>"]
+            if "caveat" in result.params
+            else []
+        ),
         f"<img alt='map of proposed sites' src='data:image/png;base64,{images['map']}'>",
         "<h2>Proposed sites 建议新增选址</h2>",
         _table(new),
