@@ -139,8 +139,11 @@ def _solve(
         options={"time_limit": float(time_limit), "mip_rel_gap": 1e-7, "presolve": True},
     )
     if res.x is None:
-        msg = f"the solver found no feasible solution ({res.message})"
-        raise RuntimeError(msg)
+        msg = (
+            f"the solver found no solution within {time_limit:g} s ({res.message}): raise the "
+            "time limit, use the greedy solver, fewer candidates or a coarser demand grid"
+        )
+        raise InputError(msg, field="time_limit")
     status = "optimal" if res.status == 0 else f"not proven optimal: {res.message}"
     gap = float(getattr(res, "mip_gap", 0.0) or 0.0) if res.status != 0 else 0.0
     return res.x, status, gap
