@@ -171,11 +171,7 @@ def _read_points(path: Path, args: argparse.Namespace, *, capacity: str | None) 
     return load.facilities
 
 
-def _existing(
-    args: argparse.Namespace, units: gpd.GeoDataFrame, radius_m: float
-) -> tuple[gpd.GeoDataFrame | None, str]:
-    """Existing facilities within reach of the units (goal/placeholder points left out)."""
-    from geo.crs import metric_crs_for
+def _existing(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame | None, str]:
     from geo.facilities import facilities_from_layers
 
     if args.existing is not None and args.existing_layers:
@@ -183,75 +179,40 @@ def _existing(
         raise InputError(msg, field="existing")
     if args.existing is not None:
         fac = _read_points(args.existing, args, capacity=args.capacity_column)
-        source = f"file {args.existing.name} ({args.crs})"
-    elif args.existing_layers:
+        return fac, f"file {args.existing.name} ({args.crs})"
+    if args.existing_layers:
         ids = [s.strip() for s in args.existing_layers.split(",") if s.strip()]
         fac = facilities_from_layers(ids, capacity_column=args.capacity_column)
-        source = f"plan layers {', '.join(ids)} (layers/*.geojson)"
-    else:
-        return None, "none given: every facility is new"
-    if "kind" in fac.columns:
-        fac = fac[fac["kind"].fillna("") != "goal"]  # goals and placeholders are no facilities
-    crs = metric_crs_for(units)
-    area = units.to_crs(crs).union_all().buffer(radius_m)
-    near = fac.to_crs(crs).within(area).to_numpy()
-    fac = fac[near].reset_index(drop=True)
-    if args.capacity_column:
-        fac = fac.rename(columns={"capacity": "_capacity"})
-        fac["_capacity"] = pd.to_numeric(fac["_capacity"], errors="coerce")
-    return fac, f"{source}; {len(fac)} within reach of the units"
+        return fac, f"plan layers {', '.join(ids)} (layers/*.geojson)"
+    return None, "none given: every facility is new"
 
 
-def _candidates(
-    args: argparse.Namespace, units: gpd.GeoDataFrame
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, str]:
-    from geo.candidates import combine_candidates, grid_candidates, mask_candidates
-
-    source = args.candidate_source
-    if source == "auto":
-        source = "user" if args.candidates is not None else "grid"
-    if source in {"user", "both"} and args.candidates is None:
-        msg = f"--candidate-source {source} needs --candidates FILE"
-        raise InputError(msg, field="candidates")
-    user = _read_points(args.candidates, args, capacity=None) if source != "grid" else None
-    grid = grid_candidates(units, spacing_m=args.grid_spacing) if source != "user" else None
-    water = None
-    if args.water is not None:
-        try:
-            water = gpd.read_file(args.water)
-        except (OSError, ValueError) as exc:
-            msg = f"cannot read the water file ({exc})"
-            raise InputError(msg, file=args.water.name, field="water") from exc
-        if water.crs is None:
-            msg = "the water file has no CRS: save it with one (e.g. EPSG:4326)"
-            raise InputError(msg, file=args.water.name, field="water")
-        if not water.geom_type.isin(["Polygon", "MultiPolygon"]).any():
-            msg = "the water file holds no polygons (lines cannot mask sites): give water areas"
-            raise InputError(msg, file=args.water.name, field="water")
-    kept, excluded = mask_candidates(combine_candidates(user, grid), units=units, water=water)
-    label = {"user": f"file {getattr(args.candidates, 'name', '')}", "grid": "grid"}
-    text = " + ".join(label.get(s, s) for s in (["user", "grid"] if source == "both" else [source]))
-    if source != "user":
-        text += f" (grid spacing {args.grid_spacing:g} m)"
-    if water is not None:
-        text += f"; water mask {args.water.name}"
-    return kept, excluded, text
+def _water(path: Path | None) -> gpd.GeoDataFrame | None:
+    if path is None:
+        return None
+    try:
+        water = gpd.read_file(path)
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read the water file ({exc})"
+        raise InputError(msg, file=path.name, field="water") from exc
+    if water.crs is None:
+        msg = "the water file has no CRS: save it with one (e.g. EPSG:4326)"
+        raise InputError(msg, file=path.name, field="water")
+    return water
 
 
-def _demand(
-    args: argparse.Namespace, units: gpd.GeoDataFrame, radius_m: float
-) -> tuple[gpd.GeoDataFrame, str]:
-    from geo.coverage import read_population_grid
-    from geo.siting_demand import census_uniform_demand, demand_from_points
+def _check_args(args: argparse.Namespace) -> list[str]:
+    from geo.siting_report import SITING_FORMATS
 
-    if args.demand is None:
-        spacing = args.demand_spacing or min(500.0, max(100.0, radius_m / 4))
-        demand = census_uniform_demand(units, spacing_m=spacing)
-        return demand, f"census 2020 spread by area on a {spacing:g} m grid (coarse)"
-    points = read_population_grid(args.demand, column=args.population_column, crs=args.crs)
-    demand, outside = demand_from_points(points, units)
-    note = f"; {outside} point(s) outside the units left out" if outside else ""
-    return demand, f"population points {args.demand.name}{note}"
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in SITING_FORMATS]
+    if unknown or not formats:
+        msg = f"unknown output format(s) {unknown or args.format!r}: use {list(SITING_FORMATS)}"
+        raise InputError(msg, field="format")
+    if args.target > 1 and args.target <= 100:
+        msg = f"--target is a share: give {args.target / 100:g} for {args.target:g} %"
+        raise InputError(msg, field="target")
+    return formats
 
 
 def run(args: argparse.Namespace) -> int:
@@ -267,21 +228,14 @@ def run(args: argparse.Namespace) -> int:
     int
         0 on success, 3 when a solve stopped at its time limit (bad input raises: exit 2).
     """
-    from geo.coverage import reach_for
-    from geo.siting_plan import plan_sites
-    from geo.siting_report import SITING_FORMATS, write_siting_reports
+    from geo.coverage import reach_for, read_population_grid
+    from geo.siting_report import write_siting_reports
+    from geo.siting_run import site_units
 
-    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in SITING_FORMATS]
-    if unknown or not formats:
-        msg = f"unknown output format(s) {unknown or args.format!r}: use {list(SITING_FORMATS)}"
-        raise InputError(msg, field="format")
-    if args.target > 1 and args.target <= 100:
-        msg = f"--target is a share: give {args.target / 100:g} for {args.target:g} %"
-        raise InputError(msg, field="target")
+    formats = _check_args(args)
     reach = reach_for(args.mode, minutes=args.minutes, speed_kmh=args.speed_kmh)
     curve_k = args.curve_k if args.curve_k is not None else args.k
-    # units, demand, existing, candidates, reach matrix, solve, curve k = 0..K, outputs
+    # files, demand, existing, candidates, reach matrix, solve, curve k = 0..K, outputs
     total = None if args.model == "lscp" else 7 + (curve_k + 1 if curve_k > 0 else 0)
     bar = tqdm(total=total, desc="site", unit="step", disable=args.quiet, file=sys.stderr)
 
@@ -290,33 +244,39 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     units, unit_source = resolve_units(args.units)
-    step("units")
-    demand, demand_source = _demand(args, units, reach.radius_m)
-    step("demand")
-    existing, existing_source = _existing(args, units, reach.radius_m)
-    step("existing")
-    candidates, excluded, cand_source = _candidates(args, units)
-    step("candidates")
-    result = plan_sites(
-        demand,
-        candidates,
-        reach=reach,
+    existing, existing_source = _existing(args)
+    user = _read_points(args.candidates, args, capacity=None) if args.candidates else None
+    points = None
+    sources = {"units": unit_source, "existing": existing_source}
+    if args.demand is not None:
+        points = read_population_grid(args.demand, column=args.population_column, crs=args.crs)
+        sources["demand"] = f"population points {args.demand.name}"
+    if args.candidates is not None:
+        sources["candidate_file"] = f"{args.candidates.name} ({args.crs})"
+    if args.water is not None:
+        sources["water_mask"] = args.water.name
+    step("files")
+    result = site_units(
+        units,
         model=args.model,
         k=args.k,
-        existing=existing,
+        mode=args.mode,
+        minutes=args.minutes,
+        speed_kmh=args.speed_kmh,
         target=args.target,
-        capacity_column="_capacity" if args.capacity_column else None,
+        existing=existing,
+        candidates=user,
+        candidate_source=args.candidate_source,
+        grid_spacing_m=args.grid_spacing,
+        water=_water(args.water),
+        demand_points=points,
+        demand_spacing_m=args.demand_spacing,
+        capacity_column="capacity" if args.capacity_column else None,
         candidate_capacity=args.candidate_capacity,
         solver=args.solver,
         time_limit=args.time_limit,
         curve_k=args.curve_k,
-        excluded=excluded,
-        sources={
-            "units": unit_source,
-            "demand": demand_source,
-            "existing": existing_source,
-            "candidates": cand_source,
-        },
+        sources=sources,
         progress=step,
     )
     written = write_siting_reports(

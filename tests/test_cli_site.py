@@ -139,7 +139,10 @@ def test_site_keeps_existing_facilities(
         (["--units", UNIT, "--target", "90"], "give 0.9 for 90 %"),
         (["--units", UNIT, "--format", "pdf"], "unknown output format"),
         (["--units", UNIT, "--mode", "fly"], "unknown mode 'fly'"),
-        (["--units", UNIT, "--candidate-source", "user"], "needs --candidates FILE"),
+        (
+            ["--units", UNIT, "--candidate-source", "user"],
+            "needs a candidate list (--candidates FILE)",
+        ),
     ],
 )
 def test_site_bad_input_exits_2(

@@ -345,3 +345,30 @@ def test_mclp_reduced_cost_pruning_keeps_the_optimum(
     monkeypatch.setattr(siting, "PRUNE_ABOVE", 0)  # force the LP-pruned path
     ours = solve_mclp(sparse.csr_matrix(cost <= 2.0), w, k=4, fixed=np.zeros(16, bool))
     assert ours.objective == pytest.approx(ref)
+
+
+def test_site_units_keeps_near_existing_and_drops_goals() -> None:
+    from geo.siting_run import existing_near, site_units
+
+    units = _units()
+    fac = _pts(
+        [(500, 1000), (-600, 1000), (-5000, 1000), (3000, 1000)],
+        id=["in", "near", "far", "goal"],
+        name=["in", "near", "far", "goal"],
+        kind=["hospital", "hospital", "hospital", "goal"],
+    )
+    kept = existing_near(fac, units, radius_m=1000.0)
+    assert kept["id"].tolist() == ["in", "near"]  # 600 m outside still serves the unit
+    res = site_units(units, model="mclp", k=2, existing=fac, grid_spacing_m=1000.0, curve_k=0)
+    assert sorted(res.sites.loc[res.sites.role == "existing", "id"]) == ["in", "near"]
+    assert res.params["source_existing_within_reach"] == "2 of 4"
+
+
+def test_site_units_water_lines_cannot_mask() -> None:
+    from shapely.geometry import LineString
+
+    from geo.siting_run import site_units
+
+    river = gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 9000, Y0 + 2000)])], crs=GK)
+    with pytest.raises(InputError, match="holds no polygons"):
+        site_units(_units(), water=river)
