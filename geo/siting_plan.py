@@ -46,6 +46,8 @@ __all__ = ["SOLVERS", "SitingResult", "plan_sites", "reach_matrix"]
 #: Solver choices: exact MILP (plus the greedy for its gap), or greedy only.
 SOLVERS: tuple[str, ...] = ("exact", "greedy")
 _ProgressFn = Callable[[str], None]
+#: Largest dense demand x site time matrix (p-median), about 0.5 GB of float64.
+MAX_DENSE_PAIRS = 60_000_000
 
 
 @dataclass
@@ -166,6 +168,13 @@ class _Instance:
         return sparse.csr_matrix(self.times, dtype=bool)
 
     def dense_minutes(self) -> NDArray:
+        size = len(self.demand_xy) * len(self.site_xy)
+        if size > MAX_DENSE_PAIRS:
+            msg = (
+                f"p-median needs every demand-site time ({size:,} pairs, limit "
+                f"{MAX_DENSE_PAIRS:,}): use a coarser demand grid or fewer candidates"
+            )
+            raise InputError(msg, field="model")
         return cdist(self.demand_xy, self.site_xy) / self.reach.metres_per_minute
 
 
