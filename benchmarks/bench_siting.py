@@ -1,9 +1,10 @@
 """Benchmark of the siting models (one run on this machine; prints a table).
 
-Instance (synthetic, seeded): a 31.6 x 31.6 km county-sized square in the CGCS2000 Gauss-Kruger
-zone 114 E, 100,000 demand cells on a 100 m grid whose population comes from 25 towns (Gaussian
-kernels) over a rural background (1.4 M people in all), 2,000 candidate sites at random
-positions, walk 15 minutes (1,000 m straight line), k = 20, no existing facilities.
+Instance (synthetic, seeded): a 31.7 x 31.7 km county-sized square in the CGCS2000
+Gauss-Kruger zone 114 E, 100,489 demand cells (317 x 317) on a 100 m grid whose population comes
+from 25 towns (Gaussian kernels) over a rural background (1.4 M people in all), 2,000 candidate
+sites at random positions, walk 15 minutes (1,000 m straight line), k = 20, no existing
+facilities.
 
 1. :mod:`geo.siting` exact MCLP (HiGHS via ``scipy.optimize.milp``), reach matrix included;
    the greedy heuristic on the same matrix and its gap.
@@ -97,10 +98,12 @@ def _spopt_child(n_side: int, n_cand: int, k: int, queue: mp.Queue) -> None:
     coo = sparse.coo_matrix(times)
     cost[coo.row, coo.col] = coo.data * MPM
     t_cost = time.perf_counter() - t0
+    queue.put({"stage": "cost matrix built", "at_s": t_cost})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = MCLP.from_cost_matrix(cost, pop, RADIUS_M, p_facilities=k)
         t_build = time.perf_counter() - t0
+        queue.put({"stage": "model built, CBC solving", "at_s": t_build})
         model.solve(pulp.PULP_CBC_CMD(msg=False))
     queue.put(
         {
@@ -118,11 +121,17 @@ def run_spopt(n_side: int, n_cand: int, k: int, cap_s: float) -> dict:
     proc = mp.get_context("fork").Process(target=_spopt_child, args=(n_side, n_cand, k, queue))
     proc.start()
     proc.join(cap_s)
+    stages = []
+    while not queue.empty():
+        stages.append(queue.get(timeout=10))
     if proc.is_alive():
         proc.kill()
         proc.join()
-        return {"total_s": None, "capped_at_s": cap_s}
-    return queue.get(timeout=10) if not queue.empty() else {"total_s": None, "error": proc.exitcode}
+        while not queue.empty():
+            stages.append(queue.get(timeout=10))
+        return {"total_s": None, "capped_at_s": cap_s, "stages": stages}
+    done = [s for s in stages if "total_s" in s]
+    return done[0] if done else {"total_s": None, "error": proc.exitcode, "stages": stages}
 
 
 def main() -> None:
@@ -131,7 +140,7 @@ def main() -> None:
     parser.add_argument("--skip-spopt", action="store_true")
     args = parser.parse_args()
     rows = []
-    for label, n_side, n_cand in (("full", 316, 2000), ("small", 100, 500)):
+    for label, n_side, n_cand in (("full", 317, 2000), ("small", 100, 500)):
         ours = run_ours(n_side, n_cand, 20)
         ours["label"] = label
         ours["peak_mb_after_ours"] = _peak_mb()
