@@ -256,7 +256,13 @@ def _unit_table(
     model: str,
 ) -> pd.DataFrame:
     b = unit_served(inst.weight, before, inst.unit_of)
-    a = unit_served(inst.weight, sol.served, inst.unit_of)
+    served = sol.served
+    if model == "pmedian":  # p-median assigns everyone; coverage is still "within reach"
+        open_sites = inst.fixed.copy()
+        open_sites[np.flatnonzero(~inst.fixed)[sol.chosen]] = True
+        reached = np.asarray(inst.cover @ open_sites.astype(np.int64)).ravel() > 0
+        served = reached.astype(float)
+    a = unit_served(inst.weight, served, inst.unit_of)
     info = demand.groupby("unit_id", sort=False).agg(
         unit_name=("unit_name", "first"), population_model=("population_model", "first")
     )

@@ -330,6 +330,7 @@ def test_unit_table_is_a_frame() -> None:
     res = plan_sites(demand, cand, reach=reach_for("walk"), model="pmedian", k=2)
     assert isinstance(res.units, pd.DataFrame)
     assert (res.units["mean_minutes_after"] < np.inf).all()
+    assert (res.units["share_after_pct"] < 100).all()  # covered = within reach, not "assigned"
     assert res.curve["objective"].iloc[1:].is_monotonic_decreasing
 
 
