@@ -131,6 +131,18 @@ def _solve(
     bounds: Bounds,
     time_limit: float,
 ) -> tuple[NDArray, str, float]:
+    x, status, gap, _ = _solve_bound(c, constraints, integrality, bounds, time_limit)
+    return x, status, gap
+
+
+def _solve_bound(
+    c: NDArray,
+    constraints: list[LinearConstraint],
+    integrality: NDArray,
+    bounds: Bounds,
+    time_limit: float,
+) -> tuple[NDArray, str, float, float]:
+    """Solve a MILP (minimise ``c @ x``); return x, status text, relative gap and dual bound."""
     res = milp(
         c,
         constraints=constraints,
@@ -146,7 +158,8 @@ def _solve(
         raise InputError(msg, field="time_limit")
     status = "optimal" if res.status == 0 else f"not proven optimal: {res.message}"
     gap = float(getattr(res, "mip_gap", 0.0) or 0.0) if res.status != 0 else 0.0
-    return res.x, status, gap
+    bound = float(getattr(res, "mip_dual_bound", np.nan) or np.nan)
+    return res.x, status, gap, bound
 
 
 def _group_rows(
@@ -293,44 +306,49 @@ def _mclp_groups(
 ) -> tuple[NDArray[np.int64], str, float]:
     """Solve the grouped MCLP exactly; large models are first pruned by reduced costs.
 
-    For models with more than :data:`PRUNE_ABOVE` demand groups: the LP relaxation gives a
-    bound ``L`` and reduced costs ``d``; a candidate at 0 in the LP can only be in a solution
-    covering more than the incumbent (greedy, improved by swaps) if ``L + d_j`` beats the
+    A greedy solution improved by swaps is the incumbent: the result is never worse than it,
+    also when the MILP stops at its time limit (then the status says so, with the gap to the
+    solver's bound).  For models with more than :data:`PRUNE_ABOVE` demand groups: the LP
+    relaxation gives a bound ``L`` and reduced costs ``d``; a candidate at 0 in the LP can only
+    be in a solution covering more than the incumbent if ``L + d_j`` beats the
     incumbent, so the others are dropped before the MILP.  The better of the MILP on the
     remaining candidates and the incumbent is optimal for the whole problem.
     """
     m = patterns.shape[1]
     c, cons, integrality = _mclp_model(patterns, w, k)
-    if patterns.shape[0] <= PRUNE_ABOVE or k == 0:
-        x, status, gap = _solve(c, cons, integrality, Bounds(0.0, 1.0), time_limit)
-        return np.flatnonzero(x[:m] > 0.5), status, gap
     incumbent = _swap_improve(
         patterns, w, greedy_mclp(patterns, w, k=k, fixed=np.zeros(m, bool)).chosen
     )
-    lp = linprog(
-        c,
-        A_ub=sparse.vstack([con.A for con in cons], format="csr"),
-        b_ub=np.concatenate([con.ub for con in cons]),
-        bounds=(0.0, 1.0),
-        method="highs-ipm",
-    )
     keep = np.arange(m)
-    if lp.status == 0 and lp.lower.marginals is not None:
-        y = lp.x[:m]
-        rounded = _swap_improve(patterns, w, np.argsort(-y)[:k])
-        if rounded.objective > incumbent.objective:
-            incumbent = rounded
-        reduced = np.asarray(lp.lower.marginals)[:m]
-        slack = 1e-6 * max(1.0, abs(lp.fun))
-        keep = np.flatnonzero((y > 1e-9) | (lp.fun + reduced <= -incumbent.objective + slack))
+    if patterns.shape[0] > PRUNE_ABOVE and k > 0:
+        lp = linprog(
+            c,
+            A_ub=sparse.vstack([con.A for con in cons], format="csr"),
+            b_ub=np.concatenate([con.ub for con in cons]),
+            bounds=(0.0, 1.0),
+            method="highs-ipm",
+        )
+        if lp.status == 0 and lp.lower.marginals is not None:
+            y = lp.x[:m]
+            rounded = _swap_improve(patterns, w, np.argsort(-y)[:k])
+            if rounded.objective > incumbent.objective:
+                incumbent = rounded
+            reduced = np.asarray(lp.lower.marginals)[:m]
+            slack = 1e-6 * max(1.0, abs(lp.fun))
+            keep = np.flatnonzero((y > 1e-9) | (lp.fun + reduced <= -incumbent.objective + slack))
     sub = patterns[:, keep].tocsr()
     rows = np.flatnonzero(np.diff(sub.indptr) > 0)
     group, sub = _group_rows(sub[rows])
     c, cons, integrality = _mclp_model(sub, np.bincount(group, weights=w[rows]), k)
-    x, status, gap = _solve(c, cons, integrality, Bounds(0.0, 1.0), time_limit)
-    if -float(c @ x) + 1e-9 * max(1.0, incumbent.objective) < incumbent.objective:
-        return incumbent.chosen, status, gap
-    return np.sort(keep[np.flatnonzero(x[: len(keep)] > 0.5)]), status, gap
+    x, status, gap, bound = _solve_bound(c, cons, integrality, Bounds(0.0, 1.0), time_limit)
+    chosen = np.sort(keep[np.flatnonzero(x[: len(keep)] > 0.5)])
+    best = -float(c @ x)
+    if best + 1e-9 * max(1.0, incumbent.objective) < incumbent.objective:
+        chosen, best = incumbent.chosen, incumbent.objective
+    if status != "optimal":  # time limit: the best of HiGHS and greedy + swaps, gap to the bound
+        gap = (-bound - best) / max(-bound, 1e-9) if np.isfinite(bound) else float("nan")
+        status = f"{status}; best of HiGHS and greedy + swaps kept, upper bound {-bound:,.1f}"
+    return chosen, status, gap
 
 
 def _swap_improve(patterns: sparse.csr_matrix, w: NDArray, chosen: NDArray) -> Solution:

@@ -373,3 +373,17 @@ def test_site_units_water_lines_cannot_mask() -> None:
     river = gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 9000, Y0 + 2000)])], crs=GK)
     with pytest.raises(InputError, match="holds no polygons"):
         site_units(_units(), water=river)
+
+
+def test_mclp_time_limit_keeps_at_least_the_greedy_and_says_so() -> None:
+    rng = np.random.default_rng(7)
+    demand = rng.uniform(0, 10_000, (6000, 2))
+    sites = rng.uniform(0, 10_000, (200, 2))
+    w = rng.gamma(0.5, 20.0, 6000)
+    cover = reach_matrix(demand, sites, radius_m=1000.0, metres_per_minute=1.0)
+    none = np.zeros(200, dtype=bool)
+    sol = solve_mclp(cover, w, k=20, fixed=none, time_limit=0.2)
+    assert sol.objective >= greedy_mclp(cover, w, k=20, fixed=none).objective - 1e-9
+    if sol.status != "optimal":
+        assert "not proven optimal" in sol.status and "upper bound" in sol.status
+        assert 0 <= sol.mip_gap < 0.2
