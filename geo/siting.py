@@ -340,7 +340,11 @@ def _mclp_groups(
     rows = np.flatnonzero(np.diff(sub.indptr) > 0)
     group, sub = _group_rows(sub[rows])
     c, cons, integrality = _mclp_model(sub, np.bincount(group, weights=w[rows]), k)
-    x, status, gap, bound = _solve_bound(c, cons, integrality, Bounds(0.0, 1.0), time_limit)
+    try:
+        x, status, gap, bound = _solve_bound(c, cons, integrality, Bounds(0.0, 1.0), time_limit)
+    except InputError:  # no MILP solution within the time limit: the incumbent stands
+        status = f"not proven optimal: HiGHS found no solution within {time_limit:g} s"
+        return incumbent.chosen, f"{status}; greedy + swaps kept", float("nan")
     chosen = np.sort(keep[np.flatnonzero(x[: len(keep)] > 0.5)])
     best = -float(c @ x)
     if best + 1e-9 * max(1.0, incumbent.objective) < incumbent.objective:
@@ -626,6 +630,15 @@ def solve_lscp(
         )
     else:
         sol = _lscp_plain(cover, weight, fixed, unit_of, target_weight, time_limit)
+        if sol.status != "optimal":  # time limit: never worse than the greedy
+            greedy = greedy_lscp(cover, weight, unit_of=unit_of, target=target, fixed=fixed)
+            if greedy.objective < sol.objective:
+                sol.chosen, sol.objective, sol.served = (
+                    greedy.chosen,
+                    greedy.objective,
+                    greedy.served,
+                )
+                sol.status += "; the greedy needed fewer sites and is kept"
     sol.targets, sol.notes = targets, notes + sol.notes
     sol.seconds = time.perf_counter() - t0
     return sol

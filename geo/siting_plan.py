@@ -683,7 +683,7 @@ def _params(
     }
     if greedy is not None and solver == "exact":
         gap = _gap(sol, greedy, model)
-        p["greedy_heuristic"] = f"objective {greedy.objective:,.1f}; gap to the exact optimum {gap}"
+        p["greedy_heuristic"] = f"objective {greedy.objective:,.1f}; {gap}"
     if demand["population_model"].astype(str).str.startswith("census-uniform").any():
         p["caveat"] = (
             "census-uniform (coarse) demand: every site whose reach lies inside one such unit "
@@ -698,16 +698,15 @@ def _params(
 
 
 def _gap(sol: Solution, greedy: Solution, model: str) -> str:
-    if not sol.objective and not greedy.objective:
-        return "0 %"
-    if model == "mclp":
-        return (
-            f"{100 * (sol.objective - greedy.objective) / max(sol.objective, 1e-9):.2f} % "
-            "(population covered)"
-        )
-    if model == "lscp":
-        return f"{int(greedy.objective - sol.objective)} site(s) more than the optimum"
-    return (
-        f"{100 * (greedy.objective - sol.objective) / max(sol.objective, 1e-9):.2f} % "
-        "(weighted minutes)"
+    ref = (
+        "the optimum" if sol.status == "optimal" else "the best solution found (not proven optimal)"
     )
+    if model == "lscp":
+        return f"{int(greedy.objective - sol.objective)} site(s) more than {ref}"
+    if not sol.objective and not greedy.objective:
+        return f"0 % (same as {ref})"
+    if model == "mclp":
+        gap = max(0.0, 100 * (sol.objective - greedy.objective) / max(sol.objective, 1e-9))
+        return f"{gap:.2f} % less population covered than {ref}"
+    gap = max(0.0, 100 * (greedy.objective - sol.objective) / max(sol.objective, 1e-9))
+    return f"{gap:.2f} % more weighted minutes than {ref}"

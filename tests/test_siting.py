@@ -289,7 +289,7 @@ def test_plan_sites_end_to_end_keeps_existing_and_states_model() -> None:
     )
     assert "census-uniform (coarse)" in res.params["population_model"]
     assert "held fixed" in res.params["existing_facilities"]
-    assert "gap to the exact optimum" in res.params["greedy_heuristic"]
+    assert "than the optimum" in res.params["greedy_heuristic"]
 
 
 def test_plan_sites_lscp_reports_where_units_reach_target() -> None:
@@ -386,4 +386,4 @@ def test_mclp_time_limit_keeps_at_least_the_greedy_and_says_so() -> None:
     assert sol.objective >= greedy_mclp(cover, w, k=20, fixed=none).objective - 1e-9
     if sol.status != "optimal":
         assert "not proven optimal" in sol.status and "upper bound" in sol.status
-        assert sol.mip_gap >= 0  # the bound is never below the kept solution
+        assert not sol.mip_gap < 0  # the bound is never below the kept solution (NaN: none)
