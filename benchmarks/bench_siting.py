@@ -26,6 +26,7 @@ import json
 import multiprocessing as mp
 import os
 import resource
+import signal
 import time
 import warnings
 
@@ -101,6 +102,7 @@ def _spopt_child(n_side: int, n_cand: int, k: int, queue: mp.Queue) -> None:
     import pulp
     from spopt.locate import MCLP
 
+    os.setpgrp()  # own process group: the cap also stops the CBC process PuLP starts
     demand, pop, cand = instance(n_side, n_cand)
     t0 = time.perf_counter()
     # spopt takes a dense cost matrix; pairs beyond the radius only need to be > radius
@@ -136,7 +138,7 @@ def run_spopt(n_side: int, n_cand: int, k: int, cap_s: float) -> dict:
     while not queue.empty():
         stages.append(queue.get(timeout=10))
     if proc.is_alive():
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.join()
         while not queue.empty():
             stages.append(queue.get(timeout=10))
