@@ -45,3 +45,4 @@ bench: setup-test system-deps
 	$(BIN)/python benchmarks/bench_atlas.py
 	$(BIN)/python benchmarks/bench_webmap.py
 	$(BIN)/python benchmarks/bench_sessions.py
+	$(BIN)/python benchmarks/bench_siting.py

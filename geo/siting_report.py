@@ -1,0 +1,328 @@
+"""Siting report outputs: XLSX, CSV, GeoJSON and a self-contained HTML page.
+
+Every output carries the chosen sites with their rank and gain, the marginal-gain curve, the
+before/after per unit with its population model, and the model, parameters and assumptions.
+Files are written into a temporary folder inside the output folder and moved into place only
+when all of them succeeded, so a failed run leaves earlier outputs untouched.  Text that a
+spreadsheet would read as a formula is neutralised in XLSX and CSV; all text in the HTML is
+escaped; the HTML's images are embedded PNGs (no script, no network).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from geo.errors import InputError
+from geo.report import check_out_dir
+from geo.siting_plan import SitingResult
+
+__all__ = ["SITING_FORMATS", "neutralise", "write_siting_reports"]
+
+#: Output formats of :func:`write_siting_reports`.
+SITING_FORMATS: tuple[str, ...] = ("xlsx", "csv", "geojson", "html")
+_OUTPUT_NAMES = (
+    "siting.xlsx",
+    "siting_sites.csv",
+    "siting_units.csv",
+    "siting_curve.csv",
+    "siting_method.csv",
+    "siting_sites.geojson",
+    "siting_report.html",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+_UNIT_LABELS = {
+    "unit_id": "区划代码 unit id",
+    "name": "名称 name",
+    "population": "人口 population",
+    "covered_before": "覆盖人口(前) covered before",
+    "covered_after": "覆盖人口(后) covered after",
+    "share_before_pct": "覆盖率(前) before (%)",
+    "share_after_pct": "覆盖率(后) after (%)",
+    "target_pct": "目标 target (%)",
+    "target_met": "达标 target met",
+    "target_reached_at_k": "达标所需新增 reached at k",
+    "mean_minutes_before": "平均时间(前) mean min before",
+    "mean_minutes_after": "平均时间(后) mean min after",
+    "population_model": "人口模型 population model",
+}
+
+
+def neutralise(value: object) -> object:
+    """Make text that a spreadsheet would evaluate as a formula inert (leading apostrophe).
+
+    Parameters
+    ----------
+    value : object
+        Any cell value; only strings are changed.
+
+    Returns
+    -------
+    object
+
+    Examples
+    --------
+    >>> neutralise("=HYPERLINK(1)"), neutralise("-5 beds"), neutralise("clinic"), neutralise(3)
+    ("'=HYPERLINK(1)", "'-5 beds", 'clinic', 3)
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _safe(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.columns = [str(neutralise(str(c))) for c in out.columns]
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise)
+    return out
+
+
+def _flat_sites(sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(sites.drop(columns=sites.geometry.name))
+    out["lon"] = sites.geometry.x.round(6).to_numpy()
+    out["lat"] = sites.geometry.y.round(6).to_numpy()
+    return out
+
+
+def _params_frame(result: SitingResult) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"parameter": list(result.params), "value": [str(v) for v in result.params.values()]}
+    )
+
+
+def _write_xlsx(path: Path, result: SitingResult) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        _safe(_flat_sites(result.sites)).to_excel(writer, sheet_name="sites", index=False)
+        _safe(result.units.rename(columns=_UNIT_LABELS)).to_excel(
+            writer, sheet_name="units", index=False
+        )
+        if not result.curve.empty:
+            _safe(result.curve).to_excel(writer, sheet_name="gain_curve", index=False)
+        if not result.excluded.empty:
+            _safe(result.excluded).to_excel(writer, sheet_name="excluded", index=False)
+        _safe(_params_frame(result)).to_excel(writer, sheet_name="method", index=False)
+
+
+def _write_csv(folder: Path, result: SitingResult) -> Path:
+    main = folder / "siting_sites.csv"
+    _safe(_flat_sites(result.sites)).to_csv(main, index=False, encoding="utf-8-sig")
+    _safe(result.units).to_csv(folder / "siting_units.csv", index=False, encoding="utf-8-sig")
+    if not result.curve.empty:
+        _safe(result.curve).to_csv(folder / "siting_curve.csv", index=False, encoding="utf-8-sig")
+    _safe(_params_frame(result)).to_csv(
+        folder / "siting_method.csv", index=False, encoding="utf-8-sig"
+    )
+    return main
+
+
+def _png(fig: matplotlib.figure.Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figures(
+    result: SitingResult, units: gpd.GeoDataFrame | None, radius_m: float | None
+) -> dict[str, str]:
+    matplotlib.use("Agg", force=False)
+    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
+
+    from geo.crs import metric_crs_for
+
+    family = None
+    try:
+        from geo.fonts import register_cjk_font
+
+        family = register_cjk_font()
+    except (ImportError, OSError):
+        family = None
+    rc = {"font.family": [family, "DejaVu Sans"]} if family else {}
+    images: dict[str, str] = {}
+    with plt.rc_context(rc):
+        sites = result.sites
+        crs = metric_crs_for(sites if units is None else units)
+        fig = Figure(figsize=(7.5, 6.5))
+        ax = fig.subplots()
+        if units is not None:
+            units.to_crs(crs).boundary.plot(ax=ax, color="#555555", linewidth=0.6)
+        old = sites[sites["role"] == "existing"].to_crs(crs)
+        new = sites[sites["role"] == "new"].to_crs(crs)
+        if radius_m and len(new):
+            new.buffer(radius_m).plot(ax=ax, color="#e6550d", alpha=0.25, linewidth=0)
+        if len(old):
+            old.plot(ax=ax, color="#08306b", markersize=6)
+        if len(new):
+            new.plot(ax=ax, color="#e6550d", markersize=28, marker="*")
+            for rank, geom in zip(new["rank"], new.geometry, strict=True):
+                ax.annotate(
+                    str(rank),
+                    (geom.x, geom.y),
+                    fontsize=7,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+        ax.set_axis_off()
+        ax.set_title("新增选址 new sites (orange, by rank) · 现有设施 existing (blue)")
+        images["map"] = _png(fig)
+        if not result.curve.empty:
+            fig = Figure(figsize=(7.5, 3.4))
+            ax = fig.subplots()
+            curve = result.curve
+            ax.bar(curve["k"].iloc[1:], curve["gain"].iloc[1:], color="#e6550d")
+            ax.set_xlabel("k (new sites)")
+            ax.set_ylabel("gain of the k-th site")
+            ax.set_title("边际收益 marginal gain per added site")
+            images["curve"] = _png(fig)
+    return images
+
+
+def _cell(v: object) -> str:
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            return "–"
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.2f}"
+    if v is None or v is pd.NA:
+        return "–"
+    return str(v)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _write_html(
+    path: Path,
+    result: SitingResult,
+    units: gpd.GeoDataFrame | None,
+    radius_m: float | None,
+    title: str,
+) -> None:
+    e = html.escape
+    images = _figures(result, units, radius_m)
+    new = _flat_sites(result.sites[result.sites["role"] == "new"])
+    curve = result.curve
+    if not curve.empty:
+        curve = curve[[c for c in curve.columns if ":" not in c]]
+    params = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in result.params.items())
+    parts = [
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
+        f"<title>{e(title)}</title><style>body{{font-family:sans-serif;margin:2em;max-width:"
+        "1100px}table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px "
+        "solid #bbb;padding:3px 6px;text-align:right}th{background:#eee}img{max-width:100%}"
+        "</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f"<p><b>Model:</b> {e(result.params.get('model', ''))}</p>",
+        f"<p><b>Population model:</b> {e(result.params.get('population_model', ''))}</p>",
+        f"<p><b>Reach:</b> {e(result.params.get('reach', ''))}</p>",
+        *(
+            [f"<p style='color:#a50f15'><b>Caveat:</b> {e(result.params['caveat'])}</p>"]
+            if "caveat" in result.params
+            else []
+        ),
+        f"<img alt='map of proposed sites' src='data:image/png;base64,{images['map']}'>",
+        "<h2>Proposed sites 建议新增选址</h2>",
+        _table(new),
+        "<h2>Before / after per unit 分区前后对比</h2>",
+        _table(result.units.rename(columns=_UNIT_LABELS)),
+    ]
+    if "curve" in images:
+        parts += [
+            "<h2>Marginal gain 边际收益曲线</h2>",
+            f"<img alt='marginal gain curve' src='data:image/png;base64,{images['curve']}'>",
+            _table(curve),
+        ]
+    if not result.excluded.empty:
+        parts += [
+            f"<h2>Excluded candidates 排除的候选点 ({len(result.excluded)})</h2>",
+            _table(result.excluded.head(50)),
+        ]
+    parts += ["<h2>Method, parameters, sources 方法与参数</h2>", f"<table>{params}</table>"]
+    parts.append("</body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+
+
+def write_siting_reports(
+    result: SitingResult,
+    out_dir: str | Path,
+    *,
+    formats: list[str],
+    units: gpd.GeoDataFrame | None = None,
+    radius_m: float | None = None,
+    title: str = "新增设施选址 facility siting",
+) -> dict[str, Path]:
+    """Write the siting outputs into ``out_dir``, all or nothing.
+
+    Parameters
+    ----------
+    result : SitingResult
+        From :func:`geo.siting_plan.plan_sites`.
+    out_dir : str or Path
+        Output folder (created when missing).
+    formats : list of str
+        Some of :data:`SITING_FORMATS`.
+    units : GeoDataFrame, optional
+        Unit outlines for the HTML map.
+    radius_m : float, optional
+        Reach radius drawn around new sites on the map.
+    title : str
+        Report title.
+
+    Returns
+    -------
+    dict
+        Format -> main file written.
+
+    Raises
+    ------
+    InputError
+        For an unknown format or an unwritable folder.
+    """
+    wanted = [f.strip().lower() for f in formats if f.strip()]
+    unknown = [f for f in wanted if f not in SITING_FORMATS]
+    if not wanted or unknown:
+        msg = f"unknown output format(s) {unknown or formats!r}: use some of {list(SITING_FORMATS)}"
+        raise InputError(msg, field="format")
+    out = check_out_dir(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=".siting-", dir=out))
+    try:
+        written: dict[str, Path] = {}
+        if "xlsx" in wanted:
+            written["xlsx"] = tmp / "siting.xlsx"
+            _write_xlsx(written["xlsx"], result)
+        if "csv" in wanted:
+            written["csv"] = _write_csv(tmp, result)
+        if "geojson" in wanted:
+            written["geojson"] = tmp / "siting_sites.geojson"
+            result.sites.to_file(written["geojson"], driver="GeoJSON")
+        if "html" in wanted:
+            written["html"] = tmp / "siting_report.html"
+            _write_html(written["html"], result, units, radius_m, title)
+        fresh = sorted(tmp.iterdir())
+        for item in fresh:
+            os.replace(item, out / item.name)
+        names = {item.name for item in fresh}
+        for stale in _OUTPUT_NAMES:  # a complete set: no file of an earlier run beside it
+            if stale not in names and (out / stale).is_file():
+                (out / stale).unlink()
+        return {fmt: out / p.name for fmt, p in written.items()}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

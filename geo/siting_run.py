@@ -1,0 +1,193 @@
+"""One call from units to a siting result: what the CLI and the browser page both use.
+
+:func:`site_units` builds the demand (population points or the coarse census grid), the
+candidates (user list, grid, or both; masked by the units and water), keeps the existing
+facilities within reach of the units (plan goal/placeholder points left out), and runs
+:func:`geo.siting_plan.plan_sites`.  It reads no files: callers pass GeoDataFrames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.candidates import CANDIDATE_SOURCES, combine_candidates, grid_candidates, mask_candidates
+from geo.coverage import reach_for
+from geo.crs import metric_crs_for, require_crs
+from geo.errors import InputError
+from geo.siting_demand import census_uniform_demand, demand_from_points
+from geo.siting_plan import SitingResult, plan_sites
+
+__all__ = ["existing_near", "site_units"]
+
+
+def existing_near(
+    facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, radius_m: float
+) -> gpd.GeoDataFrame:
+    """Facilities inside the units or within ``radius_m`` of them, goal points left out.
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        Points with a CRS; rows with ``kind == "goal"`` (plan goals, placeholders) are dropped.
+    units : GeoDataFrame
+        Polygons with a CRS.
+    radius_m : float
+        Reach: facilities just outside a unit still serve people inside it.
+
+    Returns
+    -------
+    GeoDataFrame
+        The kept facilities (input CRS), index reset.
+    """
+    require_crs(facilities, name="existing")
+    require_crs(units, name="units")
+    fac = facilities
+    if "kind" in fac.columns:
+        fac = fac[fac["kind"].fillna("") != "goal"]
+    crs = metric_crs_for(units)
+    area = units.to_crs(crs).union_all().buffer(radius_m)
+    return fac[fac.to_crs(crs).within(area).to_numpy()].reset_index(drop=True)
+
+
+def _candidates(
+    units: gpd.GeoDataFrame,
+    user: gpd.GeoDataFrame | None,
+    source: str,
+    grid_spacing_m: float,
+    water: gpd.GeoDataFrame | None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, str]:
+    if source not in (*CANDIDATE_SOURCES, "auto"):
+        msg = f"unknown candidate source {source!r}: use auto, {', '.join(CANDIDATE_SOURCES)}"
+        raise InputError(msg, field="candidate_source")
+    if source == "auto":
+        source = "user" if user is not None else "grid"
+    if source in {"user", "both"} and user is None:
+        msg = f"candidate source {source!r} needs a candidate list (--candidates FILE)"
+        raise InputError(msg, field="candidates")
+    grid = grid_candidates(units, spacing_m=grid_spacing_m) if source != "user" else None
+    if water is not None:
+        require_crs(water, name="water")
+        if not water.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+            msg = "the water layer holds no polygons (lines cannot mask sites): give water areas"
+            raise InputError(msg, field="water")
+    kept, excluded = mask_candidates(
+        combine_candidates(user if source != "grid" else None, grid), units=units, water=water
+    )
+    text = {"user": "user list", "grid": "grid", "both": "user list + grid"}[source]
+    if source != "user":
+        text += f" (spacing {grid_spacing_m:g} m)"
+    return kept, excluded, text
+
+
+def site_units(
+    units: gpd.GeoDataFrame,
+    *,
+    model: str = "mclp",
+    k: int = 5,
+    mode: str = "walk",
+    minutes: float = 15.0,
+    speed_kmh: float | None = None,
+    target: float = 0.9,
+    existing: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    candidate_source: str = "auto",
+    grid_spacing_m: float = 1000.0,
+    water: gpd.GeoDataFrame | None = None,
+    demand_points: gpd.GeoDataFrame | None = None,
+    demand_spacing_m: float | None = None,
+    capacity_column: str | None = None,
+    candidate_capacity: float | None = None,
+    solver: str = "exact",
+    time_limit: float = 120.0,
+    curve_k: int | None = None,
+    sources: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SitingResult:
+    """Propose new facility sites for the units (MCLP, LSCP or p-median).
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Unit polygons with a CRS and ``adcode``, ``name``, ``population`` (census).
+    model, k, target, solver, time_limit, curve_k
+        As for :func:`geo.siting_plan.plan_sites`.
+    mode, minutes, speed_kmh
+        Reach (:func:`geo.coverage.reach_for`).
+    existing : GeoDataFrame, optional
+        Existing facilities (``id``, ``name``; ``kind == "goal"`` rows are dropped); those within
+        reach of the units are held fixed.
+    candidates : GeoDataFrame, optional
+        The user's candidate sites (``id``, ``name``).
+    candidate_source : str
+        ``auto`` (the list when given, else a grid), ``user``, ``grid`` or ``both``.
+    grid_spacing_m : float
+        Candidate grid spacing in metres.
+    water : GeoDataFrame, optional
+        Polygons where no site may go.
+    demand_points : GeoDataFrame, optional
+        Population points (``population`` column); without them the coarse census model is used.
+    demand_spacing_m : float, optional
+        Census grid cell size (default a quarter of the reach, 100-500 m).
+    capacity_column : str, optional
+        Column of ``existing`` with the people each facility can serve.
+    candidate_capacity : float, optional
+        People a new site can serve.
+    sources : dict, optional
+        Provenance labels copied into the result's parameters.
+    progress : callable, optional
+        Called with a short label after each step.
+
+    Returns
+    -------
+    SitingResult
+
+    Raises
+    ------
+    InputError
+        For bad parameters or inputs (the message says what to fix).
+    """
+    require_crs(units, name="units")
+    reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
+    sources = dict(sources or {})
+    if demand_points is None:
+        spacing = demand_spacing_m or min(500.0, max(100.0, reach.radius_m / 4))
+        demand = census_uniform_demand(units, spacing_m=spacing)
+        sources.setdefault("demand", f"census 2020 spread by area on a {spacing:g} m grid (coarse)")
+    else:
+        demand, outside = demand_from_points(demand_points, units)
+        if outside:
+            sources["demand_outside_units"] = f"{outside} point(s) outside the units left out"
+    if progress is not None:
+        progress("demand")
+    fixed = None
+    if existing is not None and len(existing):
+        fixed = existing_near(existing, units, radius_m=reach.radius_m)
+        sources["existing_within_reach"] = f"{len(fixed)} of {len(existing)}"
+    if progress is not None:
+        progress("existing")
+    cand, excluded, cand_text = _candidates(
+        units, candidates, candidate_source, grid_spacing_m, water
+    )
+    sources.setdefault("candidates", cand_text)
+    if progress is not None:
+        progress("candidates")
+    return plan_sites(
+        demand,
+        cand,
+        reach=reach,
+        model=model,
+        k=k,
+        existing=fixed,
+        target=target,
+        capacity_column=capacity_column,
+        candidate_capacity=candidate_capacity,
+        solver=solver,
+        time_limit=time_limit,
+        curve_k=curve_k,
+        excluded=excluded,
+        sources=sources,
+        progress=progress,
+    )
