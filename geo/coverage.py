@@ -590,6 +590,8 @@ class _HoledReach:
 
     outlines: BaseGeometry
     holes: NDArray
+    rings: NDArray
+    first: NDArray
     tree: shapely.STRtree
 
     @classmethod
@@ -604,14 +606,18 @@ class _HoledReach:
         pairs = shapely.STRtree(shells).query(shells, predicate="within")
         if np.any(pairs[0] != pairs[1]):  # a part inside another's hole: overlay the whole
             return None
-        rings = [
-            shapely.get_interior_ring(p, np.arange(k)) for p, k in zip(parts, n_holes, strict=True)
-        ]
-        holes = shapely.polygons(np.concatenate(rings))
-        outlines = shapely.multipolygons(shells)
+        rings = np.concatenate(
+            [
+                shapely.get_interior_ring(p, np.arange(k))
+                for p, k in zip(parts, n_holes, strict=True)
+            ]
+        )
+        xy, which = shapely.get_coordinates(rings, return_index=True)
+        first = xy[np.searchsorted(which, np.arange(len(rings)))]  # one vertex per hole
+        holes = shapely.polygons(rings)
         tree = shapely.STRtree(holes)
-        tree.query(outlines)  # build the tree before threads share it
-        return cls(outlines, holes, tree)
+        tree.query(shells[0])  # build the tree before threads share it
+        return cls(shapely.multipolygons(shells), holes, rings, first, tree)
 
     def clip(self, unit: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
         """Return (covered, gap) of ``unit``, as the overlay with the whole reach would."""
@@ -620,7 +626,7 @@ class _HoledReach:
         covered = shapely.difference(shapely.intersection(unit, self.outlines), cross)
         pieces = _polygons(shapely.get_parts(covered))
         if len(inside) and len(pieces):
-            pieces = _insert_holes(pieces, self.holes[inside])
+            pieces = _insert_holes(pieces, self.holes[inside], self.rings[inside])
         gap = np.concatenate(
             [
                 shapely.get_parts(shapely.difference(unit, self.outlines)),
@@ -642,9 +648,7 @@ class _HoledReach:
         segments = shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
         crossing = np.unique(self.tree.query(segments, predicate="intersects")[1])
         near = np.setdiff1d(self.tree.query(unit), crossing)
-        first = shapely.get_coordinates(
-            shapely.get_point(shapely.get_exterior_ring(self.holes[near]), 0)
-        )
+        first = self.first[near]
         inside = near[shapely.contains_xy(unit, first[:, 0], first[:, 1])]
         return inside, crossing
 
@@ -654,8 +658,8 @@ def _polygons(geoms: NDArray) -> NDArray:
     return geoms[(shapely.get_type_id(geoms) == 3) & (shapely.area(geoms) > 0)]
 
 
-def _insert_holes(pieces: NDArray, holes: NDArray) -> NDArray:
-    """Add ``holes`` (each inside one of the disjoint ``pieces``) as interior rings."""
+def _insert_holes(pieces: NDArray, holes: NDArray, rings: NDArray) -> NDArray:
+    """Add ``holes`` (each inside one of the disjoint ``pieces``; ``rings`` their outlines)."""
     if len(pieces) == 1:
         owner = np.zeros(len(holes), dtype=np.int64)
     else:
@@ -666,9 +670,8 @@ def _insert_holes(pieces: NDArray, holes: NDArray) -> NDArray:
     out = pieces.copy()
     for j in np.unique(owner[owner >= 0]):
         k = shapely.get_num_interior_rings(pieces[j])
-        rings = [*shapely.get_interior_ring(pieces[j], np.arange(k))]
-        rings += list(shapely.get_exterior_ring(holes[owner == j]))
-        out[j] = shapely.polygons(shapely.get_exterior_ring(pieces[j]), holes=rings)
+        own = [*shapely.get_interior_ring(pieces[j], np.arange(k)), *rings[owner == j]]
+        out[j] = shapely.polygons(shapely.get_exterior_ring(pieces[j]), holes=own)
     return out
 
 
