@@ -6,7 +6,9 @@ Method (stated in every result's :attr:`CoverageResult.params`):
   :data:`geo.settings.MODE_SPEEDS`), as a disc buffered in the CGCS2000 Gauss-Kruger zone of the
   units.  Discs are unioned once per unit (shapely 2, vectorised) rather than overlaid one by
   one.  Reach over a road network comes from :mod:`geo.network` through ``reach_geometry`` and
-  ``time_to_nearest``.
+  ``time_to_nearest``; a rasterised network reach (a hole per street block) is clipped to each
+  unit as hole-free outlines plus holes, exactly as the full overlay but without overlaying
+  the holes that lie inside the unit.
 * Population covered, under the population model named per unit (:mod:`geo.population`):
   ``raster`` or ``points`` cells are assigned to units and to reach by their distance/time to
   the nearest facility (KD-tree, one query); ``census_uniform`` (coarse) spreads the census
@@ -598,7 +600,8 @@ class _HoledReach:
     def of(cls, reach: BaseGeometry) -> _HoledReach | None:
         """Split ``reach`` with at least :data:`_HOLED_MIN` holes and no nested parts, else None."""
         parts = shapely.get_parts(reach)
-        parts = parts[shapely.get_type_id(parts) == 3]
+        if not np.all(shapely.get_type_id(parts) == 3):  # points, lines or nested collections
+            return None
         n_holes = shapely.get_num_interior_rings(parts)
         if int(n_holes.sum()) < _HOLED_MIN:
             return None
