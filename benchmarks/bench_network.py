@@ -5,7 +5,9 @@ Changsha road file ships with the project), 1,000 facilities on random nodes (se
 15-minute walk (1,000 m) and 25 m road bands; one unit covers the grid.
 
 - **engine**: :func:`geo.network.network_reach` (one multi-source Dijkstra pass, reached road
-  parts rasterised once and polygonised) + :func:`geo.coverage.coverage_report`.
+  parts rasterised once and polygonised) + :func:`geo.coverage.coverage_report` (the reach,
+  with a hole per street block, clipped to the unit as outlines plus holes: same result as the
+  full overlay).
 - **naive**: per facility ``networkx.ego_graph`` + its isochrone (its edges buffered and
   unioned), all isochrones unioned, + the same :func:`geo.coverage.coverage_report`.
 

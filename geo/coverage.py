@@ -6,7 +6,9 @@ Method (stated in every result's :attr:`CoverageResult.params`):
   :data:`geo.settings.MODE_SPEEDS`), as a disc buffered in the CGCS2000 Gauss-Kruger zone of the
   units.  Discs are unioned once per unit (shapely 2, vectorised) rather than overlaid one by
   one.  Reach over a road network comes from :mod:`geo.network` through ``reach_geometry`` and
-  ``time_to_nearest``.
+  ``time_to_nearest``; a rasterised network reach (a hole per street block) is clipped to each
+  unit as hole-free outlines plus holes, exactly as the full overlay but without overlaying
+  the holes that lie inside the unit.
 * Population covered, under the population model named per unit (:mod:`geo.population`):
   ``raster`` or ``points`` cells are assigned to units and to reach by their distance/time to
   the nearest facility (KD-tree, one query); ``census_uniform`` (coarse) spreads the census
@@ -68,6 +70,8 @@ TIME_BINS: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, math.inf
 _QUAD_SEGS = 16
 #: Points per KD-tree query batch (2 M points: 32 MiB of coordinates).
 _QUERY_CHUNK = 1 << 21
+#: Holes from which a reach polygon is clipped as outlines plus holes (:class:`_HoledReach`).
+_HOLED_MIN = 256
 _ProgressFn = Callable[[str], None]
 
 
@@ -548,9 +552,16 @@ def _split_units(
     disc_tree: shapely.STRtree | None,
     reach_geometry: BaseGeometry | None,
 ) -> list[tuple[BaseGeometry, BaseGeometry]]:
-    """(covered, gap) of every unit; units run on a thread pool (GEOS releases the GIL)."""
+    """(covered, gap) of every unit; units run on a thread pool (GEOS releases the GIL).
+
+    A reach with many holes (a rasterised network reach: one per street block) is clipped as
+    outlines plus holes (:class:`_HoledReach`), the same result without overlaying every hole.
+    """
+    holed = _HoledReach.of(reach_geometry) if reach_geometry is not None else None
 
     def one(geom: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
+        if holed is not None:
+            return holed.clip(geom)
         if reach_geometry is None:
             idx = disc_tree.query(geom, predicate="intersects")
             local = shapely.union_all(discs[idx]) if len(idx) else shapely.Polygon()
@@ -567,6 +578,104 @@ def _split_units(
         disc_tree.query(geoms[0])  # build the tree before threads share it
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return list(pool.map(one, geoms))
+
+
+@dataclass
+class _HoledReach:
+    """A reach polygon split into hole-free outlines and its holes, for fast exact clipping.
+
+    Overlaying a polygon with tens of thousands of holes costs seconds per unit.  Instead
+    ``unit & reach = (unit & outlines) - holes`` and ``unit - reach = (unit - outlines) + (unit
+    & holes)``: only the outlines and the few holes crossing the unit's boundary are overlaid;
+    holes properly inside the unit are put back as rings, unchanged.
+    """
+
+    outlines: BaseGeometry
+    holes: NDArray
+    rings: NDArray
+    first: NDArray
+    tree: shapely.STRtree
+
+    @classmethod
+    def of(cls, reach: BaseGeometry) -> _HoledReach | None:
+        """Split ``reach`` with at least :data:`_HOLED_MIN` holes and no nested parts, else None."""
+        parts = shapely.get_parts(reach)
+        if not np.all(shapely.get_type_id(parts) == 3):  # points, lines or nested collections
+            return None
+        n_holes = shapely.get_num_interior_rings(parts)
+        if int(n_holes.sum()) < _HOLED_MIN:
+            return None
+        shells = shapely.polygons(shapely.get_exterior_ring(parts))
+        pairs = shapely.STRtree(shells).query(shells, predicate="within")
+        if np.any(pairs[0] != pairs[1]):  # a part inside another's hole: overlay the whole
+            return None
+        rings = np.concatenate(
+            [
+                shapely.get_interior_ring(p, np.arange(k))
+                for p, k in zip(parts, n_holes, strict=True)
+            ]
+        )
+        xy, which = shapely.get_coordinates(rings, return_index=True)
+        first = xy[np.searchsorted(which, np.arange(len(rings)))]  # one vertex per hole
+        holes = shapely.polygons(rings)
+        tree = shapely.STRtree(holes)
+        tree.query(shells[0])  # build the tree before threads share it
+        return cls(shapely.multipolygons(shells), holes, rings, first, tree)
+
+    def clip(self, unit: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
+        """Return (covered, gap) of ``unit``, as the overlay with the whole reach would."""
+        inside, crossing = self._sort_holes(unit)
+        cross = shapely.union_all(self.holes[crossing])
+        covered = shapely.difference(shapely.intersection(unit, self.outlines), cross)
+        pieces = _polygons(shapely.get_parts(covered))
+        if len(inside) and len(pieces):
+            pieces = _insert_holes(pieces, self.holes[inside], self.rings[inside])
+        gap = np.concatenate(
+            [
+                shapely.get_parts(shapely.difference(unit, self.outlines)),
+                self.holes[inside],
+                shapely.get_parts(shapely.intersection(unit, cross)),
+            ]
+        )
+        return shapely.multipolygons(pieces), shapely.multipolygons(_polygons(gap))
+
+    def _sort_holes(self, unit: BaseGeometry) -> tuple[NDArray, NDArray]:
+        """Return the holes properly inside ``unit`` and those crossing its boundary (indices).
+
+        Only holes near a boundary segment are tested against it; the others are inside or
+        outside as a whole, told by one vertex (vectorised point-in-polygon).
+        """
+        rings = shapely.get_rings(shapely.get_parts(unit))
+        xy, which = shapely.get_coordinates(rings, return_index=True)
+        same = which[1:] == which[:-1]
+        segments = shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
+        crossing = np.unique(self.tree.query(segments, predicate="intersects")[1])
+        near = np.setdiff1d(self.tree.query(unit), crossing)
+        first = self.first[near]
+        inside = near[shapely.contains_xy(unit, first[:, 0], first[:, 1])]
+        return inside, crossing
+
+
+def _polygons(geoms: NDArray) -> NDArray:
+    """Keep the non-empty polygons of ``geoms``."""
+    return geoms[(shapely.get_type_id(geoms) == 3) & (shapely.area(geoms) > 0)]
+
+
+def _insert_holes(pieces: NDArray, holes: NDArray, rings: NDArray) -> NDArray:
+    """Add ``holes`` (each inside one of the disjoint ``pieces``; ``rings`` their outlines)."""
+    if len(pieces) == 1:
+        owner = np.zeros(len(holes), dtype=np.int64)
+    else:
+        probe = shapely.point_on_surface(holes)
+        where = shapely.STRtree(pieces).query(probe, predicate="intersects")
+        owner = np.full(len(holes), -1)
+        owner[where[0]] = where[1]
+    out = pieces.copy()
+    for j in np.unique(owner[owner >= 0]):
+        k = shapely.get_num_interior_rings(pieces[j])
+        own = [*shapely.get_interior_ring(pieces[j], np.arange(k)), *rings[owner == j]]
+        out[j] = shapely.polygons(shapely.get_exterior_ring(pieces[j]), holes=own)
+    return out
 
 
 @dataclass

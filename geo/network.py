@@ -607,14 +607,15 @@ def rasterised_bands(
 def _samples(pieces: NDArray, step: float) -> NDArray:
     """Return the vertices of ``pieces`` plus points every ``step`` m along each segment."""
     coords, which = shapely.get_coordinates(pieces, return_index=True)
-    same = which[1:] == which[:-1]
-    p0, p1 = coords[:-1][same], coords[1:][same]
-    n = np.ceil(np.hypot(*(p1 - p0).T) / step).astype(np.int64) + 1
-    start = np.repeat(np.cumsum(n) - n, n)
-    k = np.arange(int(n.sum())) - start
-    frac = (k / np.repeat(np.maximum(n - 1, 1), n))[:, None]
-    p0, p1 = np.repeat(p0, n, axis=0), np.repeat(p1, n, axis=0)
-    return np.vstack([coords, p0 + (p1 - p0) * frac])
+    same = np.flatnonzero(which[1:] == which[:-1])  # segment starts
+    x0, y0 = coords[same, 0], coords[same, 1]
+    dx, dy = coords[same + 1, 0] - x0, coords[same + 1, 1] - y0
+    n = np.ceil(np.hypot(dx, dy) / step).astype(np.int64) + 1
+    seg = np.repeat(np.arange(len(n)), n)  # 1-D gathers: a few times faster than 2-D repeats
+    frac = (np.arange(len(seg)) - np.repeat(np.cumsum(n) - n, n)) / np.maximum(n - 1, 1)[seg]
+    return np.vstack(
+        [coords, np.column_stack([x0[seg] + dx[seg] * frac, y0[seg] + dy[seg] * frac])]
+    )
 
 
 def _polygon(rings: list, *, origin: tuple[float, float], cell: float) -> shapely.Polygon:

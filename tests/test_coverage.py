@@ -7,9 +7,11 @@ import math
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import Point
 
 from geo.coverage import (
+    _HoledReach,
     assign_units,
     coverage_report,
     reach_for,
@@ -175,3 +177,74 @@ def test_unit_columns_checked(square_units: gpd.GeoDataFrame) -> None:
     fac = _points([(X0, Y0)])
     with pytest.raises(InputError, match=r"units lack column\(s\) \['code'\]"):
         coverage_report(fac, square_units, unit_id="code")
+
+
+def test_many_holed_reach_clips_like_the_overlay() -> None:
+    # a reach like a rasterised street grid: a 4 x 4 km block with 20 x 20 holes (> _HOLED_MIN)
+    holes = [
+        shapely.box(X0 + 200 * i + 50, Y0 + 200 * j + 50, X0 + 200 * i + 150, Y0 + 200 * j + 150)
+        for i in range(20)
+        for j in range(20)
+    ]
+    reach = shapely.Polygon(
+        shapely.box(X0, Y0, X0 + 4000, Y0 + 4000).exterior.coords,
+        [h.exterior.coords for h in holes],
+    )
+    units = gpd.GeoDataFrame(
+        {"adcode": ["a", "b", "c", "d"], "name": ["甲", "乙", "丙", "丁"]},
+        geometry=[
+            shapely.box(X0 - 500, Y0 - 500, X0 + 1730, Y0 + 4500),  # cuts holes
+            shapely.box(X0 + 1730, Y0 - 500, X0 + 4500, Y0 + 2000),
+            shapely.box(X0 + 1730, Y0 + 2000, X0 + 4500, Y0 + 4500).difference(
+                Point(X0 + 3000, Y0 + 3000).buffer(420)  # a unit with a hole
+            ),
+            shapely.box(X0 + 9000, Y0, X0 + 9500, Y0 + 500),  # nothing reached
+        ],
+        crs="EPSG:4547",
+    )
+    fac = _points([(X0 + 1000, Y0 + 1000)])
+    result = coverage_report(fac, units, reach_geometry=reach, metric_crs="EPSG:4547")
+    for k, unit in enumerate(units.geometry):
+        row = result.summary.iloc[k]
+        assert row["covered_km2"] * 1e6 == pytest.approx(unit.intersection(reach).area, abs=1e-3)
+        got = result.reach.to_crs("EPSG:4547").geometry.iloc[k]
+        assert got.is_valid
+        assert got.symmetric_difference(unit.intersection(reach)).area < 1e-3
+    # gaps: unit minus reach, the 100 m holes below min_gap_km2 not listed but not covered
+    big = shapely.get_parts(units.geometry.iloc[3].difference(reach))
+    assert result.summary["gaps"].iloc[3] == len(big) == 1
+    assert result.summary["covered_km2"].iloc[3] == 0.0
+    small = coverage_report(
+        fac, units, reach_geometry=reach, metric_crs="EPSG:4547", min_gap_km2=0.0
+    )
+    for k, unit in enumerate(units.geometry):
+        parts = shapely.get_parts(unit.difference(reach))
+        assert small.summary["gaps"].iloc[k] == len(parts)
+        listed = small.gaps[small.gaps["unit_id"] == units["adcode"].iloc[k]]
+        assert listed["area_km2"].sum() == pytest.approx(unit.difference(reach).area / 1e6)
+
+
+def test_holed_reach_with_an_island_in_a_hole() -> None:
+    holes = [
+        shapely.box(X0 + 200 * i + 50, Y0 + 200 * j + 50, X0 + 200 * i + 150, Y0 + 200 * j + 150)
+        for i in range(20)
+        for j in range(20)
+    ]
+    block = shapely.Polygon(
+        shapely.box(X0, Y0, X0 + 4000, Y0 + 4000).exterior.coords,
+        [h.exterior.coords for h in holes],
+    )
+    island = shapely.box(X0 + 80, Y0 + 80, X0 + 120, Y0 + 120)  # inside the first hole
+    reach = shapely.MultiPolygon([block, island])
+    assert _HoledReach.of(block) is not None
+    assert _HoledReach.of(reach) is None  # nested parts: the plain overlay
+    units = gpd.GeoDataFrame(
+        {"adcode": ["a"], "name": ["甲"]},
+        geometry=[shapely.box(X0 - 500, Y0 - 500, X0 + 1730, Y0 + 4500)],
+        crs="EPSG:4547",
+    )
+    result = coverage_report(
+        _points([(X0, Y0)]), units, reach_geometry=reach, metric_crs="EPSG:4547"
+    )
+    expected = units.geometry.iloc[0].intersection(reach).area / 1e6
+    assert result.summary["covered_km2"].iloc[0] == pytest.approx(expected)

@@ -305,3 +305,45 @@ def test_rasterised_reach_keeps_reached_edges() -> None:
     assert shapely.contains(nr.geometry.buffer(1e-6), mids).all()
     assert nr.geometry.difference(exact.buffer(10 * 1.5)).area < 1.0
     assert nr.geometry.area == pytest.approx(exact.area, rel=0.03)
+
+
+def test_rasterised_reach_covered_km2_per_unit_within_tolerance() -> None:
+    # 60 x 60 grid of 100 m blocks (rasterised reach, thousands of holes) cut by two units
+    x0, y0, n = 500_000.0, 3_120_000.0, 60
+    lines = [
+        LineString([(x0 + 100 * i, y0 + 100 * j), (x0 + 100 * (i + di), y0 + 100 * (j + dj))])
+        for i in range(n)
+        for j in range(n)
+        for di, dj in ((1, 0), (0, 1))
+        if i + di < n and j + dj < n
+    ]
+    net = network_from_edges(gpd.GeoDataFrame(geometry=lines, crs=CRS_GK), metric_crs=CRS_GK)
+    rng = np.random.default_rng(1)
+    fac = gpd.GeoDataFrame(
+        {"id": [f"f{i}" for i in range(80)]},
+        geometry=shapely.points(net.node_xy[rng.choice(net.n_nodes, 80, replace=False)]),
+        crs=CRS_GK,
+    )
+    reach = reach_for("walk", minutes=6)
+    nr = network_reach(net, fac, reach=reach, edge_buffer_m=25)
+    assert shapely.get_num_interior_rings(shapely.get_parts(nr.geometry)).sum() > 1000
+    pieces = reached_parts(net, nr.node_m, reach.radius_m)
+    exact = shapely.union_all(shapely.buffer(pieces, 25, quad_segs=8))
+    units = gpd.GeoDataFrame(
+        {"adcode": ["w", "e"], "name": ["西", "东"], "population": [1000.0, 1000.0]},
+        geometry=[
+            shapely.box(x0 - 500, y0 - 500, x0 + 2345, y0 + 6500),
+            shapely.box(x0 + 2345, y0 - 500, x0 + 6500, y0 + 6500),
+        ],
+        crs=CRS_GK,
+    )
+    kw = {"reach": reach, "metric_crs": CRS_GK, "time_to_nearest": nr.time_to_nearest}
+    ours = coverage_report(fac, units, reach_geometry=nr.geometry, **kw).summary
+    ref = coverage_report(fac, units, reach_geometry=exact, **kw).summary
+    # the raster outline is exact to about one cell (10 m): covered km2 within 3 %
+    np.testing.assert_allclose(ours["covered_km2"], ref["covered_km2"], rtol=0.03)
+    np.testing.assert_allclose(ours["population_covered"], ref["population_covered"], rtol=0.03)
+    for k, unit in enumerate(units.geometry):  # and equal to the raster polygon clipped
+        assert ours["covered_km2"].iloc[k] * 1e6 == pytest.approx(
+            unit.intersection(nr.geometry).area, rel=1e-9
+        )
