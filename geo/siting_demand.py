@@ -129,8 +129,9 @@ def census_uniform_demand(
     bad = units.loc[~(pops >= 0), unit_name].astype(str).tolist()
     if bad:
         msg = (
-            f"no census population for unit(s) {bad}: give demand points with a population "
-            "column (--demand) instead"
+            f"no census population for unit(s) {bad} (and no population-grid cells there): "
+            "give a population grid covering them (--population-grid) or a units file with a "
+            "population column"
         )
         raise InputError(msg, field=population)
     crs = metric_crs_for(units)
