@@ -255,7 +255,9 @@ def _population(args: argparse.Namespace, units: gpd.GeoDataFrame) -> tuple[obje
     return load_population(args.population_grid, crs=args.population_crs, units=units)
 
 
-def load_population(path: Path | None, *, crs: str, units: gpd.GeoDataFrame) -> tuple[object, str]:
+def load_population(
+    path: Path | None, *, crs: str, units: gpd.GeoDataFrame, column: str = "population"
+) -> tuple[object, str]:
     """Read a population grid as ``--population-grid`` does (``coverage`` and ``site``).
 
     Parameters
@@ -266,6 +268,8 @@ def load_population(path: Path | None, *, crs: str, units: gpd.GeoDataFrame) -> 
         CRS of a points CSV (``--population-crs``, independent of the facilities' ``--crs``).
     units : GeoDataFrame
         Units the raster is read over (cells assigned to the unit containing their centre).
+    column : str
+        Population column of points.
 
     Returns
     -------
@@ -280,7 +284,7 @@ def load_population(path: Path | None, *, crs: str, units: gpd.GeoDataFrame) -> 
     if is_raster(path):
         grid = read_population_raster(path, units=units)
         return grid, f"{grid.source}: cells at their centres (raster)"
-    points = read_population_grid(path, crs=crs)
+    points = read_population_grid(path, column=column, crs=crs)
     return points, f"population grid {path.name} as points (--population-crs {crs})"
 
 

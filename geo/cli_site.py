@@ -187,20 +187,14 @@ def _with_zones(units: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame,
 def _population(args: argparse.Namespace, units: gpd.GeoDataFrame) -> tuple[object, str]:
     """Read ``--population-grid`` (or the deprecated ``--demand``) as ``coverage`` does."""
     from geo.cli_coverage import load_population
-    from geo.coverage import read_population_grid
-    from geo.population import is_raster
 
     if args.demand is not None and args.population_grid is not None:
         msg = "give --population-grid only (--demand is its deprecated name)"
         raise InputError(msg, field="demand")
     path = args.population_grid if args.population_grid is not None else args.demand
-    if path is not None and not is_raster(path) and args.population_column != "population":
-        points = read_population_grid(path, column=args.population_column, crs=args.population_crs)
-        return (
-            points,
-            f"population grid {path.name} as points (--population-crs {args.population_crs})",
-        )
-    return load_population(path, crs=args.population_crs, units=units)
+    return load_population(
+        path, crs=args.population_crs, units=units, column=args.population_column
+    )
 
 
 def _check_args(args: argparse.Namespace) -> list[str]:
