@@ -143,6 +143,11 @@ def test_site_keeps_existing_facilities(
             ["--units", UNIT, "--candidate-source", "user"],
             "needs a candidate list (--candidates FILE)",
         ),
+        (
+            ["--units", UNIT, "--demand", "a.csv", "--population-grid", "b.csv"],
+            "--demand is its deprecated name",
+        ),
+        (["--units", UNIT, "--population-grid", "missing.csv"], "missing.csv"),
     ],
 )
 def test_site_bad_input_exits_2(
