@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from geo.coverage import CoverageResult
     from geo.network import RoadNetwork
 
-__all__ = ["load_unit_set", "register", "run"]
+__all__ = ["load_population", "load_unit_set", "register", "run", "with_fallback_warnings"]
 
 T = TypeVar("T")
 
@@ -252,20 +252,43 @@ def _facilities(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, pd.DataFram
 
 def _population(args: argparse.Namespace, units: gpd.GeoDataFrame) -> tuple[object, str]:
     """Read ``--population-grid`` (raster or points) or return the census model's label."""
+    return load_population(args.population_grid, crs=args.population_crs, units=units)
+
+
+def load_population(
+    path: Path | None, *, crs: str, units: gpd.GeoDataFrame, column: str = "population"
+) -> tuple[object, str]:
+    """Read a population grid as ``--population-grid`` does (``coverage`` and ``site``).
+
+    Parameters
+    ----------
+    path : Path, optional
+        GeoTIFF (any CRS; only the window over ``units`` is read) or points (CSV, GeoJSON, GPKG).
+    crs : str
+        CRS of a points CSV (``--population-crs``, independent of the facilities' ``--crs``).
+    units : GeoDataFrame
+        Units the raster is read over (cells assigned to the unit containing their centre).
+    column : str
+        Population column of points.
+
+    Returns
+    -------
+    (PopulationGrid or GeoDataFrame or None, str)
+        The grid (None without ``path``: the census model) and its source label.
+    """
     from geo.coverage import read_population_grid
     from geo.population import is_raster, read_population_raster
 
-    path = args.population_grid
     if path is None:
         return None, "census 2020 totals spread by area (census_uniform, coarse)"
     if is_raster(path):
         grid = read_population_raster(path, units=units)
         return grid, f"{grid.source}: cells at their centres (raster)"
-    points = read_population_grid(path, crs=args.population_crs)
-    return points, f"population grid {path.name} as points (--population-crs {args.population_crs})"
+    points = read_population_grid(path, column=column, crs=crs)
+    return points, f"population grid {path.name} as points (--population-crs {crs})"
 
 
-def _warned(fn: Callable[..., T], *a: object, **kw: object) -> T:
+def with_fallback_warnings(fn: Callable[..., T], *a: object, **kw: object) -> T:
     """Call ``fn``; print each population fallback warning to stderr instead of raising it."""
     from geo.population import PopulationFallbackWarning
 
@@ -425,7 +448,7 @@ def run(args: argparse.Namespace) -> int:
                 "time_to_nearest": nr.time_to_nearest,
                 "method_note": nr.method_note(),
             }
-        return _warned(
+        return with_fallback_warnings(
             coverage_report,
             fac,
             units,
@@ -448,7 +471,7 @@ def run(args: argparse.Namespace) -> int:
     step("scenario")
     access = None
     if args.capacity_column:
-        access = _warned(
+        access = with_fallback_warnings(
             access_by_unit,
             result.facilities,
             units,

@@ -6,11 +6,18 @@ Examples::
         --existing-layers cs_medical --grid-spacing 1000 --out site_out/
     python -m geo site --units 长沙市 --model lscp --target 0.9 --mode drive --minutes 15 \\
         --candidates sites.xlsx --candidate-source both --water lakes.geojson --out site_out/
-    python -m geo site --units 宁乡市 --model pmedian --k 5 --demand pop_points.csv \\
+    python -m geo site --units 宁乡市 --model pmedian --k 5 --population-grid worldpop.tif \\
         --existing clinics.csv --crs GCJ02 --capacity-column beds --candidate-capacity 20000
+    python -m geo site --units 芙蓉区 --population-grid pop_points.csv --population-crs WGS84 \\
+        --candidates sites.csv --crs GCJ02
 
-Reach is the straight-line distance speed x minutes.  Without ``--demand`` each unit's census
-population is spread evenly over its area (the coarse model, stated in every output).
+Reach is the straight-line distance speed x minutes.  Demand comes from the coverage engine's
+population models: ``--population-grid`` a GeoTIFF raster in any CRS (each cell a demand point at
+its centre, in the unit containing it) or population points (CSV in ``--population-crs``,
+independent of the facilities' ``--crs``; GeoJSON/GPKG in their own CRS).  A unit without cells,
+and every unit without a grid, uses its census population spread evenly over its area (the
+coarse census_uniform model, with a warning on stderr for a fallback).  Each unit's model is
+stated in every output.
 
 Exit codes: 0 ok, 2 bad input (the message names file/row/field), 3 the solver stopped at its
 time limit before proving the optimum (outputs written and labelled), 1 internal error.
@@ -77,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     cand.add_argument("--grid-spacing", type=float, default=1000.0, help="grid spacing (m)")
     cand.add_argument("--water", type=Path, help="polygons where no site may go (lakes, rivers)")
-    files = p.add_argument_group("file options (--existing, --candidates, --demand)")
+    files = p.add_argument_group("file options (--existing, --candidates)")
     files.add_argument(
         "--crs", default="WGS84", help="WGS84, GCJ02, BD09, CGCS2000 or EPSG:xxxx of the files"
     )
@@ -85,9 +92,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     files.add_argument("--lon-column", help="longitude/x column (guessed when omitted)")
     files.add_argument("--lat-column", help="latitude/y column (guessed when omitted)")
     files.add_argument("--id-column", help="id column (guessed when omitted)")
-    dem = p.add_argument_group("demand")
-    dem.add_argument("--demand", type=Path, help="population points (CSV lon,lat,population ...)")
-    dem.add_argument("--population-column", default="population")
+    dem = p.add_argument_group("demand (population models of the coverage engine)")
+    dem.add_argument(
+        "--population-grid",
+        type=Path,
+        help="population raster (GeoTIFF in any CRS, e.g. WorldPop 100 m) or points "
+        "(CSV lon,lat,population or GeoJSON/GPKG); default: census spread by area (coarse)",
+    )
+    dem.add_argument(
+        "--population-crs",
+        default="WGS84",
+        help="coordinate system of a CSV population grid (not --crs, which is the sites'): "
+        "WGS84, GCJ02, BD09, CGCS2000 or EPSG:xxxx",
+    )
+    dem.add_argument(
+        "--demand", type=Path, help="deprecated: same as --population-grid (points or raster)"
+    )
+    dem.add_argument("--population-column", default="population", help="column of points")
     dem.add_argument(
         "--demand-spacing",
         type=float,
@@ -151,6 +172,31 @@ def _water(path: Path | None) -> gpd.GeoDataFrame | None:
     return water
 
 
+def _with_zones(units: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, str]:
+    """Add management-zone residents to their host county, as ``coverage`` does."""
+    from geo.population import add_management_zones
+
+    if "population" not in units or not units["population"].notna().any():
+        return units, source
+    units = add_management_zones(units)
+    if units["population_note"].astype(bool).any():
+        source += "; management zones added to their host county (data/management_zones.csv)"
+    return units, source
+
+
+def _population(args: argparse.Namespace, units: gpd.GeoDataFrame) -> tuple[object, str]:
+    """Read ``--population-grid`` (or the deprecated ``--demand``) as ``coverage`` does."""
+    from geo.cli_coverage import load_population
+
+    if args.demand is not None and args.population_grid is not None:
+        msg = "give --population-grid only (--demand is its deprecated name)"
+        raise InputError(msg, field="demand")
+    path = args.population_grid if args.population_grid is not None else args.demand
+    return load_population(
+        path, crs=args.population_crs, units=units, column=args.population_column
+    )
+
+
 def _check_args(args: argparse.Namespace) -> list[str]:
     from geo.siting_report import SITING_FORMATS
 
@@ -178,8 +224,8 @@ def run(args: argparse.Namespace) -> int:
     int
         0 on success, 3 when a solve stopped at its time limit (bad input raises: exit 2).
     """
-    from geo.cli_coverage import load_unit_set
-    from geo.coverage import reach_for, read_population_grid
+    from geo.cli_coverage import load_unit_set, with_fallback_warnings
+    from geo.coverage import reach_for
     from geo.siting_report import write_siting_reports
     from geo.siting_run import site_units
 
@@ -197,17 +243,18 @@ def run(args: argparse.Namespace) -> int:
     units, unit_source = load_unit_set(args.units)
     existing, existing_source = _existing(args)
     user = _read_points(args.candidates, args, capacity=None) if args.candidates else None
-    points = None
+    units, unit_source = _with_zones(units, unit_source)
+    population, pop_source = _population(args, units)
     sources = {"units": unit_source, "existing": existing_source}
-    if args.demand is not None:
-        points = read_population_grid(args.demand, column=args.population_column, crs=args.crs)
-        sources["demand"] = f"population points {args.demand.name}"
+    if population is not None:
+        sources["demand"] = pop_source
     if args.candidates is not None:
         sources["candidate_file"] = f"{args.candidates.name} ({args.crs})"
     if args.water is not None:
         sources["water_mask"] = args.water.name
     step("files")
-    result = site_units(
+    result = with_fallback_warnings(
+        site_units,
         units,
         model=args.model,
         k=args.k,
@@ -220,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
         candidate_source=args.candidate_source,
         grid_spacing_m=args.grid_spacing,
         water=_water(args.water),
-        demand_points=points,
+        population=population,
         demand_spacing_m=args.demand_spacing,
         capacity_column="capacity" if args.capacity_column else None,
         candidate_capacity=args.candidate_capacity,

@@ -1,13 +1,18 @@
-"""Demand points for siting models: the user's population points, or the coarse census grid.
+"""Demand points for siting models, from the population models of the coverage engine.
 
-Two population models, each labelled in ``population_model`` on every row so that outputs state
-it per unit:
+The models are those of :mod:`geo.population`, named as in the coverage summary, and labelled
+on every demand row (``population_model``, ``population_coarse``, ``population_note``) so that
+every siting output states them per unit:
 
-* ``points``: demand points the user gives (a population column, any CRS), assigned to units;
-* ``census-uniform (coarse)``: each unit's census population spread evenly over its area, as an
+* ``raster``: a population raster (GeoTIFF, any CRS, read by
+  :func:`geo.population.read_population_raster`): each cell is a demand point at its centre,
+  in the unit that contains the centre;
+* ``points``: population points in their own CRS (:func:`geo.coverage.read_population_grid`);
+* ``census_uniform`` (coarse): each unit's census population spread evenly over its area, as an
   area-weighted regular grid (a cell's weight is the share of the unit's area it holds).  This
-  puts as many people per km² on mountains as in towns: a fallback until a population raster is
-  used (the coverage engine's population models feed :func:`demand_from_points`).
+  puts as many people per km² on mountains as in towns: used without a grid, and as the
+  fallback (with a :class:`geo.population.PopulationFallbackWarning`) for a unit in which the
+  grid has no cells (:func:`demand_from_grid`).
 """
 
 from __future__ import annotations
@@ -20,14 +25,31 @@ import shapely
 from geo.coverage import assign_units
 from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
+from geo.population import PopulationGrid, fallback_units, grid_from_points, unit_index
 from geo.settings import WGS84
 
-__all__ = ["CENSUS_MODEL", "POINTS_MODEL", "census_uniform_demand", "demand_from_points"]
+__all__ = [
+    "CENSUS_MODEL",
+    "MODEL_TEXT",
+    "POINTS_MODEL",
+    "RASTER_MODEL",
+    "census_uniform_demand",
+    "demand_from_grid",
+    "demand_from_points",
+]
 
-#: Label of the coarse census model.
-CENSUS_MODEL = "census-uniform (coarse): census 2020 total spread evenly over the unit's area"
-#: Label of user-given demand points.
-POINTS_MODEL = "points: population points given by the user"
+#: Label of the coarse census model (as in the coverage summary).
+CENSUS_MODEL = "census_uniform"
+#: Label of population points.
+POINTS_MODEL = "points"
+#: Label of population raster cells.
+RASTER_MODEL = "raster"
+#: What each model means, for the method text.
+MODEL_TEXT = {
+    RASTER_MODEL: "people per cell of a population raster, each cell a demand point at its centre",
+    POINTS_MODEL: "population points, each a demand point",
+    CENSUS_MODEL: "census_uniform (coarse): census 2020 total spread evenly over the unit's area",
+}
 #: Most demand cells per unit of the census grid (beyond it the spacing is raised).
 MAX_CELLS_PER_UNIT = 200_000
 
@@ -56,6 +78,11 @@ def _unit_cells(
         area[edge] = shapely.area(shapely.intersection(boxes[edge], geom))
     keep = area > 0
     return cx[keep], cy[keep], area[keep]
+
+
+def _note(row: pd.Series) -> str:
+    note = row.get("population_note", "")
+    return note if isinstance(note, str) else ""
 
 
 def census_uniform_demand(
@@ -102,8 +129,9 @@ def census_uniform_demand(
     bad = units.loc[~(pops >= 0), unit_name].astype(str).tolist()
     if bad:
         msg = (
-            f"no census population for unit(s) {bad}: give demand points with a population "
-            "column (--demand) instead"
+            f"no census population for unit(s) {bad} (and no population-grid cells there): "
+            "give a population grid covering them (--population-grid) or a units file with a "
+            "population column"
         )
         raise InputError(msg, field=population)
     crs = metric_crs_for(units)
@@ -120,6 +148,8 @@ def census_uniform_demand(
                     "unit_id": str(row[unit_id]),
                     "unit_name": str(row[unit_name]),
                     "population_model": CENSUS_MODEL,
+                    "population_coarse": True,
+                    "population_note": _note(row),
                 }
             )
         )
@@ -185,8 +215,100 @@ def demand_from_points(
             "unit_id": where[inside].astype(str),
             "unit_name": [names[w] for w in where[inside]],
             "population_model": POINTS_MODEL,
+            "population_coarse": False,
+            "population_note": "",
         },
         geometry=pts.geometry.values[inside],
         crs=WGS84,
     )
     return out, int((~inside).sum())
+
+
+def demand_from_grid(
+    grid: PopulationGrid | gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    spacing_m: float = 500.0,
+    unit_id: str = "adcode",
+    unit_name: str = "name",
+    population: str = "population",
+) -> gpd.GeoDataFrame:
+    """Demand from a population grid (raster cells or points); census fallback where it is empty.
+
+    Each cell or point inside a unit becomes a demand point (a raster cell at its centre, in the
+    unit containing the centre); points outside every unit are left out.  A unit in which the
+    grid has no cells falls back to :func:`census_uniform_demand`, with a
+    :class:`geo.population.PopulationFallbackWarning` naming it.
+
+    Parameters
+    ----------
+    grid : PopulationGrid or GeoDataFrame
+        From :func:`geo.population.read_population_raster` (model ``raster``) or population
+        points with a CRS and a ``population`` column (model ``points``).
+    units : GeoDataFrame
+        Polygons with a CRS, ``unit_id``, ``unit_name`` and (for the fallback) ``population``.
+    spacing_m : float
+        Census grid cell size of fallback units (m).
+    unit_id, unit_name, population : str
+        Column names of ``units``.
+
+    Returns
+    -------
+    GeoDataFrame
+        WGS-84 demand (``population``, ``unit_id``, ``unit_name``, ``population_model``,
+        ``population_coarse``, ``population_note``); ``attrs["outside_units"]`` counts the
+        cells or points outside every unit (left out).
+
+    Raises
+    ------
+    InputError
+        For negative or non-numeric counts, or a fallback unit without census population.
+    """
+    require_crs(units, name="units")
+    if isinstance(grid, gpd.GeoDataFrame):
+        grid = grid_from_points(grid)
+    bad = np.flatnonzero(~(np.asarray(grid.population, dtype=float) >= 0))
+    if len(bad):
+        msg = f"population must be a number >= 0 ({len(bad)} bad cells or points)"
+        raise InputError(msg, field=population)
+    crs = metric_crs_for(units)
+    units_m = units.to_crs(crs).reset_index(drop=True)
+    g = grid.to_crs(crs)
+    unit = unit_index(g, units_m, unit_id)
+    names = units_m[unit_name].astype(str).tolist()
+    use_census, notes = fallback_units(g, unit, names)
+    keep = (unit >= 0) & ~use_census[np.maximum(unit, 0)]
+    ids = units_m[unit_id].astype(str).to_numpy()
+    frames = [
+        gpd.GeoDataFrame(
+            {
+                "population": g.population[keep].astype(float),
+                "unit_id": ids[unit[keep]],
+                "unit_name": np.asarray(names, dtype=object)[unit[keep]],
+                "population_model": g.model,
+                "population_coarse": False,
+                "population_note": "",
+            },
+            geometry=gpd.points_from_xy(g.x[keep], g.y[keep]),
+            crs=crs,
+        ).to_crs(WGS84)
+    ]
+    if use_census.any():
+        fallback = units_m[use_census].copy()
+        old = fallback.get("population_note", pd.Series("", index=fallback.index)).fillna("")
+        why = [n for n, e in zip(notes, use_census, strict=True) if e]
+        fallback["population_note"] = [
+            f"{w}; {o}" if o else w for w, o in zip(why, old, strict=True)
+        ]
+        frames.append(
+            census_uniform_demand(
+                fallback,
+                spacing_m=spacing_m,
+                unit_id=unit_id,
+                unit_name=unit_name,
+                population=population,
+            )
+        )
+    out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WGS84)
+    out.attrs["outside_units"] = int((unit < 0).sum())
+    return out

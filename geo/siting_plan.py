@@ -40,6 +40,7 @@ from geo.siting import (
     solve_pmedian,
     unit_served,
 )
+from geo.siting_demand import CENSUS_MODEL, MODEL_TEXT
 
 __all__ = ["SOLVERS", "SitingResult", "plan_sites", "reach_matrix"]
 
@@ -263,9 +264,7 @@ def _unit_table(
         reached = np.asarray(inst.cover @ open_sites.astype(np.int64)).ravel() > 0
         served = reached.astype(float)
     a = unit_served(inst.weight, served, inst.unit_of)
-    info = demand.groupby("unit_id", sort=False).agg(
-        unit_name=("unit_name", "first"), population_model=("population_model", "first")
-    )
+    info = _unit_models(demand)
     out = pd.DataFrame(
         {
             "unit_id": b.index.astype(str),
@@ -288,8 +287,42 @@ def _unit_table(
         frame = pd.DataFrame({"u": inst.unit_of, "wt": inst.weight * t, "w": inst.weight})
         g = frame.groupby("u", sort=False)[["wt", "w"]].sum()
         out[f"mean_minutes_{label}"] = (g["wt"] / g["w"]).loc[out["unit_id"]].to_numpy()
-    out["population_model"] = info.loc[b.index, "population_model"].to_numpy()
+    for col in ("population_model", "population_coarse", "population_note"):
+        out[col] = info.loc[b.index, col].to_numpy()
     return out
+
+
+def _unit_models(demand: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per unit: name, population model, coarse flag and note (first demand row of the unit)."""
+    frame = pd.DataFrame(
+        {
+            "unit_id": demand["unit_id"].astype(str).to_numpy(),
+            "unit_name": demand["unit_name"].to_numpy(),
+            "population_model": demand["population_model"].astype(str).to_numpy(),
+        }
+    )
+    coarse = demand.get("population_coarse")
+    frame["population_coarse"] = (
+        frame["population_model"].eq(CENSUS_MODEL).to_numpy()
+        if coarse is None
+        else coarse.fillna(False).astype(bool).to_numpy()
+    )
+    note = demand.get("population_note")
+    frame["population_note"] = "" if note is None else note.fillna("").astype(str).to_numpy()
+    return frame.groupby("unit_id", sort=False).first()
+
+
+def _model_text(units: pd.DataFrame) -> str:
+    """State each population model with its meaning and the units that use it."""
+    parts = []
+    for model, group in units.groupby("population_model", sort=True):
+        meaning = MODEL_TEXT.get(str(model), str(model))
+        if not meaning.startswith(str(model)):
+            meaning = f"{model}: {meaning}"
+        listed = ", ".join(group["name"].astype(str).head(10))
+        more = " ..." if len(group) > 10 else ""
+        parts.append(f"{meaning} ({len(group)} unit(s): {listed}{more})")
+    return "; ".join(parts)
 
 
 def _curve(
@@ -600,6 +633,7 @@ def plan_sites(
         candidate_capacity=candidate_capacity,
         excluded=excluded,
         crs=crs,
+        unit_table=units,
     )
     return SitingResult(
         sites,
@@ -641,6 +675,7 @@ def _params(
     candidate_capacity: float | None,
     excluded: pd.DataFrame | None,
     crs: object,
+    unit_table: pd.DataFrame,
 ) -> dict[str, str]:
     names = {
         "mclp": "maximal covering (MCLP): at most k new sites maximising population within reach",
@@ -673,7 +708,7 @@ def _params(
         if excluded is None
         else f"{len(excluded)} (mask: outside the units or in water)",
         "demand_points": f"{len(demand):,}, population {inst.weight.sum():,.0f}",
-        "population_model": "; ".join(sorted(demand["population_model"].astype(str).unique())),
+        "population_model": _model_text(unit_table),
         "capacity": "none (uncapacitated)"
         if capacity_column is None
         else f"existing: column {capacity_column!r}; new sites: {candidate_capacity:g} people "
@@ -684,12 +719,13 @@ def _params(
     if greedy is not None and solver == "exact":
         gap = _gap(sol, greedy, model)
         p["greedy_heuristic"] = f"objective {greedy.objective:,.1f}; {gap}"
-    if demand["population_model"].astype(str).str.startswith("census-uniform").any():
+    if unit_table["population_coarse"].any():
         p["caveat"] = (
-            "census-uniform (coarse) demand: every site whose reach lies inside one such unit "
+            "census_uniform (coarse) demand: every site whose reach lies inside one such unit "
             "covers about the same population, so the model tells how many sites and how much "
             "they add, but their positions are near-arbitrary among equals (small differences "
-            "come from the demand grid); give a population grid for where to build"
+            "come from the demand grid); give a population grid (--population-grid) for where to "
+            "build"
         )
     if sol.notes:
         p["notes"] = " | ".join(sol.notes)

@@ -56,6 +56,8 @@ _UNIT_LABELS = {
     "mean_minutes_before": "平均时间(前) mean min before",
     "mean_minutes_after": "平均时间(后) mean min after",
     "population_model": "人口模型 population model",
+    "population_coarse": "粗略人口 coarse (census spread by area)",
+    "population_note": "人口说明 population note",
 }
 
 

@@ -1,6 +1,7 @@
 """One call from units to a siting result: what the CLI and the browser page both use.
 
-:func:`site_units` builds the demand (population points or the coarse census grid), the
+:func:`site_units` builds the demand (the coverage engine's population models: raster cells,
+points, or the coarse census grid, with the census fallback for units without cells), the
 candidates (user list, grid, or both; masked by the units and water), keeps the existing
 facilities within reach of the units (plan goal/placeholder points left out), and runs
 :func:`geo.siting_plan.plan_sites`.  It reads no files: callers pass GeoDataFrames.
@@ -17,7 +18,8 @@ from geo.candidates import CANDIDATE_SOURCES, combine_candidates, grid_candidate
 from geo.coverage import reach_for
 from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
-from geo.siting_demand import census_uniform_demand, demand_from_points
+from geo.population import PopulationGrid
+from geo.siting_demand import census_uniform_demand, demand_from_grid
 from geo.siting_plan import SitingResult, plan_sites
 
 __all__ = ["existing_near", "site_units"]
@@ -96,6 +98,7 @@ def site_units(
     candidate_source: str = "auto",
     grid_spacing_m: float = 1000.0,
     water: gpd.GeoDataFrame | None = None,
+    population: PopulationGrid | gpd.GeoDataFrame | None = None,
     demand_points: gpd.GeoDataFrame | None = None,
     demand_spacing_m: float | None = None,
     capacity_column: str | None = None,
@@ -127,8 +130,14 @@ def site_units(
         Candidate grid spacing in metres.
     water : GeoDataFrame, optional
         Polygons where no site may go.
+    population : PopulationGrid or GeoDataFrame, optional
+        The coverage engine's population grid: raster cells
+        (:func:`geo.population.read_population_raster`) or points with a ``population`` column.
+        Units without cells fall back to the census model with a
+        :class:`geo.population.PopulationFallbackWarning`; without a grid every unit uses the
+        coarse census model.
     demand_points : GeoDataFrame, optional
-        Population points (``population`` column); without them the coarse census model is used.
+        Deprecated alias of ``population`` (points).
     demand_spacing_m : float, optional
         Census grid cell size (default a quarter of the reach, 100-500 m).
     capacity_column : str, optional
@@ -152,14 +161,22 @@ def site_units(
     require_crs(units, name="units")
     reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
     sources = dict(sources or {})
-    if demand_points is None:
-        spacing = demand_spacing_m or min(500.0, max(100.0, reach.radius_m / 4))
+    if population is not None and demand_points is not None:
+        msg = "give the population grid once (population, or its old name demand_points)"
+        raise InputError(msg, field="population")
+    population = population if population is not None else demand_points
+    spacing = demand_spacing_m or min(500.0, max(100.0, reach.radius_m / 4))
+    census = f"census 2020 spread by area on a {spacing:g} m grid (census_uniform, coarse)"
+    if population is None:
         demand = census_uniform_demand(units, spacing_m=spacing)
-        sources.setdefault("demand", f"census 2020 spread by area on a {spacing:g} m grid (coarse)")
+        sources.setdefault("demand", census)
     else:
-        demand, outside = demand_from_points(demand_points, units)
-        if outside:
-            sources["demand_outside_units"] = f"{outside} point(s) outside the units left out"
+        demand = demand_from_grid(population, units, spacing_m=spacing)
+        if demand.attrs.get("outside_units"):
+            n = demand.attrs["outside_units"]
+            sources["demand_outside_units"] = f"{n:,} cell(s)/point(s) outside the units left out"
+        if demand["population_coarse"].any():
+            sources["demand_fallback"] = f"units without grid cells: {census}"
     if progress is not None:
         progress("demand")
     fixed = None

@@ -92,7 +92,7 @@ def test_site_writes_reports_with_model_and_neutralised_text(
     assert not csv["name"].astype(str).str.match(r"^[=+\-@]").any()
     page = (out / "siting_report.html").read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page
-    assert "census-uniform (coarse)" in page
+    assert "census_uniform (coarse)" in page
     method = pd.read_csv(out / "siting_method.csv", encoding="utf-8-sig").set_index("parameter")
     assert "HiGHS" in method.loc["solver_library", "value"]
     units = pd.read_csv(out / "siting_units.csv", encoding="utf-8-sig")
@@ -143,6 +143,11 @@ def test_site_keeps_existing_facilities(
             ["--units", UNIT, "--candidate-source", "user"],
             "needs a candidate list (--candidates FILE)",
         ),
+        (
+            ["--units", UNIT, "--demand", "a.csv", "--population-grid", "b.csv"],
+            "--demand is its deprecated name",
+        ),
+        (["--units", UNIT, "--population-grid", "missing.csv"], "missing.csv"),
     ],
 )
 def test_site_bad_input_exits_2(
@@ -198,3 +203,97 @@ def test_failed_write_leaves_earlier_outputs(
     assert main([*argv[:-2], "--k", "2"]) == 2
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert after == before  # same files, same bytes, no temporary folder left
+
+
+def _write_raster(path: Path, crs: object, left: float, top: float, data: object) -> Path:
+    import rasterio
+    from affine import Affine
+
+    profile = {"driver": "GTiff", "height": data.shape[0], "width": data.shape[1], "count": 1}
+    profile |= {"dtype": "float32", "crs": crs, "nodata": -1.0}
+    profile["transform"] = Affine(100.0, 0.0, left, 0.0, -100.0, top)  # 100 m cells
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def test_site_raster_grid_sums_cells_picks_populated_and_falls_back(
+    tmp_path: Path, unit_points: list[tuple[float, float]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    units = load_units(cities=("430100",))
+    crs = metric_crs_for(units[units["name"] == UNIT])
+    xy = gpd.GeoSeries.from_xy(*zip(*unit_points, strict=True), crs="EPSG:4326").to_crs(crs)
+    # 100 m cells over 3 km around the points, centred on them: 500 people at the first point,
+    # 200 at the last, zeros elsewhere; 天心区 (3 km away) gets no cell: census fallback
+    left, top = xy.x.min() - 1550.0, xy.y.max() + 1550.0
+    data = np.zeros((int((top - xy.y.min() + 1550) // 100) + 1, 62), dtype="float32")
+    col, row = ((xy.x - left) // 100).astype(int), ((top - xy.y) // 100).astype(int)
+    data[row.iloc[0], col.iloc[0]] = 500.0
+    data[row.iloc[-1], col.iloc[-1]] = 200.0
+    tif = _write_raster(tmp_path / "pop.tif", crs, left, top, data)
+    cand = _candidates(tmp_path / "cand.csv", [unit_points[-1], unit_points[0]], ["B", "A"])
+    out = tmp_path / "out"
+    argv = ["site", "--units", f"{UNIT},天心区", "--k", "1", "--population-grid", str(tif)]
+    argv += ["--candidates", str(cand), "--curve-k", "0", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "天心区" in err and "census spread by area instead" in err
+    sites = pd.read_csv(out / "siting_sites.csv", encoding="utf-8-sig")
+    assert sites.loc[sites["role"] == "new", "name"].tolist() == ["A"]  # next to the 500
+    table = pd.read_csv(out / "siting_units.csv", encoding="utf-8-sig").set_index("name")
+    assert table.loc[UNIT, "population"] == pytest.approx(700.0)  # 500 + 200, hand-summed
+    assert table.loc[UNIT, "covered_after"] == pytest.approx(500.0)
+    assert table["population_model"].to_dict() == {UNIT: "raster", "天心区": "census_uniform"}
+    assert table["population_coarse"].to_dict() == {UNIT: False, "天心区": True}
+    census = units.set_index("name").loc["天心区", "population"]
+    assert table.loc["天心区", "population"] == pytest.approx(census)
+    sheet = openpyxl.load_workbook(out / "siting.xlsx")["units"]
+    header = [c.value for c in sheet[1]]
+    assert "人口模型 population model" in header and any("coarse" in str(h) for h in header)
+    page = (out / "siting_report.html").read_text(encoding="utf-8")
+    assert "raster: people per cell" in page and "census_uniform (coarse)" in page
+    method = pd.read_csv(out / "siting_method.csv", encoding="utf-8-sig").set_index("parameter")
+    assert "pop.tif" in method.loc["source_demand", "value"]
+
+
+@pytest.mark.parametrize("flag", ["--population-grid", "--demand"])
+def test_site_gcj02_candidates_do_not_shift_wgs84_residents(
+    tmp_path: Path, unit_points: list[tuple[float, float]], flag: str
+) -> None:
+    from geo.coords import from_wgs84
+
+    here, there = unit_points[1], unit_points[0]
+    grid = tmp_path / "people.csv"
+    grid.write_text(f"lon,lat,population\n{here[0]},{here[1]},1000\n", encoding="utf-8")
+    lon, lat = from_wgs84([here[0], there[0]], [here[1], there[1]], "GCJ02")
+    cand = _candidates(tmp_path / "cand.csv", list(zip(lon, lat, strict=True)), ["here", "far"])
+    out = tmp_path / "out"
+    argv = ["site", "--units", UNIT, "--k", "1", "--crs", "GCJ02", flag, str(grid)]
+    argv += ["--candidates", str(cand), "--minutes", "3", "--speed-kmh", "6"]  # reach 300 m
+    assert main([*argv, "--curve-k", "0", "--format", "csv", "--out", str(out), "--quiet"]) == 0
+    sites = pd.read_csv(out / "siting_sites.csv", encoding="utf-8-sig")
+    assert sites.loc[sites["role"] == "new", "name"].tolist() == ["here"]
+    units = pd.read_csv(out / "siting_units.csv", encoding="utf-8-sig")
+    # read as GCJ-02 the residents would move ~500 m and no site would reach them
+    assert units["covered_after"].iloc[0] == pytest.approx(1000.0)
+    assert units["population_model"].iloc[0] == "points"
+
+
+def test_site_adds_management_zone_residents_to_host_county(tmp_path: Path) -> None:
+    from geo.population import load_management_zones
+
+    out = tmp_path / "out"
+    argv = ["site", "--units", "冷水滩区", "--k", "1", "--grid-spacing", "3000", "--curve-k", "0"]
+    assert main([*argv, "--format", "csv", "--out", str(out), "--quiet"]) == 0
+    census = load_units(cities=("431100",)).set_index("name").loc["冷水滩区", "population"]
+    zones = load_management_zones().set_index("host_county")
+    zone = zones.loc["冷水滩区"]
+    units = pd.read_csv(out / "siting_units.csv", encoding="utf-8-sig")
+    assert units["population"].iloc[0] == pytest.approx(
+        census + zone["population"]
+    )  # 536,025 + 47,111
+    assert zone["name"] in units["population_note"].iloc[0]
+    assert units["population_model"].iloc[0] == "census_uniform"
+    assert bool(units["population_coarse"].iloc[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -287,7 +288,7 @@ def test_plan_sites_end_to_end_keeps_existing_and_states_model() -> None:
     assert res.sites.loc[res.sites.role == "new", "gain"].sum() == pytest.approx(
         res.solution.objective - res.units["covered_before"].sum()
     )
-    assert "census-uniform (coarse)" in res.params["population_model"]
+    assert "census_uniform (coarse)" in res.params["population_model"]
     assert "held fixed" in res.params["existing_facilities"]
     assert "than the optimum" in res.params["greedy_heuristic"]
 
@@ -387,3 +388,100 @@ def test_mclp_time_limit_keeps_at_least_the_greedy_and_says_so() -> None:
     if sol.status != "optimal":
         assert "not proven optimal" in sol.status and "upper bound" in sol.status
         assert not sol.mip_gap < 0  # the bound is never below the kept solution (NaN: none)
+
+
+# --- demand from the coverage engine's population models (raster, points, census fallback) ---
+
+RASTER_CELLS = {(1250.0, 1250.0): 100.0, (1750.0, 1250.0): 50.0, (7250.0, 1250.0): 300.0}
+
+
+def _write_raster(path: Path, crs: str, *, east: bool = True) -> Path:
+    """People per cell around :data:`RASTER_CELLS` (GK offsets), in ``crs``; zeros elsewhere.
+
+    500 m cells in EPSG:4547, 0.004 degree cells in EPSG:4326; covers both units (or only the
+    western one with ``east=False``).
+    """
+    import rasterio
+    from affine import Affine
+    from pyproj import Transformer
+
+    width_m = 10_000 if east else 4000
+    tr = Transformer.from_crs(GK, crs, always_xy=True)
+    xs, ys = tr.transform([X0, X0 + width_m, X0, X0 + width_m], [Y0, Y0, Y0 + 2000, Y0 + 2000])
+    size = 500.0 if crs == GK else 0.004
+    left, top = min(xs), max(ys)
+    ncols = int(np.ceil((max(xs) - left) / size))
+    nrows = int(np.ceil((top - min(ys)) / size))
+    transform = Affine(size, 0.0, left, 0.0, -size, top)  # (rasterio's from_origin warns)
+    data = np.zeros((nrows, ncols), dtype="float32")
+    for (dx, dy), people in RASTER_CELLS.items():
+        if dx < width_m:
+            x, y = tr.transform(X0 + dx, Y0 + dy)
+            data[int((top - y) // size), int((x - left) // size)] += people
+    profile = {"driver": "GTiff", "height": nrows, "width": ncols, "count": 1}
+    profile |= {"dtype": "float32", "crs": crs, "transform": transform, "nodata": -1.0}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def _site_cands() -> gpd.GeoDataFrame:
+    # next to the western cells, on the eastern cell, and an empty corner of the east unit
+    return _pts([(1250, 1250), (7250, 1250), (9500, 250)], id=["w", "e", "far"], name=list("WEF"))
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", GK])
+def test_raster_demand_is_hand_sum_of_cells_and_mclp_picks_populated(
+    tmp_path: Path, crs: str
+) -> None:
+    from geo.population import read_population_raster
+    from geo.siting_demand import RASTER_MODEL, demand_from_grid
+    from geo.siting_run import site_units
+
+    units = _units()
+    grid = read_population_raster(_write_raster(tmp_path / "pop.tif", crs), units=units)
+    demand = demand_from_grid(grid, units)
+    sums = demand.groupby("unit_id")["population"].sum().to_dict()
+    assert sums == pytest.approx({"1": 150.0, "2": 300.0})  # 100 + 50 in West, 300 in East
+    assert len(demand) == 3 and (demand["population_model"] == RASTER_MODEL).all()
+    assert not demand["population_coarse"].any()
+    kw = {"candidates": _site_cands(), "candidate_source": "user", "speed_kmh": 4.0}
+    one = site_units(units, model="mclp", k=1, population=grid, curve_k=0, **kw)  # reach 1 km
+    assert one.sites.loc[one.sites.role == "new", "id"].tolist() == ["e"]
+    assert one.solution.objective == pytest.approx(300.0)
+    two = site_units(units, model="mclp", k=2, population=grid, curve_k=0, **kw)
+    assert sorted(two.sites.loc[two.sites.role == "new", "id"]) == ["e", "w"]
+    assert two.solution.objective == pytest.approx(450.0)
+    table = two.units.set_index("name")
+    assert table["population"].to_dict() == pytest.approx({"West": 150.0, "East": 300.0})
+    assert (table["population_model"] == "raster").all() and not table["population_coarse"].any()
+    assert two.params["population_model"].startswith("raster: people per cell")
+
+
+def test_unit_without_raster_cells_falls_back_to_census_with_warning(tmp_path: Path) -> None:
+    from geo.population import PopulationFallbackWarning, read_population_raster
+    from geo.siting_run import site_units
+
+    units = _units()
+    grid = read_population_raster(_write_raster(tmp_path / "w.tif", GK, east=False), units=units)
+    kw = {"candidates": _site_cands(), "candidate_source": "user", "curve_k": 0}
+    with pytest.warns(PopulationFallbackWarning, match=r"1 unit\(s\).*\(East\)"):
+        res = site_units(units, model="mclp", k=1, population=grid, **kw)
+    table = res.units.set_index("name")
+    assert table.loc["West", "population"] == pytest.approx(150.0)
+    assert table.loc["East", "population"] == pytest.approx(3000.0)  # census total
+    assert table["population_model"].to_dict() == {"West": "raster", "East": "census_uniform"}
+    assert table["population_coarse"].to_dict() == {"West": False, "East": True}
+    assert "census spread by area instead" in table.loc["East", "population_note"]
+    assert "census_uniform (coarse)" in res.params["population_model"]
+    assert "East" in res.params["population_model"] and "caveat" in res.params
+
+
+def test_points_grid_demand_keeps_its_own_positions() -> None:
+    from geo.siting_demand import demand_from_grid
+
+    pts = _pts([(1000, 1000), (5000, 1000), (50_000, 1000)], population=[10.0, 20.0, 30.0])
+    demand = demand_from_grid(pts, _units())
+    assert demand["unit_id"].tolist() == ["1", "2"] and demand.attrs["outside_units"] == 1
+    assert demand.geometry.x.tolist() == pytest.approx(pts.geometry.x[:2].tolist(), abs=1e-9)
+    assert (demand["population_model"] == "points").all()
