@@ -57,7 +57,7 @@ __all__ = [
     "fallback_units",
     "grid_from_points",
     "is_raster",
-    "load_management_zones",
+    "load_zone_hosts",
     "read_population_raster",
     "sample_unit",
     "unit_index",
@@ -536,7 +536,7 @@ def _demand_frame(grid: PopulationGrid, ids: NDArray, crs: CRS) -> gpd.GeoDataFr
     return gdf
 
 
-def load_management_zones(path: str | Path | None = None) -> pd.DataFrame:
+def load_zone_hosts(path: str | Path | None = None) -> pd.DataFrame:
     """Read the management zones table (zones the census lists without a county).
 
     Parameters
@@ -566,7 +566,7 @@ def add_management_zones(
     units : GeoDataFrame
         Units with ``unit_id`` and ``population_column`` (census rows without the zones).
     zones : DataFrame, optional
-        Default :func:`load_management_zones`.
+        Default :func:`load_zone_hosts`.
     unit_id, population_column : str
         Column names.
 
@@ -576,7 +576,7 @@ def add_management_zones(
         A copy with ``population`` raised by the zones' residents and a ``population_note``
         column naming the zones added (with the basis of the host county).
     """
-    zones = load_management_zones() if zones is None else zones
+    zones = load_zone_hosts() if zones is None else zones
     out = units.copy()
     notes = out["population_note"].fillna("") if "population_note" in out else None
     notes = notes if notes is not None else pd.Series("", index=out.index)

@@ -375,7 +375,8 @@ def _band_legend(pg: _Page, main: _View) -> Rect | None:
     if pg.fr.legend is not None:
         return None
     x, y, w, h = pg.fr.map
-    need = panels.legend_height(pg.fig, w - 2.0, pg.page, main.handles, pg.k, columns=(5, 4))
+    handles = _unique_handles(main.handles)
+    need = panels.legend_height(pg.fig, w - 2.0, pg.page, handles, pg.k, columns=(5, 4))
     if need > 0.3 * h:
         return None
     rect = (x + 1.0, y + 1.0, w - 2.0, need)
@@ -383,6 +384,14 @@ def _band_legend(pg: _Page, main: _View) -> Rect | None:
     per_mm = main.scale / 1000.0
     cover = box(vx0, vy0, vx0 + w * per_mm, vy0 + (need + 12.0 * pg.k) * per_mm)
     return rect if not cover.intersects(pg.unit_m) else None
+
+
+def _unique_handles(handles: list) -> list:
+    """Legend handles with repeated labels dropped (the first of each label is kept)."""
+    unique: dict[str, Any] = {}
+    for handle in handles:
+        unique.setdefault(handle.get_label(), handle)
+    return list(unique.values())
 
 
 def _rects_overlap(a: Rect, b: Rect) -> bool:
@@ -400,10 +409,7 @@ def _draw_panels(
     """Legend, place key and notes, stacked so each gets the height its content needs."""
     fr, k = pg.fr, pg.k
     legend_rect = band
-    unique: dict[str, Any] = {}
-    for handle in handles:
-        unique.setdefault(handle.get_label(), handle)
-    handles = list(unique.values())
+    handles = _unique_handles(handles)
     items = _note_items(pg, scale)
     stack_w = fr.stack[2]
     notes_h = panels.notes_height(items, footer, stack_w, k)

@@ -24,7 +24,7 @@ from geo.population import (
     add_management_zones,
     census_sample,
     demand_points,
-    load_management_zones,
+    load_zone_hosts,
     read_population_raster,
 )
 
@@ -190,7 +190,7 @@ def test_census_sample_spreads_population_over_the_area() -> None:
 
 
 def test_management_zones_counted_in_host_county() -> None:
-    zones = load_management_zones()
+    zones = load_zone_hosts()
     assert dict(zip(zones["name"], zones["population"], strict=True)) == {
         "永州经济技术开发区": 47111,
         "永州市金洞管理区": 40874,

@@ -102,6 +102,38 @@ def _number(
                 parse_math=False,
             )
             _clamp_to_axes(forced, v.ax, renderer)
+            _least_overlap(forced, [*mine, *extra], 1.5 + spec.clearance, renderer)
+            mine.append(forced.get_window_extent(renderer))
+
+
+def _overlap(box: Bbox, others: list[Bbox]) -> float:
+    total = 0.0
+    for o in others:
+        w = min(box.x1, o.x1) - max(box.x0, o.x0)
+        h = min(box.y1, o.y1) - max(box.y0, o.y0)
+        total += max(w, 0.0) * max(h, 0.0)
+    return total
+
+
+def _least_overlap(text: Any, others: list[Bbox], d: float, renderer: Any) -> None:
+    """Move a forced number to the nearby offset that covers the least of the placed labels."""
+    frame = text.axes.get_window_extent(renderer)
+    best: tuple[float, tuple[float, float], str] | None = None
+    for dx, dy in ((1, 0), (-1, 0), (0, 1.6), (0, -1.6), (2, 2), (-2, 2), (2, -2), (-2, -2)):
+        off = (dx * d, dy * d * 2)
+        text.xyann = off
+        text.set_ha("left" if dx >= 0 else "right")
+        box = text.get_window_extent(renderer)
+        if box.x0 < frame.x0 or box.x1 > frame.x1 or box.y0 < frame.y0 or box.y1 > frame.y1:
+            continue
+        score = _overlap(box, others)
+        if best is None or score < best[0]:
+            best = (score, off, text.get_ha())
+        if score == 0.0:
+            break
+    if best is not None:
+        text.xyann = best[1]
+        text.set_ha(best[2])
 
 
 def _clamp_to_axes(text: Any, ax: Any, renderer: Any) -> None:
