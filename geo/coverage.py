@@ -245,7 +245,10 @@ def read_population_grid(
     values = pd.to_numeric(gdf[column], errors="coerce")
     bad = values.isna() | (values < 0)
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        # the row the user sees: Excel numbering for tables (header = row 1), feature number else
+        rows = gdf["source_row"] if "source_row" in gdf.columns else None
+        row = int(rows.iloc[first]) if rows is not None else first + 1
         msg = f"population must be a number >= 0 ({int(bad.sum())} bad rows)"
         raise InputError(msg, file=path.name, row=row, field=column)
     return gpd.GeoDataFrame({"population": values.astype(float)}, geometry=gdf.geometry, crs=WGS84)

@@ -371,3 +371,14 @@ def test_cli_yongzhou_counts_management_zones(
     assert (s["population_model"] == "census_uniform").all() and s["population_coarse"].all()
     method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
     assert "management zones" in method["source_units"]
+
+
+def test_bad_population_row_is_numbered_as_excel_shows_it(tmp_path: Path) -> None:
+    from geo.coverage import read_population_grid
+    from geo.errors import InputError
+
+    csv = tmp_path / "pop.csv"
+    csv.write_text("lon,lat,population\n113.0,28.2,10\n113.01,28.2,abc\n", encoding="utf-8")
+    # header = row 1, so the bad value is on row 3 (it was reported as row 2)
+    with pytest.raises(InputError, match=r"row 3"):
+        read_population_grid(csv)
