@@ -282,13 +282,13 @@ def test_site_gcj02_candidates_do_not_shift_wgs84_residents(
 
 
 def test_site_adds_management_zone_residents_to_host_county(tmp_path: Path) -> None:
-    from geo.population import load_management_zones
+    from geo.population import load_zone_hosts
 
     out = tmp_path / "out"
     argv = ["site", "--units", "冷水滩区", "--k", "1", "--grid-spacing", "3000", "--curve-k", "0"]
     assert main([*argv, "--format", "csv", "--out", str(out), "--quiet"]) == 0
     census = load_units(cities=("431100",)).set_index("name").loc["冷水滩区", "population"]
-    zones = load_management_zones().set_index("host_county")
+    zones = load_zone_hosts().set_index("host_county")
     zone = zones.loc["冷水滩区"]
     units = pd.read_csv(out / "siting_units.csv", encoding="utf-8-sig")
     assert units["population"].iloc[0] == pytest.approx(
