@@ -20,6 +20,7 @@ from pypdf import PdfReader, PdfWriter
 
 from geo.printing.page import QuietCanvas, add_axes, frames, wrap
 from geo.printing.symbols import KIND_LABELS
+from geo.settings import KIND_NAMES
 
 __all__ = [
     "PRECISION_LABELS",
@@ -224,7 +225,7 @@ def overview_page(
 def _cell(place: dict, key: str) -> str:
     value = str(place.get(key) or "")
     if key == "kind":
-        return KIND_LABELS.get(value, value) or "—"
+        return KIND_NAMES.get(value, (KIND_LABELS.get(value, value),))[0] or "—"
     if key == "precision":
         return PRECISION_LABELS.get(value, value) or "—"
     if key == "section":
