@@ -841,6 +841,88 @@ def _atlas_units(city: str) -> tuple[str, str, list[str]]:
     return code, name, list(counties.loc[counties["city_adcode"] == code, "name"])
 
 
+def _atlas_front_pages(
+    pdf: Any,
+    page: tuple[float, float],
+    *,
+    title: str,
+    city: str,
+    code: str,
+    names: list[str],
+    pages: dict[str, int],
+    producer: str,
+    date: dt.date,
+) -> None:
+    """Add the atlas cover (page 1) and the overview map with page numbers (page 2)."""
+    from geo.printing import atlas
+
+    cover = atlas.cover_page(
+        page, title=title, city=city, units=names, producer=producer, date=date
+    )
+    atlas.number_page(cover, 1)
+    pdf.savefig(cover)
+    units = _all_counties()
+    units = units[units["city_adcode"] == code]
+    overview = atlas.overview_page(
+        page,
+        to_metric(units, crs=metric_crs_for(units.union_all())),
+        pages,
+        title=f"{city} 分幅总览",
+    )
+    atlas.number_page(overview, 2)
+    pdf.savefig(overview)
+
+
+def _atlas_unit_pages(
+    pdf: Any,
+    layout: MapLayout,
+    unit: str,
+    page: tuple[float, float],
+    *,
+    out: Path,
+    fmts: tuple[str, ...],
+    dpi: int,
+    producer: str,
+    size: str,
+    orientation: str,
+    map_page: int,
+) -> PrintedMap:
+    """Save a unit's own files (but its PDF), add its map and places pages to the atlas."""
+    from geo.printing import atlas
+
+    stem = out / _file_stem(unit, size, orientation)
+    paths = _save(layout, stem, tuple(f for f in fmts if f != "pdf"), dpi, producer)
+    if "pdf" in fmts:
+        paths = {"pdf": stem.with_name(f"{stem.name}.pdf"), **paths}
+    atlas.number_page(layout.figure, map_page)
+    pdf.savefig(layout.figure, dpi=min(dpi, 300))
+    layout.figure.clear()
+    listing = atlas.places_page(page, unit, plan_places(layout), map_page=map_page)
+    atlas.number_page(listing, map_page + 1)
+    pdf.savefig(listing)
+    return PrintedMap(unit, paths, layout.scale, f"EPSG:{layout.crs.to_epsg()}", layout.layers)
+
+
+def _split_unit_pdfs(
+    raw: Path,
+    maps: list[PrintedMap],
+    *,
+    pages: dict[str, int],
+    titles: dict[str, str],
+    producer: str,
+) -> None:
+    """Write each unit's PDF as its map page cut from the raw atlas."""
+    from geo.printing import atlas
+
+    for printed in maps:
+        _atomic_write(
+            printed.paths["pdf"],
+            lambda tmp, u=printed.unit: atlas.split_page(
+                raw, pages[u], out=Path(tmp), title=titles[u], author=producer or None
+            ),
+        )
+
+
 def print_atlas(
     city: str,
     *,
@@ -919,21 +1001,17 @@ grid, layers, out_dir, formats, date, layers_dir
         from matplotlib.backends.backend_pdf import PdfPages
 
         with PdfPages(raw, metadata=meta) as pdf:
-            cover = atlas.cover_page(
-                page, title=atlas_title, city=name, units=names, producer=producer, date=date
-            )
-            atlas.number_page(cover, 1)
-            pdf.savefig(cover)
-            units = _all_counties()
-            units = units[units["city_adcode"] == code]
-            overview = atlas.overview_page(
+            _atlas_front_pages(
+                pdf,
                 page,
-                to_metric(units, crs=metric_crs_for(units.union_all())),
-                pages,
-                title=f"{name} 分幅总览",
+                title=atlas_title,
+                city=name,
+                code=code,
+                names=names,
+                pages=pages,
+                producer=producer,
+                date=date,
             )
-            atlas.number_page(overview, 2)
-            pdf.savefig(overview)
             bar = tqdm(names, desc=f"{name} atlas", unit="map", disable=not progress)
             for unit in bar:
                 layout = compose_map(
@@ -952,30 +1030,24 @@ grid, layers, out_dir, formats, date, layers_dir
                     date=date,
                     layers_dir=layers_dir,
                 )
-                stem = out / _file_stem(unit, size, orientation)
-                paths = _save(layout, stem, tuple(f for f in fmts if f != "pdf"), dpi, producer)
-                if "pdf" in fmts:
-                    paths = {"pdf": stem.with_name(f"{stem.name}.pdf"), **paths}
                 titles[unit] = layout.title
-                atlas.number_page(layout.figure, pages[unit])
-                pdf.savefig(layout.figure, dpi=min(dpi, 300))
-                layout.figure.clear()
-                listing = atlas.places_page(page, unit, plan_places(layout), map_page=pages[unit])
-                atlas.number_page(listing, pages[unit] + 1)
-                pdf.savefig(listing)
                 maps.append(
-                    PrintedMap(
-                        unit, paths, layout.scale, f"EPSG:{layout.crs.to_epsg()}", layout.layers
+                    _atlas_unit_pages(
+                        pdf,
+                        layout,
+                        unit,
+                        page,
+                        out=out,
+                        fmts=fmts,
+                        dpi=dpi,
+                        producer=producer,
+                        size=size,
+                        orientation=orientation,
+                        map_page=pages[unit],
                     )
                 )
         if "pdf" in fmts:  # cut from the atlas: saving again would subset the fonts again
-            for printed in maps:
-                _atomic_write(
-                    printed.paths["pdf"],
-                    lambda tmp, u=printed.unit: atlas.split_page(
-                        raw, pages[u], out=Path(tmp), title=titles[u], author=producer or None
-                    ),
-                )
+            _split_unit_pdfs(raw, maps, pages=pages, titles=titles, producer=producer)
         marks = [("封面", 1), ("分幅总览", 2), *((unit, pages[unit]) for unit in names)]
         final = atlas.add_bookmarks(raw, marks, out=Path(work) / "atlas.pdf")
         os.chmod(final, _file_mode())
