@@ -499,6 +499,76 @@ def _default_subtitle(mu: MapUnit, scale: int, date: dt.date) -> str:
     return f"{context} · {mu.name} · 比例尺 {format_scale(scale)} · {date.year}年{date.month}月"
 
 
+def _map_furniture(pg: _Page, main: _View, band: Rect | None, *, grid: bool) -> Any:
+    """Add scale bar (above the legend band), north arrow and graticule; return the scale bar."""
+    k = pg.k
+    lift = (band[3] + 3.0 * k) / pg.fr.map[3] if band is not None else 0.05
+    scalebar = add_scale_bar(
+        main.ax, scale=main.scale, fontsize=7 * k, height_pt=3.2 * k, anchor=(0.04, lift)
+    )
+    add_north_arrow(main.ax, crs=pg.crs, size_pt=28 * k, fontsize=10 * k)
+    if grid:
+        add_graticule(main.ax, crs=pg.crs, fontsize=6 * k)
+    return scalebar
+
+
+def _views_and_extents(
+    pg: _Page,
+    main: _View,
+    detail: _View | None,
+    band: Rect | None,
+    coverage: gpd.GeoDataFrame | None,
+    coverage_label: str,
+    coverage_note: str,
+) -> tuple[list[_View], dict[int, list[Bbox]], Rect | None]:
+    """Draw the detail view if any; return the views to label, boxes labels avoid, detail rect."""
+    views, extra = [main], {0: []}
+    renderer = pg.fig.canvas.get_renderer()
+    detail_rect = None
+    if detail is not None:
+        main.labels = [s for s in main.labels if not _in_detail(s, pg.detail_box)]
+        _draw_view(pg, detail, coverage, coverage_label, coverage_note)
+        k = pg.k
+        add_scale_bar(detail.ax, scale=None, fontsize=6 * k, height_pt=2.5 * k, max_fraction=0.3)
+        views.append(detail)
+        extra[0].append(detail.ax.get_window_extent(renderer))
+        detail_rect = _rect_of(detail.ax, pg.page)
+    if band is not None:
+        extra[0].append(_display_box(pg, band))
+    return views, extra, detail_rect
+
+
+def _footer(approval_no: str, producer: str, date: dt.date) -> list[str]:
+    """Return the footer lines: approval number, producer and date (blanks to fill in)."""
+    return [
+        f"审图号：{approval_no.strip() or '________________'}",
+        f"制图单位：{producer.strip() or '________________'}",
+        f"制图日期：{date.isoformat()}",
+    ]
+
+
+def _page_regions(
+    pg: _Page,
+    main: _View,
+    key: list[panels.KeyEntry],
+    footer: list[str],
+    band: Rect | None,
+    detail_rect: Rect | None,
+) -> dict[str, Rect]:
+    """Draw the side panels and return every page region (panels, detail, map, inset, title)."""
+    regions = _draw_panels(pg, main.handles, key, main.scale, footer, band)
+    if detail_rect is not None:
+        regions["detail"] = detail_rect
+    fr = pg.fr
+    x, y, w, h = fr.map
+    regions.update(
+        map=(x - fr.gutter, y - fr.gutter, w + 2 * fr.gutter, h + 2 * fr.gutter),
+        inset=fr.inset,
+        title=fr.title,
+    )
+    return regions
+
+
 def compose_map(
     unit: str | MapUnit,
     *,
@@ -550,47 +620,18 @@ def compose_map(
     _draw_view(pg, main, coverage, coverage_label, coverage_note)
     band = _band_legend(pg, main)
     detail = _draw_detail(pg, main, band)
-    k = pg.k
-    lift = (band[3] + 3.0 * k) / pg.fr.map[3] if band is not None else 0.05
-    scalebar = add_scale_bar(
-        main.ax, scale=main.scale, fontsize=7 * k, height_pt=3.2 * k, anchor=(0.04, lift)
+    scalebar = _map_furniture(pg, main, band, grid=grid)
+    views, extra, detail_rect = _views_and_extents(
+        pg, main, detail, band, coverage, coverage_label, coverage_note
     )
-    add_north_arrow(main.ax, crs=pg.crs, size_pt=28 * k, fontsize=10 * k)
-    if grid:
-        add_graticule(main.ax, crs=pg.crs, fontsize=6 * k)
-    views, extra = [main], {0: []}
-    renderer = pg.fig.canvas.get_renderer()
-    detail_rect = None
-    if detail is not None:
-        main.labels = [s for s in main.labels if not _in_detail(s, pg.detail_box)]
-        _draw_view(pg, detail, coverage, coverage_label, coverage_note)
-        add_scale_bar(detail.ax, scale=None, fontsize=6 * k, height_pt=2.5 * k, max_fraction=0.3)
-        views.append(detail)
-        extra[0].append(detail.ax.get_window_extent(renderer))
-        detail_rect = _rect_of(detail.ax, pg.page)
-    if band is not None:
-        extra[0].append(_display_box(pg, band))
     placed, key = _name_places(pg, views, extra)
     title = title or f"{mu.name}大健康产业空间布局示意图"
     subtitle = subtitle or _default_subtitle(mu, main.scale, date)
-    panels.draw_title(pg.fig, pg.fr.title, page, title, subtitle, k)
+    panels.draw_title(pg.fig, pg.fr.title, page, title, subtitle, pg.k)
     _outer_frame(pg.fig, pg.fr)
     inset_ax = _draw_inset(pg, main.box)
-    footer = [
-        f"审图号：{approval_no.strip() or '________________'}",
-        f"制图单位：{producer.strip() or '________________'}",
-        f"制图日期：{date.isoformat()}",
-    ]
-    regions = _draw_panels(pg, main.handles, key, main.scale, footer, band)
-    if detail_rect is not None:
-        regions["detail"] = detail_rect
-    fr = pg.fr
-    x, y, w, h = fr.map
-    regions.update(
-        map=(x - fr.gutter, y - fr.gutter, w + 2 * fr.gutter, h + 2 * fr.gutter),
-        inset=fr.inset,
-        title=fr.title,
-    )
+    footer = _footer(approval_no, producer, date)
+    regions = _page_regions(pg, main, key, footer, band, detail_rect)
     shown = [layer for layer in _layer_ids(layers_dir) if layer in pg.shown]
     return MapLayout(
         pg.fig,
