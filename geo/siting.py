@@ -253,6 +253,19 @@ def solve_mclp(
         sol = _capacitated_cover(cover, weight, fixed, capacity, k=k, time_limit=time_limit)
         sol.seconds = time.perf_counter() - t0
         return sol
+    return _mclp_plain(cover, weight, fixed, k=k, time_limit=time_limit, t0=t0)
+
+
+def _mclp_plain(
+    cover: sparse.csr_matrix,
+    weight: NDArray,
+    fixed: NDArray[np.bool_],
+    *,
+    k: int,
+    time_limit: float,
+    t0: float,
+) -> Solution:
+    """Solve the uncapacitated MCLP on demand grouped by covering pattern (timed from ``t0``)."""
     cand, already = _split(cover, fixed)
     sub = cover[:, cand]
     live = np.flatnonzero(~already & (weight > 0) & (np.diff(sub.indptr) > 0))
