@@ -253,6 +253,106 @@ def scale_ticks(length: float) -> tuple[float, ...]:
     return (0.0, length / 2, length)
 
 
+def _scale_bar_backing(
+    ax: Axes,
+    x0: float,
+    y: float,
+    *,
+    length: float,
+    height: float,
+    fontsize: float,
+    zorder: float,
+    mx: float,
+    my: float,
+) -> Rectangle:
+    """Add the white backing box so the bar reads over any map content."""
+    pad_x, pad_top, pad_bottom = 8 * mx, (fontsize * 2.6 + 4) * my, 3 * my
+    backing = Rectangle(
+        (x0 - pad_x, y - pad_bottom),
+        length + 2 * pad_x + 4 * fontsize * mx,
+        height + pad_top + pad_bottom,
+        facecolor="white",
+        edgecolor="none",
+        alpha=0.85,
+        zorder=zorder - 0.5,
+    )
+    ax.add_patch(backing)
+    return backing
+
+
+def _scale_bar_blocks(
+    ax: Axes,
+    x0: float,
+    y: float,
+    *,
+    length: float,
+    height: float,
+    segments: int,
+    zorder: float,
+) -> list[Rectangle]:
+    """Add the alternating black and white blocks of the bar."""
+    step = length / segments
+    blocks = []
+    for i in range(segments):
+        rect = Rectangle(
+            (x0 + i * step, y),
+            step,
+            height,
+            facecolor="black" if i % 2 == 0 else "white",
+            edgecolor="black",
+            linewidth=0.6,
+            zorder=zorder,
+        )
+        ax.add_patch(rect)
+        blocks.append(rect)
+    return blocks
+
+
+def _scale_bar_labels(
+    ax: Axes,
+    x0: float,
+    top: float,
+    *,
+    length: float,
+    unit: str,
+    scale: int | None,
+    fontsize: float,
+    zorder: float,
+    my: float,
+) -> list[Text]:
+    """Add the tick lengths above the bar (unit on the last) and the scale above them."""
+    ticks = scale_ticks(length)
+    texts = []
+    for i, tick in enumerate(ticks):
+        text = format_length(tick, unit=unit).split()[0]
+        if i == len(ticks) - 1:
+            text = format_length(tick, unit=unit)
+        texts.append(
+            ax.text(
+                x0 + tick,
+                top + 1.5 * my,
+                text,
+                ha="center",
+                va="bottom",
+                fontsize=fontsize,
+                zorder=zorder,
+            )
+        )
+    if scale is not None:
+        texts.append(
+            ax.text(
+                x0,
+                top + (fontsize * 1.4 + 2) * my,
+                f"比例尺 {format_scale(scale)}",
+                ha="left",
+                va="bottom",
+                fontsize=fontsize,
+                zorder=zorder,
+            )
+        )
+    return texts
+
+
 def add_scale_bar(
     ax: Axes,
     *,
@@ -299,61 +399,26 @@ def add_scale_bar(
     height = height_pt * my
     unit = "km" if length >= 1000 else "m"
     artists: list = []
-    # White backing box so the bar reads over any map content.
-    pad_x, pad_top, pad_bottom = 8 * mx, (fontsize * 2.6 + 4) * my, 3 * my
-    backing = Rectangle(
-        (x0 - pad_x, y - pad_bottom),
-        length + 2 * pad_x + 4 * fontsize * mx,
-        height + pad_top + pad_bottom,
-        facecolor="white",
-        edgecolor="none",
-        alpha=0.85,
-        zorder=zorder - 0.5,
+    artists.append(
+        _scale_bar_backing(
+            ax, x0, y, length=length, height=height, fontsize=fontsize, zorder=zorder, mx=mx, my=my
+        )
     )
-    ax.add_patch(backing)
-    artists.append(backing)
     segments = segments or (5 if scale_ticks(length)[1] * 5 == length * 2 else 4)
-    step = length / segments
-    for i in range(segments):
-        rect = Rectangle(
-            (x0 + i * step, y),
-            step,
-            height,
-            facecolor="black" if i % 2 == 0 else "white",
-            edgecolor="black",
-            linewidth=0.6,
-            zorder=zorder,
-        )
-        ax.add_patch(rect)
-        artists.append(rect)
-    ticks = scale_ticks(length)
-    for i, tick in enumerate(ticks):
-        text = format_length(tick, unit=unit).split()[0]
-        if i == len(ticks) - 1:
-            text = format_length(tick, unit=unit)
-        artists.append(
-            ax.text(
-                x0 + tick,
-                y + height + 1.5 * my,
-                text,
-                ha="center",
-                va="bottom",
-                fontsize=fontsize,
-                zorder=zorder,
-            )
-        )
-    if scale is not None:
-        artists.append(
-            ax.text(
-                x0,
-                y + height + (fontsize * 1.4 + 2) * my,
-                f"比例尺 {format_scale(scale)}",
-                ha="left",
-                va="bottom",
-                fontsize=fontsize,
-                zorder=zorder,
-            )
-        )
+    artists += _scale_bar_blocks(
+        ax, x0, y, length=length, height=height, segments=segments, zorder=zorder
+    )
+    artists += _scale_bar_labels(
+        ax,
+        x0,
+        y + height,
+        length=length,
+        unit=unit,
+        scale=scale,
+        fontsize=fontsize,
+        zorder=zorder,
+        my=my,
+    )
     return ScaleBar(length, format_length(length), x0, x0 + length, y, artists)
 
 
