@@ -579,6 +579,77 @@ def _graticule_step(span_deg: float, *, target: int = 5) -> float:
     return _GRATICULE_STEPS[-1]
 
 
+def _geo_extent(
+    to_geo: Transformer, x0: float, x1: float, y0: float, y1: float
+) -> tuple[float, float, float, float]:
+    """Return the lon/lat range of the map frame (corners and edge midpoints)."""
+    xs = np.array([x0, x1, x1, x0, (x0 + x1) / 2, (x0 + x1) / 2, x0, x1])
+    ys = np.array([y0, y0, y1, y1, y0, y1, (y0 + y1) / 2, (y0 + y1) / 2])
+    lons, lats = to_geo.transform(xs, ys)
+    return min(lons), max(lons), min(lats), max(lats)
+
+
+def _graticule_line(
+    axis: str,
+    value: float,
+    dense: np.ndarray,
+    *,
+    step: float,
+    lon: tuple[float, float],
+    lat: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the vertices in degrees of a meridian (``lon``) or parallel, one step past the map."""
+    (lon_lo, lon_hi), (lat_lo, lat_hi) = lon, lat
+    if axis == "lon":
+        return (
+            np.full(dense.size, value),
+            lat_lo - step + dense * (lat_hi - lat_lo + 2 * step),
+        )
+    return (
+        lon_lo - step + dense * (lon_hi - lon_lo + 2 * step),
+        np.full(dense.size, value),
+    )
+
+
+def _graticule_label(
+    ax: Axes,
+    axis: str,
+    text: str,
+    pos: float,
+    *,
+    x0: float,
+    y0: float,
+    fontsize: float,
+    color: str,
+) -> None:
+    """Write a graticule label outside the frame: longitudes below it, latitudes left of it."""
+    if axis == "lon":
+        ax.annotate(
+            text,
+            (pos, y0),
+            xytext=(0, -3),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=fontsize,
+            color=color,
+            annotation_clip=False,
+        )
+    else:
+        ax.annotate(
+            text,
+            (x0, pos),
+            xytext=(-3, 0),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            rotation=90,
+            fontsize=fontsize,
+            color=color,
+            annotation_clip=False,
+        )
+
+
 def add_graticule(
     ax: Axes,
     *,
@@ -614,10 +685,7 @@ def add_graticule(
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     frame = box(x0, y0, x1, y1)
-    xs = np.array([x0, x1, x1, x0, (x0 + x1) / 2, (x0 + x1) / 2, x0, x1])
-    ys = np.array([y0, y0, y1, y1, y0, y1, (y0 + y1) / 2, (y0 + y1) / 2])
-    lons, lats = to_geo.transform(xs, ys)
-    lon_lo, lon_hi, lat_lo, lat_hi = min(lons), max(lons), min(lats), max(lats)
+    lon_lo, lon_hi, lat_lo, lat_hi = _geo_extent(to_geo, x0, x1, y0, y1)
     step = _graticule_step(min(lon_hi - lon_lo, lat_hi - lat_lo))
     bottom, left = LineString([(x0, y0), (x1, y0)]), LineString([(x0, y0), (x0, y1)])
     labels: list[tuple[str, float, float]] = []
@@ -626,16 +694,9 @@ def add_graticule(
         start = math.floor(lo / step) * step
         for value in np.arange(start, hi + step, step):
             value = round(float(value) * 3600) / 3600
-            if axis == "lon":
-                gx, gy = (
-                    np.full(dense.size, value),
-                    lat_lo - step + dense * (lat_hi - lat_lo + 2 * step),
-                )
-            else:
-                gx, gy = (
-                    lon_lo - step + dense * (lon_hi - lon_lo + 2 * step),
-                    np.full(dense.size, value),
-                )
+            gx, gy = _graticule_line(
+                axis, value, dense, step=step, lon=(lon_lo, lon_hi), lat=(lat_lo, lat_hi)
+            )
             mx_, my_ = to_map.transform(gx, gy)
             line = LineString(np.column_stack([mx_, my_])).intersection(frame)
             if line.is_empty:
@@ -648,32 +709,16 @@ def add_graticule(
             if hit.is_empty or hit.geom_type != "Point":
                 continue
             pos = hit.x if axis == "lon" else hit.y
-            text = format_dms(value, axis=axis)
-            if axis == "lon":
-                ax.annotate(
-                    text,
-                    (pos, y0),
-                    xytext=(0, -3),
-                    textcoords="offset points",
-                    ha="center",
-                    va="top",
-                    fontsize=fontsize,
-                    color=color,
-                    annotation_clip=False,
-                )
-            else:
-                ax.annotate(
-                    text,
-                    (x0, pos),
-                    xytext=(-3, 0),
-                    textcoords="offset points",
-                    ha="right",
-                    va="center",
-                    rotation=90,
-                    fontsize=fontsize,
-                    color=color,
-                    annotation_clip=False,
-                )
+            _graticule_label(
+                ax,
+                axis,
+                format_dms(value, axis=axis),
+                pos,
+                x0=x0,
+                y0=y0,
+                fontsize=fontsize,
+                color=color,
+            )
             labels.append((axis, value, pos))
     return labels
 
