@@ -877,6 +877,59 @@ def _box_at(px: float, py: float, w: float, h: float, ha: str, va: str) -> Bbox:
     return Bbox.from_bounds(x0, y0, w, h)
 
 
+def _text_size(probe: Text, spec: LabelSpec, renderer: Any) -> tuple[float, float]:
+    """Return the display width and height of the label's text, measured with ``probe``."""
+    probe.set_text(spec.text)
+    probe.set_fontsize(spec.fontsize)
+    probe.set_fontweight(spec.weight)
+    size = probe.get_window_extent(renderer)
+    return size.width, size.height
+
+
+def _box_is_free(
+    ax: Axes, spec: LabelSpec, bbox: Bbox, *, frame: Bbox, placed: Sequence[Bbox]
+) -> bool:
+    """Tell whether a label box is inside the axes, clear of ``placed`` and inside its area."""
+    inside = (
+        bbox.x0 >= frame.x0 and bbox.x1 <= frame.x1 and bbox.y0 >= frame.y0 and bbox.y1 <= frame.y1
+    )
+    if not inside or _overlaps(bbox, placed):
+        return False
+    return not (spec.within is not None and not _inside_area(ax, bbox, spec.within))
+
+
+def _draw_label(
+    ax: Axes,
+    spec: LabelSpec,
+    xy: tuple[float, float],
+    offset: tuple[float, float],
+    *,
+    ha: str,
+    va: str,
+    leader: bool,
+) -> Text:
+    """Write the label at ``offset`` points from ``xy``, with a leader line for callouts."""
+    return ax.annotate(
+        spec.text,
+        xy,
+        xytext=offset,
+        textcoords="offset points",
+        ha=ha,
+        va=va,
+        fontsize=spec.fontsize,
+        color=spec.color,
+        zorder=15 + spec.priority / 100,
+        annotation_clip=False,
+        fontweight=spec.weight,
+        parse_math=False,
+        arrowprops=(
+            {"arrowstyle": "-", "lw": 0.4, "color": "#566573", "shrinkA": 0, "shrinkB": 2}
+            if leader
+            else None
+        ),
+    )
+
+
 def place_labels(
     ax: Axes,
     labels: Sequence[LabelSpec],
@@ -926,43 +979,13 @@ def place_labels(
     probe = ax.text(0, 0, "", fontsize=7, parse_math=False)
     for i in order:
         spec = labels[i]
-        probe.set_text(spec.text)
-        probe.set_fontsize(spec.fontsize)
-        probe.set_fontweight(spec.weight)
-        size = probe.get_window_extent(renderer)
-        w, h = size.width, size.height
+        w, h = _text_size(probe, spec, renderer)
         for x, y, dx, dy, ha, va, leader in _candidates(spec, gap_pt, rings):
             px, py = ax.transData.transform((x, y))
             bbox = _box_at(px + dx * scale, py + dy * scale, w, h, ha, va)
-            inside = (
-                bbox.x0 >= frame.x0
-                and bbox.x1 <= frame.x1
-                and bbox.y0 >= frame.y0
-                and bbox.y1 <= frame.y1
-            )
-            if not inside or _overlaps(bbox, placed):
+            if not _box_is_free(ax, spec, bbox, frame=frame, placed=placed):
                 continue
-            if spec.within is not None and not _inside_area(ax, bbox, spec.within):
-                continue
-            text = ax.annotate(
-                spec.text,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                ha=ha,
-                va=va,
-                fontsize=spec.fontsize,
-                color=spec.color,
-                zorder=15 + spec.priority / 100,
-                annotation_clip=False,
-                fontweight=spec.weight,
-                parse_math=False,
-                arrowprops=(
-                    {"arrowstyle": "-", "lw": 0.4, "color": "#566573", "shrinkA": 0, "shrinkB": 2}
-                    if leader
-                    else None
-                ),
-            )
+            text = _draw_label(ax, spec, (x, y), (dx, dy), ha=ha, va=va, leader=leader)
             placed.append(bbox)
             result[i] = text
             effects = _effects(spec, halo=halo)
