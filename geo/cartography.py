@@ -10,7 +10,7 @@ small, tested helper instead.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -458,6 +458,70 @@ def north_angle(crs: CRS | str, x: float, y: float) -> float:
     return math.degrees(math.atan2(x2 - x, y2 - y))
 
 
+def _rotated_points(
+    cx: float, cy: float, *, angle: float, mx: float, my: float
+) -> Callable[[float, float], tuple[float, float]]:
+    """Return ``f(px, py)``: an offset in points, turned ``angle`` degrees clockwise, to data."""
+    theta = math.radians(-angle)
+    cos_t, sin_t = math.cos(theta), math.sin(theta)
+
+    def _pt(px: float, py: float) -> tuple[float, float]:
+        rx, ry = px * cos_t - py * sin_t, px * sin_t + py * cos_t
+        return cx + rx * mx, cy + ry * my
+
+    return _pt
+
+
+def _arrow_halves(
+    ax: Axes,
+    tip: tuple[float, float],
+    base: tuple[float, float],
+    left: tuple[float, float],
+    right: tuple[float, float],
+    *,
+    zorder: float,
+) -> None:
+    """Draw the arrow as a white left half and a black right half."""
+    ax.add_patch(
+        MplPolygon(
+            [tip, left, base],
+            closed=True,
+            facecolor="white",
+            edgecolor="black",
+            lw=0.7,
+            zorder=zorder,
+        )
+    )
+    ax.add_patch(
+        MplPolygon(
+            [tip, right, base],
+            closed=True,
+            facecolor="black",
+            edgecolor="black",
+            lw=0.7,
+            zorder=zorder,
+        )
+    )
+
+
+def _north_letter(
+    ax: Axes, xy: tuple[float, float], *, angle: float, fontsize: float, zorder: float
+) -> None:
+    """Write "北" above the arrow tip, turned with the arrow, on a halo."""
+    lx, ly = xy
+    north = ax.text(
+        lx,
+        ly,
+        "北",
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        zorder=zorder,
+        rotation=-angle,
+    )
+    underlay(north, _HALO)
+
+
 def add_north_arrow(
     ax: Axes,
     *,
@@ -497,51 +561,15 @@ def add_north_arrow(
     angle = north_angle(crs, (x_lo + x_hi) / 2, (y_lo + y_hi) / 2)
     half = size_pt / 2
     width = size_pt * 0.32
-    theta = math.radians(-angle)
-    cos_t, sin_t = math.cos(theta), math.sin(theta)
-
-    def _pt(px: float, py: float) -> tuple[float, float]:
-        rx, ry = px * cos_t - py * sin_t, px * sin_t + py * cos_t
-        return cx + rx * mx, cy + ry * my
-
+    _pt = _rotated_points(cx, cy, angle=angle, mx=mx, my=my)
     tip, base, left, right = (
         _pt(0, half),
         _pt(0, -half * 0.45),
         _pt(-width, -half),
         _pt(width, -half),
     )
-    ax.add_patch(
-        MplPolygon(
-            [tip, left, base],
-            closed=True,
-            facecolor="white",
-            edgecolor="black",
-            lw=0.7,
-            zorder=zorder,
-        )
-    )
-    ax.add_patch(
-        MplPolygon(
-            [tip, right, base],
-            closed=True,
-            facecolor="black",
-            edgecolor="black",
-            lw=0.7,
-            zorder=zorder,
-        )
-    )
-    lx, ly = _pt(0, half + fontsize * 0.9)
-    north = ax.text(
-        lx,
-        ly,
-        "北",
-        ha="center",
-        va="center",
-        fontsize=fontsize,
-        zorder=zorder,
-        rotation=-angle,
-    )
-    underlay(north, _HALO)
+    _arrow_halves(ax, tip, base, left, right, zorder=zorder)
+    _north_letter(ax, _pt(0, half + fontsize * 0.9), angle=angle, fontsize=fontsize, zorder=zorder)
     return angle
 
 
