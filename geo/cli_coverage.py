@@ -62,6 +62,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    src = _facility_arguments(p)
+    _unit_and_reach_arguments(p)
+    _scenario_arguments(p)
+    # added here, after the scenario options, to keep its place in the usage line
+    src.add_argument(
+        "--header-row",
+        type=int,
+        help="row of the column names as Excel shows it (default: the first non-empty row)",
+    )
+    _output_arguments(p)
+    p.set_defaults(func=run)
+
+
+def _facility_arguments(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Add the facility source options; return their group."""
     src = p.add_argument_group("facilities (give --layers or --facilities)")
     src.add_argument("--layers", help="comma-separated point layer ids, e.g. cs_medical,yz_network")
     src.add_argument("--facilities", type=Path, help="CSV, XLSX, GeoJSON or GPKG of facilities")
@@ -80,6 +95,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="use the good rows of a file with bad rows (listed in the report) instead of stopping",
     )
+    return src
+
+
+def _unit_and_reach_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the unit, reach, population, road-network and accessibility options."""
     p.add_argument(
         "--units",
         default="all",
@@ -110,6 +130,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["uniform", "gaussian"],
         help="2SFCA distance decay (with --capacity-column)",
     )
+
+
+def _scenario_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the scenario (--add, --remove) and facility-selection options."""
     p.add_argument("--add", type=Path, help="scenario: file of facilities to add (same --crs)")
     p.add_argument("--remove", help="scenario: comma-separated facility ids to remove")
     p.add_argument(
@@ -123,11 +147,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="report facilities outside the chosen units as an honest zero (with a warning) "
         "instead of stopping",
     )
-    src.add_argument(
-        "--header-row",
-        type=int,
-        help="row of the column names as Excel shows it (default: the first non-empty row)",
-    )
+
+
+def _output_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the output folder, format and progress options."""
     p.add_argument("--out", type=Path, default=Path("coverage_out"), help="output folder")
     p.add_argument(
         "--format",
@@ -135,7 +158,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated: xlsx,csv,geojson,gpkg,html",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 def load_unit_set(
