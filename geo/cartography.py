@@ -10,7 +10,7 @@ small, tested helper instead.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -253,6 +253,106 @@ def scale_ticks(length: float) -> tuple[float, ...]:
     return (0.0, length / 2, length)
 
 
+def _scale_bar_backing(
+    ax: Axes,
+    x0: float,
+    y: float,
+    *,
+    length: float,
+    height: float,
+    fontsize: float,
+    zorder: float,
+    mx: float,
+    my: float,
+) -> Rectangle:
+    """Add the white backing box so the bar reads over any map content."""
+    pad_x, pad_top, pad_bottom = 8 * mx, (fontsize * 2.6 + 4) * my, 3 * my
+    backing = Rectangle(
+        (x0 - pad_x, y - pad_bottom),
+        length + 2 * pad_x + 4 * fontsize * mx,
+        height + pad_top + pad_bottom,
+        facecolor="white",
+        edgecolor="none",
+        alpha=0.85,
+        zorder=zorder - 0.5,
+    )
+    ax.add_patch(backing)
+    return backing
+
+
+def _scale_bar_blocks(
+    ax: Axes,
+    x0: float,
+    y: float,
+    *,
+    length: float,
+    height: float,
+    segments: int,
+    zorder: float,
+) -> list[Rectangle]:
+    """Add the alternating black and white blocks of the bar."""
+    step = length / segments
+    blocks = []
+    for i in range(segments):
+        rect = Rectangle(
+            (x0 + i * step, y),
+            step,
+            height,
+            facecolor="black" if i % 2 == 0 else "white",
+            edgecolor="black",
+            linewidth=0.6,
+            zorder=zorder,
+        )
+        ax.add_patch(rect)
+        blocks.append(rect)
+    return blocks
+
+
+def _scale_bar_labels(
+    ax: Axes,
+    x0: float,
+    top: float,
+    *,
+    length: float,
+    unit: str,
+    scale: int | None,
+    fontsize: float,
+    zorder: float,
+    my: float,
+) -> list[Text]:
+    """Add the tick lengths above the bar (unit on the last) and the scale above them."""
+    ticks = scale_ticks(length)
+    texts = []
+    for i, tick in enumerate(ticks):
+        text = format_length(tick, unit=unit).split()[0]
+        if i == len(ticks) - 1:
+            text = format_length(tick, unit=unit)
+        texts.append(
+            ax.text(
+                x0 + tick,
+                top + 1.5 * my,
+                text,
+                ha="center",
+                va="bottom",
+                fontsize=fontsize,
+                zorder=zorder,
+            )
+        )
+    if scale is not None:
+        texts.append(
+            ax.text(
+                x0,
+                top + (fontsize * 1.4 + 2) * my,
+                f"比例尺 {format_scale(scale)}",
+                ha="left",
+                va="bottom",
+                fontsize=fontsize,
+                zorder=zorder,
+            )
+        )
+    return texts
+
+
 def add_scale_bar(
     ax: Axes,
     *,
@@ -299,61 +399,26 @@ def add_scale_bar(
     height = height_pt * my
     unit = "km" if length >= 1000 else "m"
     artists: list = []
-    # White backing box so the bar reads over any map content.
-    pad_x, pad_top, pad_bottom = 8 * mx, (fontsize * 2.6 + 4) * my, 3 * my
-    backing = Rectangle(
-        (x0 - pad_x, y - pad_bottom),
-        length + 2 * pad_x + 4 * fontsize * mx,
-        height + pad_top + pad_bottom,
-        facecolor="white",
-        edgecolor="none",
-        alpha=0.85,
-        zorder=zorder - 0.5,
+    artists.append(
+        _scale_bar_backing(
+            ax, x0, y, length=length, height=height, fontsize=fontsize, zorder=zorder, mx=mx, my=my
+        )
     )
-    ax.add_patch(backing)
-    artists.append(backing)
     segments = segments or (5 if scale_ticks(length)[1] * 5 == length * 2 else 4)
-    step = length / segments
-    for i in range(segments):
-        rect = Rectangle(
-            (x0 + i * step, y),
-            step,
-            height,
-            facecolor="black" if i % 2 == 0 else "white",
-            edgecolor="black",
-            linewidth=0.6,
-            zorder=zorder,
-        )
-        ax.add_patch(rect)
-        artists.append(rect)
-    ticks = scale_ticks(length)
-    for i, tick in enumerate(ticks):
-        text = format_length(tick, unit=unit).split()[0]
-        if i == len(ticks) - 1:
-            text = format_length(tick, unit=unit)
-        artists.append(
-            ax.text(
-                x0 + tick,
-                y + height + 1.5 * my,
-                text,
-                ha="center",
-                va="bottom",
-                fontsize=fontsize,
-                zorder=zorder,
-            )
-        )
-    if scale is not None:
-        artists.append(
-            ax.text(
-                x0,
-                y + height + (fontsize * 1.4 + 2) * my,
-                f"比例尺 {format_scale(scale)}",
-                ha="left",
-                va="bottom",
-                fontsize=fontsize,
-                zorder=zorder,
-            )
-        )
+    artists += _scale_bar_blocks(
+        ax, x0, y, length=length, height=height, segments=segments, zorder=zorder
+    )
+    artists += _scale_bar_labels(
+        ax,
+        x0,
+        y + height,
+        length=length,
+        unit=unit,
+        scale=scale,
+        fontsize=fontsize,
+        zorder=zorder,
+        my=my,
+    )
     return ScaleBar(length, format_length(length), x0, x0 + length, y, artists)
 
 
@@ -391,6 +456,70 @@ def north_angle(crs: CRS | str, x: float, y: float) -> float:
     lon, lat = inverse.transform(x, y)
     x2, y2 = forward.transform(lon, lat + 0.01)
     return math.degrees(math.atan2(x2 - x, y2 - y))
+
+
+def _rotated_points(
+    cx: float, cy: float, *, angle: float, mx: float, my: float
+) -> Callable[[float, float], tuple[float, float]]:
+    """Return ``f(px, py)``: an offset in points, turned ``angle`` degrees clockwise, to data."""
+    theta = math.radians(-angle)
+    cos_t, sin_t = math.cos(theta), math.sin(theta)
+
+    def _pt(px: float, py: float) -> tuple[float, float]:
+        rx, ry = px * cos_t - py * sin_t, px * sin_t + py * cos_t
+        return cx + rx * mx, cy + ry * my
+
+    return _pt
+
+
+def _arrow_halves(
+    ax: Axes,
+    tip: tuple[float, float],
+    base: tuple[float, float],
+    left: tuple[float, float],
+    right: tuple[float, float],
+    *,
+    zorder: float,
+) -> None:
+    """Draw the arrow as a white left half and a black right half."""
+    ax.add_patch(
+        MplPolygon(
+            [tip, left, base],
+            closed=True,
+            facecolor="white",
+            edgecolor="black",
+            lw=0.7,
+            zorder=zorder,
+        )
+    )
+    ax.add_patch(
+        MplPolygon(
+            [tip, right, base],
+            closed=True,
+            facecolor="black",
+            edgecolor="black",
+            lw=0.7,
+            zorder=zorder,
+        )
+    )
+
+
+def _north_letter(
+    ax: Axes, xy: tuple[float, float], *, angle: float, fontsize: float, zorder: float
+) -> None:
+    """Write "北" above the arrow tip, turned with the arrow, on a halo."""
+    lx, ly = xy
+    north = ax.text(
+        lx,
+        ly,
+        "北",
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        zorder=zorder,
+        rotation=-angle,
+    )
+    underlay(north, _HALO)
 
 
 def add_north_arrow(
@@ -432,51 +561,15 @@ def add_north_arrow(
     angle = north_angle(crs, (x_lo + x_hi) / 2, (y_lo + y_hi) / 2)
     half = size_pt / 2
     width = size_pt * 0.32
-    theta = math.radians(-angle)
-    cos_t, sin_t = math.cos(theta), math.sin(theta)
-
-    def _pt(px: float, py: float) -> tuple[float, float]:
-        rx, ry = px * cos_t - py * sin_t, px * sin_t + py * cos_t
-        return cx + rx * mx, cy + ry * my
-
+    _pt = _rotated_points(cx, cy, angle=angle, mx=mx, my=my)
     tip, base, left, right = (
         _pt(0, half),
         _pt(0, -half * 0.45),
         _pt(-width, -half),
         _pt(width, -half),
     )
-    ax.add_patch(
-        MplPolygon(
-            [tip, left, base],
-            closed=True,
-            facecolor="white",
-            edgecolor="black",
-            lw=0.7,
-            zorder=zorder,
-        )
-    )
-    ax.add_patch(
-        MplPolygon(
-            [tip, right, base],
-            closed=True,
-            facecolor="black",
-            edgecolor="black",
-            lw=0.7,
-            zorder=zorder,
-        )
-    )
-    lx, ly = _pt(0, half + fontsize * 0.9)
-    north = ax.text(
-        lx,
-        ly,
-        "北",
-        ha="center",
-        va="center",
-        fontsize=fontsize,
-        zorder=zorder,
-        rotation=-angle,
-    )
-    underlay(north, _HALO)
+    _arrow_halves(ax, tip, base, left, right, zorder=zorder)
+    _north_letter(ax, _pt(0, half + fontsize * 0.9), angle=angle, fontsize=fontsize, zorder=zorder)
     return angle
 
 
@@ -514,6 +607,77 @@ def _graticule_step(span_deg: float, *, target: int = 5) -> float:
     return _GRATICULE_STEPS[-1]
 
 
+def _geo_extent(
+    to_geo: Transformer, x0: float, x1: float, y0: float, y1: float
+) -> tuple[float, float, float, float]:
+    """Return the lon/lat range of the map frame (corners and edge midpoints)."""
+    xs = np.array([x0, x1, x1, x0, (x0 + x1) / 2, (x0 + x1) / 2, x0, x1])
+    ys = np.array([y0, y0, y1, y1, y0, y1, (y0 + y1) / 2, (y0 + y1) / 2])
+    lons, lats = to_geo.transform(xs, ys)
+    return min(lons), max(lons), min(lats), max(lats)
+
+
+def _graticule_line(
+    axis: str,
+    value: float,
+    dense: np.ndarray,
+    *,
+    step: float,
+    lon: tuple[float, float],
+    lat: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the vertices in degrees of a meridian (``lon``) or parallel, one step past the map."""
+    (lon_lo, lon_hi), (lat_lo, lat_hi) = lon, lat
+    if axis == "lon":
+        return (
+            np.full(dense.size, value),
+            lat_lo - step + dense * (lat_hi - lat_lo + 2 * step),
+        )
+    return (
+        lon_lo - step + dense * (lon_hi - lon_lo + 2 * step),
+        np.full(dense.size, value),
+    )
+
+
+def _graticule_label(
+    ax: Axes,
+    axis: str,
+    text: str,
+    pos: float,
+    *,
+    x0: float,
+    y0: float,
+    fontsize: float,
+    color: str,
+) -> None:
+    """Write a graticule label outside the frame: longitudes below it, latitudes left of it."""
+    if axis == "lon":
+        ax.annotate(
+            text,
+            (pos, y0),
+            xytext=(0, -3),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=fontsize,
+            color=color,
+            annotation_clip=False,
+        )
+    else:
+        ax.annotate(
+            text,
+            (x0, pos),
+            xytext=(-3, 0),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            rotation=90,
+            fontsize=fontsize,
+            color=color,
+            annotation_clip=False,
+        )
+
+
 def add_graticule(
     ax: Axes,
     *,
@@ -549,10 +713,7 @@ def add_graticule(
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     frame = box(x0, y0, x1, y1)
-    xs = np.array([x0, x1, x1, x0, (x0 + x1) / 2, (x0 + x1) / 2, x0, x1])
-    ys = np.array([y0, y0, y1, y1, y0, y1, (y0 + y1) / 2, (y0 + y1) / 2])
-    lons, lats = to_geo.transform(xs, ys)
-    lon_lo, lon_hi, lat_lo, lat_hi = min(lons), max(lons), min(lats), max(lats)
+    lon_lo, lon_hi, lat_lo, lat_hi = _geo_extent(to_geo, x0, x1, y0, y1)
     step = _graticule_step(min(lon_hi - lon_lo, lat_hi - lat_lo))
     bottom, left = LineString([(x0, y0), (x1, y0)]), LineString([(x0, y0), (x0, y1)])
     labels: list[tuple[str, float, float]] = []
@@ -561,16 +722,9 @@ def add_graticule(
         start = math.floor(lo / step) * step
         for value in np.arange(start, hi + step, step):
             value = round(float(value) * 3600) / 3600
-            if axis == "lon":
-                gx, gy = (
-                    np.full(dense.size, value),
-                    lat_lo - step + dense * (lat_hi - lat_lo + 2 * step),
-                )
-            else:
-                gx, gy = (
-                    lon_lo - step + dense * (lon_hi - lon_lo + 2 * step),
-                    np.full(dense.size, value),
-                )
+            gx, gy = _graticule_line(
+                axis, value, dense, step=step, lon=(lon_lo, lon_hi), lat=(lat_lo, lat_hi)
+            )
             mx_, my_ = to_map.transform(gx, gy)
             line = LineString(np.column_stack([mx_, my_])).intersection(frame)
             if line.is_empty:
@@ -583,32 +737,16 @@ def add_graticule(
             if hit.is_empty or hit.geom_type != "Point":
                 continue
             pos = hit.x if axis == "lon" else hit.y
-            text = format_dms(value, axis=axis)
-            if axis == "lon":
-                ax.annotate(
-                    text,
-                    (pos, y0),
-                    xytext=(0, -3),
-                    textcoords="offset points",
-                    ha="center",
-                    va="top",
-                    fontsize=fontsize,
-                    color=color,
-                    annotation_clip=False,
-                )
-            else:
-                ax.annotate(
-                    text,
-                    (x0, pos),
-                    xytext=(-3, 0),
-                    textcoords="offset points",
-                    ha="right",
-                    va="center",
-                    rotation=90,
-                    fontsize=fontsize,
-                    color=color,
-                    annotation_clip=False,
-                )
+            _graticule_label(
+                ax,
+                axis,
+                format_dms(value, axis=axis),
+                pos,
+                x0=x0,
+                y0=y0,
+                fontsize=fontsize,
+                color=color,
+            )
             labels.append((axis, value, pos))
     return labels
 
@@ -767,6 +905,59 @@ def _box_at(px: float, py: float, w: float, h: float, ha: str, va: str) -> Bbox:
     return Bbox.from_bounds(x0, y0, w, h)
 
 
+def _text_size(probe: Text, spec: LabelSpec, renderer: Any) -> tuple[float, float]:
+    """Return the display width and height of the label's text, measured with ``probe``."""
+    probe.set_text(spec.text)
+    probe.set_fontsize(spec.fontsize)
+    probe.set_fontweight(spec.weight)
+    size = probe.get_window_extent(renderer)
+    return size.width, size.height
+
+
+def _box_is_free(
+    ax: Axes, spec: LabelSpec, bbox: Bbox, *, frame: Bbox, placed: Sequence[Bbox]
+) -> bool:
+    """Tell whether a label box is inside the axes, clear of ``placed`` and inside its area."""
+    inside = (
+        bbox.x0 >= frame.x0 and bbox.x1 <= frame.x1 and bbox.y0 >= frame.y0 and bbox.y1 <= frame.y1
+    )
+    if not inside or _overlaps(bbox, placed):
+        return False
+    return not (spec.within is not None and not _inside_area(ax, bbox, spec.within))
+
+
+def _draw_label(
+    ax: Axes,
+    spec: LabelSpec,
+    xy: tuple[float, float],
+    offset: tuple[float, float],
+    *,
+    ha: str,
+    va: str,
+    leader: bool,
+) -> Text:
+    """Write the label at ``offset`` points from ``xy``, with a leader line for callouts."""
+    return ax.annotate(
+        spec.text,
+        xy,
+        xytext=offset,
+        textcoords="offset points",
+        ha=ha,
+        va=va,
+        fontsize=spec.fontsize,
+        color=spec.color,
+        zorder=15 + spec.priority / 100,
+        annotation_clip=False,
+        fontweight=spec.weight,
+        parse_math=False,
+        arrowprops=(
+            {"arrowstyle": "-", "lw": 0.4, "color": "#566573", "shrinkA": 0, "shrinkB": 2}
+            if leader
+            else None
+        ),
+    )
+
+
 def place_labels(
     ax: Axes,
     labels: Sequence[LabelSpec],
@@ -816,43 +1007,13 @@ def place_labels(
     probe = ax.text(0, 0, "", fontsize=7, parse_math=False)
     for i in order:
         spec = labels[i]
-        probe.set_text(spec.text)
-        probe.set_fontsize(spec.fontsize)
-        probe.set_fontweight(spec.weight)
-        size = probe.get_window_extent(renderer)
-        w, h = size.width, size.height
+        w, h = _text_size(probe, spec, renderer)
         for x, y, dx, dy, ha, va, leader in _candidates(spec, gap_pt, rings):
             px, py = ax.transData.transform((x, y))
             bbox = _box_at(px + dx * scale, py + dy * scale, w, h, ha, va)
-            inside = (
-                bbox.x0 >= frame.x0
-                and bbox.x1 <= frame.x1
-                and bbox.y0 >= frame.y0
-                and bbox.y1 <= frame.y1
-            )
-            if not inside or _overlaps(bbox, placed):
+            if not _box_is_free(ax, spec, bbox, frame=frame, placed=placed):
                 continue
-            if spec.within is not None and not _inside_area(ax, bbox, spec.within):
-                continue
-            text = ax.annotate(
-                spec.text,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                ha=ha,
-                va=va,
-                fontsize=spec.fontsize,
-                color=spec.color,
-                zorder=15 + spec.priority / 100,
-                annotation_clip=False,
-                fontweight=spec.weight,
-                parse_math=False,
-                arrowprops=(
-                    {"arrowstyle": "-", "lw": 0.4, "color": "#566573", "shrinkA": 0, "shrinkB": 2}
-                    if leader
-                    else None
-                ),
-            )
+            text = _draw_label(ax, spec, (x, y), (dx, dy), ha=ha, va=va, leader=leader)
             placed.append(bbox)
             result[i] = text
             effects = _effects(spec, halo=halo)

@@ -27,7 +27,7 @@ from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
 
 if TYPE_CHECKING:
-    from geo.coverage import CoverageResult
+    from geo.coverage import CoverageResult, Reach
     from geo.network import RoadNetwork
 
 __all__ = ["load_population", "load_unit_set", "register", "run", "with_fallback_warnings"]
@@ -62,6 +62,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    src = _facility_arguments(p)
+    _unit_and_reach_arguments(p)
+    _scenario_arguments(p)
+    # added here, after the scenario options, to keep its place in the usage line
+    src.add_argument(
+        "--header-row",
+        type=int,
+        help="row of the column names as Excel shows it (default: the first non-empty row)",
+    )
+    _output_arguments(p)
+    p.set_defaults(func=run)
+
+
+def _facility_arguments(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Add the facility source options; return their group."""
     src = p.add_argument_group("facilities (give --layers or --facilities)")
     src.add_argument("--layers", help="comma-separated point layer ids, e.g. cs_medical,yz_network")
     src.add_argument("--facilities", type=Path, help="CSV, XLSX, GeoJSON or GPKG of facilities")
@@ -80,6 +95,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="use the good rows of a file with bad rows (listed in the report) instead of stopping",
     )
+    return src
+
+
+def _unit_and_reach_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the unit, reach, population, road-network and accessibility options."""
     p.add_argument(
         "--units",
         default="all",
@@ -110,6 +130,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["uniform", "gaussian"],
         help="2SFCA distance decay (with --capacity-column)",
     )
+
+
+def _scenario_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the scenario (--add, --remove) and facility-selection options."""
     p.add_argument("--add", type=Path, help="scenario: file of facilities to add (same --crs)")
     p.add_argument("--remove", help="scenario: comma-separated facility ids to remove")
     p.add_argument(
@@ -123,11 +147,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="report facilities outside the chosen units as an honest zero (with a warning) "
         "instead of stopping",
     )
-    src.add_argument(
-        "--header-row",
-        type=int,
-        help="row of the column names as Excel shows it (default: the first non-empty row)",
-    )
+
+
+def _output_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the output folder, format and progress options."""
     p.add_argument("--out", type=Path, default=Path("coverage_out"), help="output folder")
     p.add_argument(
         "--format",
@@ -135,7 +158,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated: xlsx,csv,geojson,gpkg,html",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 def load_unit_set(
@@ -368,21 +390,14 @@ def run(args: argparse.Namespace) -> int:
     int
         0 on success (bad input raises and the CLI exits 2).
     """
-    from geo.access import access_by_unit
-    from geo.coverage import compare, coverage_report, reach_for
-    from geo.facilities import read_facilities
+    from geo.coverage import compare, reach_for
     from geo.report import check_formats, check_out_dir, write_reports
 
     formats = check_formats(args.format)
     reach = reach_for(args.mode, minutes=args.minutes, speed_kmh=args.speed_kmh)
     out = check_out_dir(args.out)
     bar = tqdm(total=8, desc="coverage", unit="step", disable=args.quiet, file=sys.stderr)
-
-    def step(label: str) -> None:
-        bar.set_postfix_str(label[:30])
-        if label in {"reach", "population grid"} or label.startswith("unit"):
-            return
-        bar.update(1)
+    step = _bar_step(bar)
 
     facilities, problems, fac_source = _facilities(args)
     step("facilities")
@@ -391,6 +406,62 @@ def run(args: argparse.Namespace) -> int:
     )
     step("units")
     _check_inside(facilities, units, units_label=args.units, allow=args.allow_outside)
+    units, unit_source = _with_management_zones(units, unit_source)
+    population, pop_source = _population(args, units)
+    step("population")
+    after_fac, scenario_wanted = _scenario_facilities(args, facilities)
+    network = _network(args, reach.mode, facilities)
+    step("network")
+    sources = {"facilities": fac_source, "units": unit_source, "population": pop_source}
+    if network is not None:
+        sources["roads"] = f"OpenStreetMap extract {args.osm.name} (ODbL)"
+    report = _reporter(
+        units, reach=reach, population=population, sources=sources, network=network, step=step
+    )
+    before = report(facilities)
+    step("coverage")
+    scenario = None
+    result = before
+    if scenario_wanted:
+        from geo.coverage import ScenarioResult
+
+        result = report(after_fac)
+        scenario = ScenarioResult(before, result, compare(before, result))
+    step("scenario")
+    access = _accessibility(args, result, units, reach=reach, population=population)
+    step("accessibility")
+    written = write_reports(
+        result,
+        out,
+        formats=formats,
+        units=units,
+        scenario=scenario,
+        problems=problems if not problems.empty else None,
+        access=access,
+    )
+    step("outputs")
+    bar.close()
+    for fmt, path in written.items():
+        print(f"{fmt}: {path}")
+    return 0
+
+
+def _bar_step(bar: tqdm) -> Callable[[str], None]:
+    """Return the progress callback: per-unit and sub-step labels show without advancing."""
+
+    def step(label: str) -> None:
+        bar.set_postfix_str(label[:30])
+        if label in {"reach", "population grid"} or label.startswith("unit"):
+            return
+        bar.update(1)
+
+    return step
+
+
+def _with_management_zones(
+    units: gpd.GeoDataFrame, unit_source: str
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Add management zones to their host county when the units carry census population."""
     if "population" in units and units["population"].notna().any():
         from geo.population import add_management_zones
 
@@ -399,8 +470,15 @@ def run(args: argparse.Namespace) -> int:
             unit_source += (
                 "; management zones added to their host county (data/management_zones.csv)"
             )
-    population, pop_source = _population(args, units)
-    step("population")
+    return units, unit_source
+
+
+def _scenario_facilities(
+    args: argparse.Namespace, facilities: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, bool]:
+    """Apply ``--remove`` and ``--add``; return the scenario's facilities and if one is asked."""
+    from geo.facilities import read_facilities
+
     remove = [s.strip() for s in (args.remove or "").split(",") if s.strip()]
     after_fac = facilities
     if remove:
@@ -424,17 +502,33 @@ def run(args: argparse.Namespace) -> int:
     if after_fac.empty:
         msg = "the scenario removes every facility"
         raise InputError(msg, field="remove")
-    scenario_wanted = bool(remove) or args.add is not None
-    network = None
-    if args.osm is not None:
-        from geo.network import read_network
+    return after_fac, bool(remove) or args.add is not None
 
-        network = read_network(args.osm, mode=reach.mode)
-        _check_network_covers(network, facilities, file=args.osm.name)
-    step("network")
-    sources = {"facilities": fac_source, "units": unit_source, "population": pop_source}
-    if network is not None:
-        sources["roads"] = f"OpenStreetMap extract {args.osm.name} (ODbL)"
+
+def _network(
+    args: argparse.Namespace, mode: str, facilities: gpd.GeoDataFrame
+) -> RoadNetwork | None:
+    """Read the ``--osm`` road network (None without one) and check it covers the facilities."""
+    if args.osm is None:
+        return None
+    from geo.network import read_network
+
+    network = read_network(args.osm, mode=mode)
+    _check_network_covers(network, facilities, file=args.osm.name)
+    return network
+
+
+def _reporter(
+    units: gpd.GeoDataFrame,
+    *,
+    reach: Reach,
+    population: object,
+    sources: dict[str, str],
+    network: RoadNetwork | None,
+    step: Callable[[str], None],
+) -> Callable[[gpd.GeoDataFrame], CoverageResult]:
+    """Return ``f(facilities) -> CoverageResult`` (network reach when a network is given)."""
+    from geo.coverage import coverage_report
 
     def report(fac: gpd.GeoDataFrame) -> CoverageResult:
         kwargs: dict = {}
@@ -459,44 +553,34 @@ def run(args: argparse.Namespace) -> int:
             **kwargs,
         )
 
-    before = report(facilities)
-    step("coverage")
-    scenario = None
-    result = before
-    if scenario_wanted:
-        from geo.coverage import ScenarioResult
+    return report
 
-        result = report(after_fac)
-        scenario = ScenarioResult(before, result, compare(before, result))
-    step("scenario")
-    access = None
-    if args.capacity_column:
-        access = with_fallback_warnings(
-            access_by_unit,
-            result.facilities,
-            units,
-            catchment_m=reach.radius_m,
-            population=population,
-            decay=args.decay,
-        )
-        result.params["accessibility"] = (
-            f"{'Gaussian E2SFCA' if args.decay == 'gaussian' else '2SFCA'} with capacity column "
-            f"{args.capacity_column!r}, catchment {reach.radius_m:,.0f} m straight-line; demand "
-            "per unit (column access_demand): the population grid's cells, or the census total "
-            "spread over a regular 200 m sample of the unit's area (census_uniform, coarse)"
-        )
-    step("accessibility")
-    written = write_reports(
-        result,
-        out,
-        formats=formats,
-        units=units,
-        scenario=scenario,
-        problems=problems if not problems.empty else None,
-        access=access,
+
+def _accessibility(
+    args: argparse.Namespace,
+    result: CoverageResult,
+    units: gpd.GeoDataFrame,
+    *,
+    reach: Reach,
+    population: object,
+) -> pd.DataFrame | None:
+    """Compute accessibility per unit when ``--capacity-column`` is given (None otherwise)."""
+    if not args.capacity_column:
+        return None
+    from geo.access import access_by_unit
+
+    access = with_fallback_warnings(
+        access_by_unit,
+        result.facilities,
+        units,
+        catchment_m=reach.radius_m,
+        population=population,
+        decay=args.decay,
     )
-    step("outputs")
-    bar.close()
-    for fmt, path in written.items():
-        print(f"{fmt}: {path}")
-    return 0
+    result.params["accessibility"] = (
+        f"{'Gaussian E2SFCA' if args.decay == 'gaussian' else '2SFCA'} with capacity column "
+        f"{args.capacity_column!r}, catchment {reach.radius_m:,.0f} m straight-line; demand "
+        "per unit (column access_demand): the population grid's cells, or the census total "
+        "spread over a regular 200 m sample of the unit's area (census_uniform, coarse)"
+    )
+    return access

@@ -49,7 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         Sub-parsers of the main CLI.
     """
     from geo.siting import MODELS
-    from geo.siting_plan import SOLVERS
 
     p = sub.add_parser(
         "site",
@@ -69,6 +68,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", default="walk", help=f"one of {sorted(MODE_SPEEDS)}")
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
     p.add_argument("--speed-kmh", type=float, help="override the mode's default speed")
+    _site_arguments(p)
+    _demand_arguments(p)
+    _solver_arguments(p)
+    p.set_defaults(func=run)
+
+
+def _site_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the existing-facility, candidate-site and file-reading options."""
     ex = p.add_argument_group("existing facilities (held fixed)")
     ex.add_argument("--existing-layers", help="comma-separated point layer ids, e.g. cs_medical")
     ex.add_argument("--existing", type=Path, help="CSV, XLSX, GeoJSON or GPKG of facilities")
@@ -92,6 +99,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     files.add_argument("--lon-column", help="longitude/x column (guessed when omitted)")
     files.add_argument("--lat-column", help="latitude/y column (guessed when omitted)")
     files.add_argument("--id-column", help="id column (guessed when omitted)")
+
+
+def _demand_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the population (demand) options."""
     dem = p.add_argument_group("demand (population models of the coverage engine)")
     dem.add_argument(
         "--population-grid",
@@ -114,6 +125,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         help="census grid cell size (m); default a quarter of the reach, 100-500 m",
     )
+
+
+def _solver_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the solver and output options."""
+    from geo.siting_plan import SOLVERS
+
     run_ = p.add_argument_group("solver and outputs")
     run_.add_argument("--solver", default="exact", choices=list(SOLVERS))
     run_.add_argument("--time-limit", type=float, default=120.0, help="seconds per MILP")
@@ -121,7 +138,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     run_.add_argument("--out", type=Path, default=Path("siting_out"), help="output folder")
     run_.add_argument("--format", default="xlsx,csv,geojson,html", help="xlsx,csv,geojson,html")
     run_.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 def _read_points(path: Path, args: argparse.Namespace, *, capacity: str | None) -> gpd.GeoDataFrame:

@@ -414,30 +414,11 @@ def coverage_report(
     metric = parse_crs(metric_crs) if metric_crs is not None else metric_crs_for(units)
     fac_m = _project(facilities, metric)
     units_m = _project(units, metric)
-    ids = (
-        facilities["id"].astype(str).to_numpy()
-        if "id" in facilities
-        else facilities.index.astype(str).to_numpy()
-    )
     fx, fy = shapely.get_x(fac_m.geometry.values), shapely.get_y(fac_m.geometry.values)
-    fac_xy = np.column_stack([fx, fy])
-    tree = cKDTree(fac_xy)
-    radius = reach.radius_m
-
+    tree = cKDTree(np.column_stack([fx, fy]))
     if time_to_nearest is None:
-
-        def time_to_nearest(x: NDArray, y: NDArray) -> NDArray:
-            out = np.empty(len(x))
-            for i in range(0, len(x), _QUERY_CHUNK):  # chunks bound the memory of the query
-                xy = np.column_stack([x[i : i + _QUERY_CHUNK], y[i : i + _QUERY_CHUNK]])
-                out[i : i + _QUERY_CHUNK], _ = tree.query(xy, k=1, workers=-1)
-            return out / reach.metres_per_minute
-
-    discs = None
-    disc_tree = None
-    if reach_geometry is None:
-        discs = shapely.buffer(fac_m.geometry.values, radius, quad_segs=_QUAD_SEGS)
-        disc_tree = shapely.STRtree(discs)
+        time_to_nearest = _straight_line_time(tree, reach)
+    discs, disc_tree = _reach_discs(fac_m, reach.radius_m, reach_geometry)
     step("reach")
 
     unit_geoms = units_m.geometry.values
@@ -448,11 +429,100 @@ def coverage_report(
         step("population grid")
     fac_unit = assign_cells(fx, fy, unit_geoms)
     census, unit_notes = _census_columns(units_m, population_column)
+    split = _split_units(unit_geoms, discs, disc_tree, reach_geometry)
+    rows, reach_parts, gap_rows, dist_rows = _unit_rows(
+        units_m,
+        split,
+        unit_id=unit_id,
+        names=names,
+        census=census,
+        unit_notes=unit_notes,
+        grid=grid,
+        reach=reach,
+        time_to_nearest=time_to_nearest,
+        fac_unit=fac_unit,
+        min_gap_km2=min_gap_km2,
+        sample_m=sample_m,
+        step=step,
+    )
+    summary = pd.DataFrame(rows)
+    gaps = _ranked_gaps(gap_rows, metric)
+    reach_gdf = _reach_frame(summary, reach_parts, metric)
+    fac_out = _facilities_with_units(facilities, units_m[unit_id], fac_unit)
+    params = _params(
+        reach, metric, set(summary["population_model"]), len(facilities), method_note, sources or {}
+    )
+    return CoverageResult(
+        summary=summary,
+        gaps=gaps.to_crs(WGS84),
+        reach=reach_gdf.to_crs(WGS84),
+        distribution=pd.DataFrame(dist_rows),
+        facilities=fac_out.to_crs(WGS84),
+        params=params,
+    )
+
+
+def _facilities_with_units(
+    facilities: gpd.GeoDataFrame, unit_ids: pd.Series, fac_unit: NDArray
+) -> gpd.GeoDataFrame:
+    """Return a copy of ``facilities`` with text ``id`` and the ``unit_id`` each lies in."""
+    ids = (
+        facilities["id"].astype(str).to_numpy()
+        if "id" in facilities
+        else facilities.index.astype(str).to_numpy()
+    )
+    fac_out = facilities.copy()
+    fac_out["id"] = ids
+    unit_ids = unit_ids.astype(str).to_numpy()
+    fac_out["unit_id"] = [unit_ids[k] if k >= 0 else "" for k in fac_unit]
+    return fac_out
+
+
+def _straight_line_time(tree: cKDTree, reach: Reach) -> Callable[[NDArray, NDArray], NDArray]:
+    """Return ``f(x, y) -> minutes`` to the nearest facility in ``tree`` at the reach's speed."""
+
+    def time_to_nearest(x: NDArray, y: NDArray) -> NDArray:
+        out = np.empty(len(x))
+        for i in range(0, len(x), _QUERY_CHUNK):  # chunks bound the memory of the query
+            xy = np.column_stack([x[i : i + _QUERY_CHUNK], y[i : i + _QUERY_CHUNK]])
+            out[i : i + _QUERY_CHUNK], _ = tree.query(xy, k=1, workers=-1)
+        return out / reach.metres_per_minute
+
+    return time_to_nearest
+
+
+def _reach_discs(
+    fac_m: gpd.GeoDataFrame, radius: float, reach_geometry: BaseGeometry | None
+) -> tuple[NDArray | None, shapely.STRtree | None]:
+    """Return the facilities' reach discs and their tree (both None with a given reach polygon)."""
+    if reach_geometry is not None:
+        return None, None
+    discs = shapely.buffer(fac_m.geometry.values, radius, quad_segs=_QUAD_SEGS)
+    return discs, shapely.STRtree(discs)
+
+
+def _unit_rows(
+    units_m: gpd.GeoDataFrame,
+    split: list,
+    *,
+    unit_id: str,
+    names: list[str],
+    census: NDArray,
+    unit_notes: list,
+    grid: _UnitGrid | None,
+    reach: Reach,
+    time_to_nearest: Callable[[NDArray, NDArray], NDArray],
+    fac_unit: NDArray,
+    min_gap_km2: float,
+    sample_m: float,
+    step: _ProgressFn,
+) -> tuple[list[dict], list[BaseGeometry], list[dict], list[dict]]:
+    """Compute per unit the summary row, covered part, listed gaps and time distribution."""
     rows: list[dict] = []
     reach_parts: list[BaseGeometry] = []
     gap_rows: list[dict] = []
     dist_rows: list[dict] = []
-    split = _split_units(unit_geoms, discs, disc_tree, reach_geometry)
+    unit_geoms = units_m.geometry.values
     for k, (geom, (covered, gap)) in enumerate(zip(unit_geoms, split, strict=True)):
         uid, uname = str(units_m[unit_id].iloc[k]), names[k]
         reach_parts.append(covered)
@@ -473,10 +543,14 @@ def coverage_report(
             | {"population_note": note}
         )
         step(f"unit {uname}")
+    return rows, reach_parts, gap_rows, dist_rows
 
-    summary = pd.DataFrame(rows)
-    gaps = _ranked_gaps(gap_rows, metric)
-    reach_gdf = gpd.GeoDataFrame(
+
+def _reach_frame(
+    summary: pd.DataFrame, reach_parts: list[BaseGeometry], metric: CRS
+) -> gpd.GeoDataFrame:
+    """Return the covered part of every unit as a frame in ``metric``."""
+    return gpd.GeoDataFrame(
         {
             "unit_id": summary["unit_id"],
             "name": summary["name"],
@@ -484,21 +558,6 @@ def coverage_report(
         },
         geometry=reach_parts,
         crs=metric,
-    )
-    fac_out = facilities.copy()
-    fac_out["id"] = ids
-    unit_ids = units_m[unit_id].astype(str).to_numpy()
-    fac_out["unit_id"] = [unit_ids[k] if k >= 0 else "" for k in fac_unit]
-    params = _params(
-        reach, metric, set(summary["population_model"]), len(facilities), method_note, sources or {}
-    )
-    return CoverageResult(
-        summary=summary,
-        gaps=gaps.to_crs(WGS84),
-        reach=reach_gdf.to_crs(WGS84),
-        distribution=pd.DataFrame(dist_rows),
-        facilities=fac_out.to_crs(WGS84),
-        params=params,
     )
 
 

@@ -432,6 +432,291 @@ def _numeric(values: pd.Series, *, decimal_comma: bool = False) -> np.ndarray:
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
 
 
+def _check_file(path: Path, max_bytes: int) -> str:
+    """Check that ``path`` is a non-empty file within the size limit; return its name."""
+    name = path.name
+    if not path.exists():
+        msg = "file not found"
+        raise InputError(msg, file=str(path))
+    if path.is_dir():
+        msg = "a file is expected, got a folder"
+        raise InputError(msg, file=str(path))
+    size = path.stat().st_size
+    if size > max_bytes:
+        msg = f"file is {size:,} bytes, over the {max_bytes:,}-byte limit: split it"
+        raise InputError(msg, file=name)
+    if size == 0:
+        msg = "the file is empty"
+        raise InputError(msg, file=name)
+    return name
+
+
+def _check_geo_crs(crs: str | int, proj: CRS | None, file_crs: CRS | None) -> None:
+    """Reject a stated CRS that conflicts with a projected CRS label of a GeoJSON/GPKG file."""
+    if proj is not None and file_crs is not None and file_crs.is_projected and file_crs != proj:
+        msg = (
+            f"stated CRS {proj.to_string()} differs from the file's CRS "
+            f"{file_crs.to_string()}: state the file's CRS or reproject it"
+        )
+        raise CRSError(msg)
+    if proj is None and file_crs is not None and file_crs.is_projected:
+        msg = (
+            f"the file's CRS is projected ({file_crs.to_string()}) but {crs!r} (degrees) "
+            "was stated: state its EPSG code"
+        )
+        raise CRSError(msg)
+
+
+def _load_table(
+    path: Path,
+    name: str,
+    *,
+    crs: str | int,
+    proj: CRS | None,
+    sheet: str | None,
+    header_row: int | None,
+    max_rows: int,
+) -> tuple[pd.DataFrame, str]:
+    """Read the file by its type into a table with string column names; return it and the kind."""
+    suffix = path.suffix.lower()
+    kind = _TABLE_SUFFIXES.get(suffix) or _GEO_SUFFIXES.get(suffix)
+    if kind is None:
+        msg = f"unsupported file type {suffix!r}: use .csv, .xlsx, .geojson or .gpkg"
+        raise InputError(msg, file=name)
+    if kind == "csv":
+        table = _read_csv(path, header_row)
+    elif kind == "xlsx":
+        table = _read_xlsx(path, sheet, header_row)
+    else:
+        table, file_crs = _read_geo(path, kind)
+        _check_geo_crs(crs, proj, file_crs)
+    if len(table) > max_rows:
+        msg = f"{len(table):,} rows, over the {max_rows:,}-row limit: split the file"
+        raise InputError(msg, file=name)
+    if table.empty:
+        hint = _missing_column_hint(table) if kind in ("csv", "xlsx") else ""
+        msg = f"no data rows below the header{hint}"
+        raise InputError(msg, file=name)
+    table.columns = [str(c) for c in table.columns]
+    return table, kind
+
+
+def _table_coordinates(
+    table: pd.DataFrame,
+    name: str,
+    rows: np.ndarray,
+    problems: list[dict],
+    *,
+    columns: list[str],
+    lon_column: str | None,
+    lat_column: str | None,
+) -> tuple[str, str, np.ndarray, np.ndarray]:
+    """Find and parse the coordinate columns of a CSV/XLSX table, reporting bad cells."""
+    lon_col = _pick(columns, lon_column, _LON_NAMES)
+    lat_col = _pick(columns, lat_column, _LAT_NAMES)
+    for label, col, wanted in (
+        ("longitude", lon_col, lon_column),
+        ("latitude", lat_col, lat_column),
+    ):
+        if col is None:
+            hint = wanted or ("lon" if label == "longitude" else "lat")
+            msg = (
+                f"no {label} column {hint!r}; the columns (row "
+                f"{table.attrs.get('header_row', 1)}) are {columns}"
+                f"{_missing_column_hint(table) if wanted is None else ''}"
+            )
+            raise InputError(msg, file=name, field=hint)
+    raw_x, raw_y = table[lon_col], table[lat_col]
+    comma = bool(table.attrs.get("decimal_comma"))
+    x, y = _numeric(raw_x, decimal_comma=comma), _numeric(raw_y, decimal_comma=comma)
+    for fld, raw, num in ((lon_col, raw_x, x), (lat_col, raw_y, y)):
+        for i in np.flatnonzero(~np.isfinite(num)):
+            text = str(raw.iloc[i]).strip()
+            problem = "missing coordinate" if text == "" else "not a number"
+            if re.fullmatch(r"-?\d+,\d+", text):
+                problem += (
+                    " (decimal comma in a comma-separated file: write a decimal point, "
+                    "or save the CSV with ';' as separator)"
+                )
+            problems.append(
+                {
+                    "file": name,
+                    "row": int(rows[i]),
+                    "field": fld,
+                    "problem": problem,
+                    "value": text,
+                }
+            )
+    return lon_col, lat_col, x, y
+
+
+def _geo_coordinates(
+    table: pd.DataFrame, name: str, rows: np.ndarray, problems: list[dict]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Take the point coordinates out of a GeoJSON/GPKG table, reporting non-Point geometries."""
+    x = table.pop("__x").to_numpy(dtype=float)
+    y = table.pop("__y").to_numpy(dtype=float)
+    types = table.pop("__geom_type").to_numpy()
+    for i in np.flatnonzero(types != "Point"):
+        problems.append(
+            {
+                "file": name,
+                "row": int(rows[i]),
+                "field": "geometry",
+                "problem": "a Point geometry is expected",
+                "value": str(types[i]),
+            }
+        )
+    return x, y
+
+
+def _positions_wgs84(
+    x: np.ndarray, y: np.ndarray, *, datum: str, proj: CRS | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Convert positions in the stated datum or projection to WGS-84 lon/lat (NaN when unusable)."""
+    if proj is not None:
+        tr = Transformer.from_crs(proj, WGS84, always_xy=True)
+        lon, lat = tr.transform(x, y)
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        bad = np.isfinite(x) & np.isfinite(y) & ~(np.isfinite(lon) & np.isfinite(lat))
+        lon[bad] = np.nan
+        lat[bad] = np.nan
+    else:
+        ok = np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90)
+        lon, lat = x.copy(), y.copy()
+        if datum != "WGS84" and ok.any():
+            conv_lon, conv_lat = to_wgs84(x[ok], y[ok], datum)
+            lon[ok], lat[ok] = conv_lon, conv_lat
+    return lon, lat
+
+
+def _facility_ids(
+    table: pd.DataFrame,
+    name: str,
+    rows: np.ndarray,
+    problems: list[dict],
+    *,
+    columns: list[str],
+    id_column: str | None,
+) -> tuple[str | None, pd.Series]:
+    """Pick the id column (or number rows ``rowN``), reporting missing and duplicate ids."""
+    id_col = _pick(columns, id_column, _ID_NAMES)
+    if id_column is not None and id_col is None:
+        msg = f"no id column {id_column!r}; the columns are {columns}"
+        raise InputError(msg, file=name, field=id_column)
+    ids = (
+        table[id_col].astype(str).str.strip()
+        if id_col is not None
+        else pd.Series([f"row{r}" for r in rows], index=table.index)
+    )
+    if id_col is not None:
+        for i in np.flatnonzero((ids == "").to_numpy()):
+            problems.append(
+                {
+                    "file": name,
+                    "row": int(rows[i]),
+                    "field": id_col,
+                    "problem": "missing id",
+                    "value": "",
+                }
+            )
+        dup = ids.duplicated(keep="first") & (ids != "")
+        for i in np.flatnonzero(dup.to_numpy()):
+            first = int(rows[np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0]])
+            problems.append(
+                {
+                    "file": name,
+                    "row": int(rows[i]),
+                    "field": id_col,
+                    "problem": f"duplicate id (first used on row {first})",
+                    "value": ids.iloc[i],
+                }
+            )
+    return id_col, ids
+
+
+def _capacities(
+    table: pd.DataFrame,
+    name: str,
+    rows: np.ndarray,
+    problems: list[dict],
+    *,
+    columns: list[str],
+    capacity_column: str | None,
+) -> np.ndarray | None:
+    """Parse the named capacity column (None when not named), reporting values not >= 0."""
+    if capacity_column is None:
+        return None
+    if capacity_column not in columns:
+        msg = f"no capacity column {capacity_column!r}; the columns are {columns}"
+        raise InputError(msg, file=name, field=capacity_column)
+    capacity = _numeric(
+        table[capacity_column], decimal_comma=bool(table.attrs.get("decimal_comma"))
+    )
+    for i in np.flatnonzero(~np.isfinite(capacity) | (capacity < 0)):
+        problems.append(
+            {
+                "file": name,
+                "row": int(rows[i]),
+                "field": capacity_column,
+                "problem": "capacity must be a number >= 0",
+                "value": str(table[capacity_column].iloc[i]),
+            }
+        )
+    return capacity
+
+
+def _problem_frame(problems: list[dict]) -> pd.DataFrame:
+    """Return the problems as a frame with :data:`PROBLEM_COLUMNS`, sorted by row and field."""
+    problem_frame = pd.DataFrame(problems, columns=list(PROBLEM_COLUMNS))
+    return problem_frame.sort_values(["row", "field"], kind="stable").reset_index(drop=True)
+
+
+def _usable_rows(rows: np.ndarray, problem_frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Return the mask of rows without problems; raise when no row is usable."""
+    bad_rows = set(problem_frame["row"].astype(int))
+    keep = np.array([r not in bad_rows for r in rows])
+    if not keep.any():
+        lines = FacilityLoad(gpd.GeoDataFrame(), problem_frame).problem_text(limit=5)
+        msg = f"no usable facility rows ({len(problem_frame)} problems):\n{lines}"
+        raise InputError(msg, file=name)
+    return keep
+
+
+def _facility_frame(
+    table: pd.DataFrame,
+    keep: np.ndarray,
+    *,
+    columns: list[str],
+    rows: np.ndarray,
+    ids: pd.Series,
+    id_col: str | None,
+    name_column: str | None,
+    coord_cols: tuple[str, str],
+    capacity: np.ndarray | None,
+    lon: np.ndarray,
+    lat: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """Build the WGS-84 point frame of the kept rows with ``id``, ``name`` and ``source_row``."""
+    nm_col = _pick(columns, name_column, _NAME_NAMES)
+    table.attrs = {}  # reader details (row numbers, raw cells) stay out of the result
+    out = table.loc[keep].copy()
+    names = out[nm_col].astype(str).to_numpy() if nm_col else ids[keep].to_numpy()
+    drop = {c for c in (id_col, nm_col, "id", "name") if c is not None and c in out.columns}
+    out = out.drop(columns=sorted(drop))
+    out.insert(0, "id", ids[keep].to_numpy())
+    out.insert(1, "name", names)
+    out["source_row"] = rows[keep]
+    if capacity is not None:
+        out["capacity"] = capacity[keep]
+    out = out.drop(columns=[c for c in coord_cols if c in out.columns and c not in drop])
+    return gpd.GeoDataFrame(
+        out.reset_index(drop=True),
+        geometry=gpd.points_from_xy(lon[keep], lat[keep]),
+        crs=WGS84,
+    )
+
+
 def read_facilities(
     path: str | Path,
     *,
@@ -488,201 +773,48 @@ def read_facilities(
         For an unknown or conflicting coordinate system.
     """
     path = Path(path)
-    name = path.name
-    if not path.exists():
-        msg = "file not found"
-        raise InputError(msg, file=str(path))
-    if path.is_dir():
-        msg = "a file is expected, got a folder"
-        raise InputError(msg, file=str(path))
-    size = path.stat().st_size
-    if size > max_bytes:
-        msg = f"file is {size:,} bytes, over the {max_bytes:,}-byte limit: split it"
-        raise InputError(msg, file=name)
-    if size == 0:
-        msg = "the file is empty"
-        raise InputError(msg, file=name)
+    name = _check_file(path, max_bytes)
     datum, proj = normalise_crs(crs)
-    suffix = path.suffix.lower()
-    kind = _TABLE_SUFFIXES.get(suffix) or _GEO_SUFFIXES.get(suffix)
-    if kind is None:
-        msg = f"unsupported file type {suffix!r}: use .csv, .xlsx, .geojson or .gpkg"
-        raise InputError(msg, file=name)
-    if kind == "csv":
-        table = _read_csv(path, header_row)
-    elif kind == "xlsx":
-        table = _read_xlsx(path, sheet, header_row)
-    else:
-        table, file_crs = _read_geo(path, kind)
-        if proj is not None and file_crs is not None and file_crs.is_projected and file_crs != proj:
-            msg = (
-                f"stated CRS {proj.to_string()} differs from the file's CRS "
-                f"{file_crs.to_string()}: state the file's CRS or reproject it"
-            )
-            raise CRSError(msg)
-        if proj is None and file_crs is not None and file_crs.is_projected:
-            msg = (
-                f"the file's CRS is projected ({file_crs.to_string()}) but {crs!r} (degrees) "
-                "was stated: state its EPSG code"
-            )
-            raise CRSError(msg)
-    if len(table) > max_rows:
-        msg = f"{len(table):,} rows, over the {max_rows:,}-row limit: split the file"
-        raise InputError(msg, file=name)
-    if table.empty:
-        hint = _missing_column_hint(table) if kind in ("csv", "xlsx") else ""
-        msg = f"no data rows below the header{hint}"
-        raise InputError(msg, file=name)
-    columns = [str(c) for c in table.columns]
-    table.columns = columns
+    table, kind = _load_table(
+        path, name, crs=crs, proj=proj, sheet=sheet, header_row=header_row, max_rows=max_rows
+    )
+    columns = list(table.columns)
     # rows as the user sees them (header = row 1, blank rows counted); features count from 1
     rows = table.attrs.get("rows", np.arange(1, len(table) + 1))
     problems: list[dict] = []
-
     if kind in ("csv", "xlsx"):
-        lon_col = _pick(columns, lon_column, _LON_NAMES)
-        lat_col = _pick(columns, lat_column, _LAT_NAMES)
-        for label, col, wanted in (
-            ("longitude", lon_col, lon_column),
-            ("latitude", lat_col, lat_column),
-        ):
-            if col is None:
-                hint = wanted or ("lon" if label == "longitude" else "lat")
-                msg = (
-                    f"no {label} column {hint!r}; the columns (row "
-                    f"{table.attrs.get('header_row', 1)}) are {columns}"
-                    f"{_missing_column_hint(table) if wanted is None else ''}"
-                )
-                raise InputError(msg, file=name, field=hint)
-        raw_x, raw_y = table[lon_col], table[lat_col]
-        comma = bool(table.attrs.get("decimal_comma"))
-        x, y = _numeric(raw_x, decimal_comma=comma), _numeric(raw_y, decimal_comma=comma)
-        for fld, raw, num in ((lon_col, raw_x, x), (lat_col, raw_y, y)):
-            for i in np.flatnonzero(~np.isfinite(num)):
-                text = str(raw.iloc[i]).strip()
-                problem = "missing coordinate" if text == "" else "not a number"
-                if re.fullmatch(r"-?\d+,\d+", text):
-                    problem += (
-                        " (decimal comma in a comma-separated file: write a decimal point, "
-                        "or save the CSV with ';' as separator)"
-                    )
-                problems.append(
-                    {
-                        "file": name,
-                        "row": int(rows[i]),
-                        "field": fld,
-                        "problem": problem,
-                        "value": text,
-                    }
-                )
+        lon_col, lat_col, x, y = _table_coordinates(
+            table,
+            name,
+            rows,
+            problems,
+            columns=columns,
+            lon_column=lon_column,
+            lat_column=lat_column,
+        )
     else:
         lon_col, lat_col = "geometry", "geometry"
-        x = table.pop("__x").to_numpy(dtype=float)
-        y = table.pop("__y").to_numpy(dtype=float)
-        types = table.pop("__geom_type").to_numpy()
-        for i in np.flatnonzero(types != "Point"):
-            problems.append(
-                {
-                    "file": name,
-                    "row": int(rows[i]),
-                    "field": "geometry",
-                    "problem": "a Point geometry is expected",
-                    "value": str(types[i]),
-                }
-            )
-
-    if proj is not None:
-        tr = Transformer.from_crs(proj, WGS84, always_xy=True)
-        lon, lat = tr.transform(x, y)
-        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-        bad = np.isfinite(x) & np.isfinite(y) & ~(np.isfinite(lon) & np.isfinite(lat))
-        lon[bad] = np.nan
-        lat[bad] = np.nan
-    else:
-        ok = np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90)
-        lon, lat = x.copy(), y.copy()
-        if datum != "WGS84" and ok.any():
-            conv_lon, conv_lat = to_wgs84(x[ok], y[ok], datum)
-            lon[ok], lat[ok] = conv_lon, conv_lat
+        x, y = _geo_coordinates(table, name, rows, problems)
+    lon, lat = _positions_wgs84(x, y, datum=datum, proj=proj)
     problems += validate_points(lon, lat, file=name, rows=rows, bbox=bbox, use_outline=use_outline)
-
-    id_col = _pick(columns, id_column, _ID_NAMES)
-    if id_column is not None and id_col is None:
-        msg = f"no id column {id_column!r}; the columns are {columns}"
-        raise InputError(msg, file=name, field=id_column)
-    ids = (
-        table[id_col].astype(str).str.strip()
-        if id_col is not None
-        else pd.Series([f"row{r}" for r in rows], index=table.index)
+    id_col, ids = _facility_ids(table, name, rows, problems, columns=columns, id_column=id_column)
+    capacity = _capacities(
+        table, name, rows, problems, columns=columns, capacity_column=capacity_column
     )
-    if id_col is not None:
-        for i in np.flatnonzero((ids == "").to_numpy()):
-            problems.append(
-                {
-                    "file": name,
-                    "row": int(rows[i]),
-                    "field": id_col,
-                    "problem": "missing id",
-                    "value": "",
-                }
-            )
-        dup = ids.duplicated(keep="first") & (ids != "")
-        for i in np.flatnonzero(dup.to_numpy()):
-            first = int(rows[np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0]])
-            problems.append(
-                {
-                    "file": name,
-                    "row": int(rows[i]),
-                    "field": id_col,
-                    "problem": f"duplicate id (first used on row {first})",
-                    "value": ids.iloc[i],
-                }
-            )
-    capacity = None
-    if capacity_column is not None:
-        if capacity_column not in columns:
-            msg = f"no capacity column {capacity_column!r}; the columns are {columns}"
-            raise InputError(msg, file=name, field=capacity_column)
-        capacity = _numeric(
-            table[capacity_column], decimal_comma=bool(table.attrs.get("decimal_comma"))
-        )
-        for i in np.flatnonzero(~np.isfinite(capacity) | (capacity < 0)):
-            problems.append(
-                {
-                    "file": name,
-                    "row": int(rows[i]),
-                    "field": capacity_column,
-                    "problem": "capacity must be a number >= 0",
-                    "value": str(table[capacity_column].iloc[i]),
-                }
-            )
-
-    problem_frame = pd.DataFrame(problems, columns=list(PROBLEM_COLUMNS))
-    problem_frame = problem_frame.sort_values(["row", "field"], kind="stable").reset_index(
-        drop=True
-    )
-    bad_rows = set(problem_frame["row"].astype(int))
-    keep = np.array([r not in bad_rows for r in rows])
-    if not keep.any():
-        lines = FacilityLoad(gpd.GeoDataFrame(), problem_frame).problem_text(limit=5)
-        msg = f"no usable facility rows ({len(problem_frame)} problems):\n{lines}"
-        raise InputError(msg, file=name)
-    nm_col = _pick(columns, name_column, _NAME_NAMES)
-    table.attrs = {}  # reader details (row numbers, raw cells) stay out of the result
-    out = table.loc[keep].copy()
-    names = out[nm_col].astype(str).to_numpy() if nm_col else ids[keep].to_numpy()
-    drop = {c for c in (id_col, nm_col, "id", "name") if c is not None and c in out.columns}
-    out = out.drop(columns=sorted(drop))
-    out.insert(0, "id", ids[keep].to_numpy())
-    out.insert(1, "name", names)
-    out["source_row"] = rows[keep]
-    if capacity is not None:
-        out["capacity"] = capacity[keep]
-    out = out.drop(columns=[c for c in (lon_col, lat_col) if c in out.columns and c not in drop])
-    gdf = gpd.GeoDataFrame(
-        out.reset_index(drop=True),
-        geometry=gpd.points_from_xy(lon[keep], lat[keep]),
-        crs=WGS84,
+    problem_frame = _problem_frame(problems)
+    keep = _usable_rows(rows, problem_frame, name)
+    gdf = _facility_frame(
+        table,
+        keep,
+        columns=columns,
+        rows=rows,
+        ids=ids,
+        id_col=id_col,
+        name_column=name_column,
+        coord_cols=(lon_col, lat_col),
+        capacity=capacity,
+        lon=lon,
+        lat=lat,
     )
     return FacilityLoad(gdf, problem_frame, source=f"{name} (stated CRS {crs})")
 

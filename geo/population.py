@@ -256,6 +256,49 @@ def _concat_fields(parts: list[tuple[NDArray, ...]]) -> list[NDArray]:
     return out
 
 
+def _open_raster(path: Path) -> object:
+    """Open the raster with rasterio; an unreadable file is an :class:`InputError`."""
+    import rasterio
+
+    try:
+        return rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        msg = f"cannot read the population raster ({exc})"
+        raise InputError(msg, file=path.name) from exc
+
+
+def _read_strips(
+    src: object,
+    units_r: gpd.GeoDataFrame,
+    *,
+    n_units: int,
+    band: int,
+    strip_rows: int,
+    file: str,
+) -> tuple[list[tuple[NDArray, ...]], NDArray]:
+    """Read the units' window strip by strip; return the cells per strip and cells per unit.
+
+    ``counts[0]`` counts cells outside every unit, ``counts[k + 1]`` those of unit ``k``.
+    """
+    from rasterio.features import rasterize
+    from rasterio.windows import Window
+
+    shapes = [(g, k + 1) for k, g in enumerate(units_r.geometry.values)]
+    win = _raster_window(src, units_r)
+    parts: list[tuple[NDArray, ...]] = []
+    counts = np.zeros(n_units + 1, dtype=np.int64)
+    row_end = int(win.row_off + win.height)
+    for row0 in range(int(win.row_off), row_end, strip_rows):
+        strip = Window(win.col_off, row0, win.width, min(strip_rows, row_end - row0))
+        data = src.read(band, window=strip)
+        transform = _strip_transform(src.transform, strip)
+        labels = rasterize(shapes, out_shape=data.shape, transform=transform, dtype="int32")
+        *cells, valid = _strip_cells(data, labels, src.nodata, transform, file)
+        counts += np.bincount(valid, minlength=n_units + 1)
+        parts.append(tuple(cells))
+    return parts, counts
+
+
 def read_population_raster(
     path: str | Path,
     *,
@@ -296,36 +339,18 @@ def read_population_raster(
     CRSError
         When ``units`` has no CRS.
     """
-    import rasterio
-    from rasterio.features import rasterize
-    from rasterio.windows import Window
-
     require_crs(units, name="units")
     path = Path(path)
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        msg = f"cannot read the population raster ({exc})"
-        raise InputError(msg, file=path.name) from exc
+    src = _open_raster(path)
     with src:
         if src.crs is None:
             msg = "the population raster has no CRS: save it with one (e.g. EPSG:4326)"
             raise InputError(msg, file=path.name)
         crs = CRS.from_user_input(src.crs.to_wkt())
         units_r = units.to_crs(crs)
-        shapes = [(g, k + 1) for k, g in enumerate(units_r.geometry.values)]
-        win = _raster_window(src, units_r)
-        parts: list[tuple[NDArray, ...]] = []
-        counts = np.zeros(len(units) + 1, dtype=np.int64)
-        row_end = int(win.row_off + win.height)
-        for row0 in range(int(win.row_off), row_end, strip_rows):
-            strip = Window(win.col_off, row0, win.width, min(strip_rows, row_end - row0))
-            data = src.read(band, window=strip)
-            transform = _strip_transform(src.transform, strip)
-            labels = rasterize(shapes, out_shape=data.shape, transform=transform, dtype="int32")
-            *cells, valid = _strip_cells(data, labels, src.nodata, transform, path.name)
-            counts += np.bincount(valid, minlength=len(units) + 1)
-            parts.append(tuple(cells))
+        parts, counts = _read_strips(
+            src, units_r, n_units=len(units), band=band, strip_rows=strip_rows, file=path.name
+        )
     x, y, pop, unit = _concat_fields(parts)
     return PopulationGrid(
         x,

@@ -499,6 +499,76 @@ def _default_subtitle(mu: MapUnit, scale: int, date: dt.date) -> str:
     return f"{context} · {mu.name} · 比例尺 {format_scale(scale)} · {date.year}年{date.month}月"
 
 
+def _map_furniture(pg: _Page, main: _View, band: Rect | None, *, grid: bool) -> Any:
+    """Add scale bar (above the legend band), north arrow and graticule; return the scale bar."""
+    k = pg.k
+    lift = (band[3] + 3.0 * k) / pg.fr.map[3] if band is not None else 0.05
+    scalebar = add_scale_bar(
+        main.ax, scale=main.scale, fontsize=7 * k, height_pt=3.2 * k, anchor=(0.04, lift)
+    )
+    add_north_arrow(main.ax, crs=pg.crs, size_pt=28 * k, fontsize=10 * k)
+    if grid:
+        add_graticule(main.ax, crs=pg.crs, fontsize=6 * k)
+    return scalebar
+
+
+def _views_and_extents(
+    pg: _Page,
+    main: _View,
+    detail: _View | None,
+    band: Rect | None,
+    coverage: gpd.GeoDataFrame | None,
+    coverage_label: str,
+    coverage_note: str,
+) -> tuple[list[_View], dict[int, list[Bbox]], Rect | None]:
+    """Draw the detail view if any; return the views to label, boxes labels avoid, detail rect."""
+    views, extra = [main], {0: []}
+    renderer = pg.fig.canvas.get_renderer()
+    detail_rect = None
+    if detail is not None:
+        main.labels = [s for s in main.labels if not _in_detail(s, pg.detail_box)]
+        _draw_view(pg, detail, coverage, coverage_label, coverage_note)
+        k = pg.k
+        add_scale_bar(detail.ax, scale=None, fontsize=6 * k, height_pt=2.5 * k, max_fraction=0.3)
+        views.append(detail)
+        extra[0].append(detail.ax.get_window_extent(renderer))
+        detail_rect = _rect_of(detail.ax, pg.page)
+    if band is not None:
+        extra[0].append(_display_box(pg, band))
+    return views, extra, detail_rect
+
+
+def _footer(approval_no: str, producer: str, date: dt.date) -> list[str]:
+    """Return the footer lines: approval number, producer and date (blanks to fill in)."""
+    return [
+        f"审图号：{approval_no.strip() or '________________'}",
+        f"制图单位：{producer.strip() or '________________'}",
+        f"制图日期：{date.isoformat()}",
+    ]
+
+
+def _page_regions(
+    pg: _Page,
+    main: _View,
+    key: list[panels.KeyEntry],
+    footer: list[str],
+    band: Rect | None,
+    detail_rect: Rect | None,
+) -> dict[str, Rect]:
+    """Draw the side panels and return every page region (panels, detail, map, inset, title)."""
+    regions = _draw_panels(pg, main.handles, key, main.scale, footer, band)
+    if detail_rect is not None:
+        regions["detail"] = detail_rect
+    fr = pg.fr
+    x, y, w, h = fr.map
+    regions.update(
+        map=(x - fr.gutter, y - fr.gutter, w + 2 * fr.gutter, h + 2 * fr.gutter),
+        inset=fr.inset,
+        title=fr.title,
+    )
+    return regions
+
+
 def compose_map(
     unit: str | MapUnit,
     *,
@@ -550,47 +620,18 @@ def compose_map(
     _draw_view(pg, main, coverage, coverage_label, coverage_note)
     band = _band_legend(pg, main)
     detail = _draw_detail(pg, main, band)
-    k = pg.k
-    lift = (band[3] + 3.0 * k) / pg.fr.map[3] if band is not None else 0.05
-    scalebar = add_scale_bar(
-        main.ax, scale=main.scale, fontsize=7 * k, height_pt=3.2 * k, anchor=(0.04, lift)
+    scalebar = _map_furniture(pg, main, band, grid=grid)
+    views, extra, detail_rect = _views_and_extents(
+        pg, main, detail, band, coverage, coverage_label, coverage_note
     )
-    add_north_arrow(main.ax, crs=pg.crs, size_pt=28 * k, fontsize=10 * k)
-    if grid:
-        add_graticule(main.ax, crs=pg.crs, fontsize=6 * k)
-    views, extra = [main], {0: []}
-    renderer = pg.fig.canvas.get_renderer()
-    detail_rect = None
-    if detail is not None:
-        main.labels = [s for s in main.labels if not _in_detail(s, pg.detail_box)]
-        _draw_view(pg, detail, coverage, coverage_label, coverage_note)
-        add_scale_bar(detail.ax, scale=None, fontsize=6 * k, height_pt=2.5 * k, max_fraction=0.3)
-        views.append(detail)
-        extra[0].append(detail.ax.get_window_extent(renderer))
-        detail_rect = _rect_of(detail.ax, pg.page)
-    if band is not None:
-        extra[0].append(_display_box(pg, band))
     placed, key = _name_places(pg, views, extra)
     title = title or f"{mu.name}大健康产业空间布局示意图"
     subtitle = subtitle or _default_subtitle(mu, main.scale, date)
-    panels.draw_title(pg.fig, pg.fr.title, page, title, subtitle, k)
+    panels.draw_title(pg.fig, pg.fr.title, page, title, subtitle, pg.k)
     _outer_frame(pg.fig, pg.fr)
     inset_ax = _draw_inset(pg, main.box)
-    footer = [
-        f"审图号：{approval_no.strip() or '________________'}",
-        f"制图单位：{producer.strip() or '________________'}",
-        f"制图日期：{date.isoformat()}",
-    ]
-    regions = _draw_panels(pg, main.handles, key, main.scale, footer, band)
-    if detail_rect is not None:
-        regions["detail"] = detail_rect
-    fr = pg.fr
-    x, y, w, h = fr.map
-    regions.update(
-        map=(x - fr.gutter, y - fr.gutter, w + 2 * fr.gutter, h + 2 * fr.gutter),
-        inset=fr.inset,
-        title=fr.title,
-    )
+    footer = _footer(approval_no, producer, date)
+    regions = _page_regions(pg, main, key, footer, band, detail_rect)
     shown = [layer for layer in _layer_ids(layers_dir) if layer in pg.shown]
     return MapLayout(
         pg.fig,
@@ -841,6 +882,88 @@ def _atlas_units(city: str) -> tuple[str, str, list[str]]:
     return code, name, list(counties.loc[counties["city_adcode"] == code, "name"])
 
 
+def _atlas_front_pages(
+    pdf: Any,
+    page: tuple[float, float],
+    *,
+    title: str,
+    city: str,
+    code: str,
+    names: list[str],
+    pages: dict[str, int],
+    producer: str,
+    date: dt.date,
+) -> None:
+    """Add the atlas cover (page 1) and the overview map with page numbers (page 2)."""
+    from geo.printing import atlas
+
+    cover = atlas.cover_page(
+        page, title=title, city=city, units=names, producer=producer, date=date
+    )
+    atlas.number_page(cover, 1)
+    pdf.savefig(cover)
+    units = _all_counties()
+    units = units[units["city_adcode"] == code]
+    overview = atlas.overview_page(
+        page,
+        to_metric(units, crs=metric_crs_for(units.union_all())),
+        pages,
+        title=f"{city} 分幅总览",
+    )
+    atlas.number_page(overview, 2)
+    pdf.savefig(overview)
+
+
+def _atlas_unit_pages(
+    pdf: Any,
+    layout: MapLayout,
+    unit: str,
+    page: tuple[float, float],
+    *,
+    out: Path,
+    fmts: tuple[str, ...],
+    dpi: int,
+    producer: str,
+    size: str,
+    orientation: str,
+    map_page: int,
+) -> PrintedMap:
+    """Save a unit's own files (but its PDF), add its map and places pages to the atlas."""
+    from geo.printing import atlas
+
+    stem = out / _file_stem(unit, size, orientation)
+    paths = _save(layout, stem, tuple(f for f in fmts if f != "pdf"), dpi, producer)
+    if "pdf" in fmts:
+        paths = {"pdf": stem.with_name(f"{stem.name}.pdf"), **paths}
+    atlas.number_page(layout.figure, map_page)
+    pdf.savefig(layout.figure, dpi=min(dpi, 300))
+    layout.figure.clear()
+    listing = atlas.places_page(page, unit, plan_places(layout), map_page=map_page)
+    atlas.number_page(listing, map_page + 1)
+    pdf.savefig(listing)
+    return PrintedMap(unit, paths, layout.scale, f"EPSG:{layout.crs.to_epsg()}", layout.layers)
+
+
+def _split_unit_pdfs(
+    raw: Path,
+    maps: list[PrintedMap],
+    *,
+    pages: dict[str, int],
+    titles: dict[str, str],
+    producer: str,
+) -> None:
+    """Write each unit's PDF as its map page cut from the raw atlas."""
+    from geo.printing import atlas
+
+    for printed in maps:
+        _atomic_write(
+            printed.paths["pdf"],
+            lambda tmp, u=printed.unit: atlas.split_page(
+                raw, pages[u], out=Path(tmp), title=titles[u], author=producer or None
+            ),
+        )
+
+
 def print_atlas(
     city: str,
     *,
@@ -919,21 +1042,17 @@ grid, layers, out_dir, formats, date, layers_dir
         from matplotlib.backends.backend_pdf import PdfPages
 
         with PdfPages(raw, metadata=meta) as pdf:
-            cover = atlas.cover_page(
-                page, title=atlas_title, city=name, units=names, producer=producer, date=date
-            )
-            atlas.number_page(cover, 1)
-            pdf.savefig(cover)
-            units = _all_counties()
-            units = units[units["city_adcode"] == code]
-            overview = atlas.overview_page(
+            _atlas_front_pages(
+                pdf,
                 page,
-                to_metric(units, crs=metric_crs_for(units.union_all())),
-                pages,
-                title=f"{name} 分幅总览",
+                title=atlas_title,
+                city=name,
+                code=code,
+                names=names,
+                pages=pages,
+                producer=producer,
+                date=date,
             )
-            atlas.number_page(overview, 2)
-            pdf.savefig(overview)
             bar = tqdm(names, desc=f"{name} atlas", unit="map", disable=not progress)
             for unit in bar:
                 layout = compose_map(
@@ -952,30 +1071,24 @@ grid, layers, out_dir, formats, date, layers_dir
                     date=date,
                     layers_dir=layers_dir,
                 )
-                stem = out / _file_stem(unit, size, orientation)
-                paths = _save(layout, stem, tuple(f for f in fmts if f != "pdf"), dpi, producer)
-                if "pdf" in fmts:
-                    paths = {"pdf": stem.with_name(f"{stem.name}.pdf"), **paths}
                 titles[unit] = layout.title
-                atlas.number_page(layout.figure, pages[unit])
-                pdf.savefig(layout.figure, dpi=min(dpi, 300))
-                layout.figure.clear()
-                listing = atlas.places_page(page, unit, plan_places(layout), map_page=pages[unit])
-                atlas.number_page(listing, pages[unit] + 1)
-                pdf.savefig(listing)
                 maps.append(
-                    PrintedMap(
-                        unit, paths, layout.scale, f"EPSG:{layout.crs.to_epsg()}", layout.layers
+                    _atlas_unit_pages(
+                        pdf,
+                        layout,
+                        unit,
+                        page,
+                        out=out,
+                        fmts=fmts,
+                        dpi=dpi,
+                        producer=producer,
+                        size=size,
+                        orientation=orientation,
+                        map_page=pages[unit],
                     )
                 )
         if "pdf" in fmts:  # cut from the atlas: saving again would subset the fonts again
-            for printed in maps:
-                _atomic_write(
-                    printed.paths["pdf"],
-                    lambda tmp, u=printed.unit: atlas.split_page(
-                        raw, pages[u], out=Path(tmp), title=titles[u], author=producer or None
-                    ),
-                )
+            _split_unit_pdfs(raw, maps, pages=pages, titles=titles, producer=producer)
         marks = [("封面", 1), ("分幅总览", 2), *((unit, pages[unit]) for unit in names)]
         final = atlas.add_bookmarks(raw, marks, out=Path(work) / "atlas.pdf")
         os.chmod(final, _file_mode())

@@ -253,6 +253,19 @@ def solve_mclp(
         sol = _capacitated_cover(cover, weight, fixed, capacity, k=k, time_limit=time_limit)
         sol.seconds = time.perf_counter() - t0
         return sol
+    return _mclp_plain(cover, weight, fixed, k=k, time_limit=time_limit, t0=t0)
+
+
+def _mclp_plain(
+    cover: sparse.csr_matrix,
+    weight: NDArray,
+    fixed: NDArray[np.bool_],
+    *,
+    k: int,
+    time_limit: float,
+    t0: float,
+) -> Solution:
+    """Solve the uncapacitated MCLP on demand grouped by covering pattern (timed from ``t0``)."""
     cand, already = _split(cover, fixed)
     sub = cover[:, cand]
     live = np.flatnonzero(~already & (weight > 0) & (np.diff(sub.indptr) > 0))
@@ -693,6 +706,81 @@ def _lscp_plain(
     return Solution("lscp", "exact (HiGHS MILP)", chosen, float(len(chosen)), served, status, gap)
 
 
+def _pmedian_k(
+    k: int,
+    *,
+    n: int,
+    m: int,
+    cand: NDArray,
+    fixed: NDArray[np.bool_],
+    weight: NDArray,
+    capacity: NDArray | None,
+    notes: list[str],
+) -> int:
+    """Cap ``k`` at the candidates (noted) and refuse p-median instances that cannot be solved."""
+    mc = len(cand)
+    if k > mc:
+        notes.append(f"k = {k} exceeds the {mc} candidates: all are opened")
+    k = min(k, mc)
+    if not fixed.any() and k < 1:
+        msg = "p-median needs at least one open site: k >= 1 or an existing facility"
+        raise InputError(msg, field="k")
+    if n * m > MAX_ASSIGNMENT_VARS:
+        msg = (
+            f"exact p-median needs {n * m:,} assignment variables (limit {MAX_ASSIGNMENT_VARS:,}):"
+            " use --solver greedy, a coarser demand grid or fewer candidates"
+        )
+        raise InputError(msg, field="solver")
+    if (
+        capacity is not None
+        and capacity[fixed].sum() + np.sort(capacity[cand])[::-1][:k].sum() < weight.sum() - 1e-9
+    ):
+        msg = "capacities are too small to serve all demand with k new sites"
+        raise InputError(msg, field="capacity")
+    return k
+
+
+def _pmedian_constraints(
+    n: int,
+    m: int,
+    *,
+    cand: NDArray,
+    k: int,
+    weight: NDArray,
+    fixed: NDArray[np.bool_],
+    capacity: NDArray | None,
+) -> list[LinearConstraint]:
+    """Return the p-median MILP rows: one assignment each, only to open sites, k opened, loads."""
+    mc = len(cand)
+    # variables: y (mc), x (n*m, row-major)
+    p = n * m
+    col = np.arange(p).reshape(n, m)
+    a_assign = sparse.csr_matrix(
+        (np.ones(p), (np.repeat(np.arange(n), m), col.ravel())), shape=(n, p)
+    )
+    cons = [LinearConstraint(sparse.hstack([sparse.csr_matrix((n, mc)), a_assign]), 1.0, 1.0)]
+    # x_ij - y_j <= 0 for candidate columns
+    xi = col[:, cand].ravel()
+    yj = np.tile(np.arange(mc), n)
+    r = np.arange(len(xi))
+    a_link = sparse.csr_matrix(
+        (
+            np.concatenate([np.ones(len(r)), -np.ones(len(r))]),
+            (np.concatenate([r, r]), np.concatenate([mc + xi, yj])),
+        ),
+        shape=(len(r), mc + p),
+    )
+    cons.append(LinearConstraint(a_link, -np.inf, 0.0))
+    a_k = sparse.csr_matrix(np.concatenate([np.ones(mc), np.zeros(p)])[None, :])
+    cons.append(LinearConstraint(a_k, float(k), float(k)))
+    if capacity is not None:
+        rows = np.repeat(np.arange(n), m)
+        cols = np.tile(np.arange(m), n)
+        _, a_load, upper = _capacity_rows(rows, cols, weight[rows], n, m, capacity, fixed)
+        cons.append(LinearConstraint(a_load, -np.inf, upper))
+    return cons
+
+
 def solve_pmedian(
     minutes: NDArray,
     weight: NDArray,
@@ -737,50 +825,11 @@ def solve_pmedian(
     cand = np.flatnonzero(~fixed)
     mc = len(cand)
     notes = []
-    if k > mc:
-        notes.append(f"k = {k} exceeds the {mc} candidates: all are opened")
-    k = min(k, mc)
-    if not fixed.any() and k < 1:
-        msg = "p-median needs at least one open site: k >= 1 or an existing facility"
-        raise InputError(msg, field="k")
-    if n * m > MAX_ASSIGNMENT_VARS:
-        msg = (
-            f"exact p-median needs {n * m:,} assignment variables (limit {MAX_ASSIGNMENT_VARS:,}):"
-            " use --solver greedy, a coarser demand grid or fewer candidates"
-        )
-        raise InputError(msg, field="solver")
-    if (
-        capacity is not None
-        and capacity[fixed].sum() + np.sort(capacity[cand])[::-1][:k].sum() < weight.sum() - 1e-9
-    ):
-        msg = "capacities are too small to serve all demand with k new sites"
-        raise InputError(msg, field="capacity")
-    # variables: y (mc), x (n*m, row-major)
+    k = _pmedian_k(
+        k, n=n, m=m, cand=cand, fixed=fixed, weight=weight, capacity=capacity, notes=notes
+    )
     p = n * m
-    col = np.arange(p).reshape(n, m)
-    a_assign = sparse.csr_matrix(
-        (np.ones(p), (np.repeat(np.arange(n), m), col.ravel())), shape=(n, p)
-    )
-    cons = [LinearConstraint(sparse.hstack([sparse.csr_matrix((n, mc)), a_assign]), 1.0, 1.0)]
-    # x_ij - y_j <= 0 for candidate columns
-    xi = col[:, cand].ravel()
-    yj = np.tile(np.arange(mc), n)
-    r = np.arange(len(xi))
-    a_link = sparse.csr_matrix(
-        (
-            np.concatenate([np.ones(len(r)), -np.ones(len(r))]),
-            (np.concatenate([r, r]), np.concatenate([mc + xi, yj])),
-        ),
-        shape=(len(r), mc + p),
-    )
-    cons.append(LinearConstraint(a_link, -np.inf, 0.0))
-    a_k = sparse.csr_matrix(np.concatenate([np.ones(mc), np.zeros(p)])[None, :])
-    cons.append(LinearConstraint(a_k, float(k), float(k)))
-    if capacity is not None:
-        rows = np.repeat(np.arange(n), m)
-        cols = np.tile(np.arange(m), n)
-        _, a_load, upper = _capacity_rows(rows, cols, weight[rows], n, m, capacity, fixed)
-        cons.append(LinearConstraint(a_load, -np.inf, upper))
+    cons = _pmedian_constraints(n, m, cand=cand, k=k, weight=weight, fixed=fixed, capacity=capacity)
     c = np.concatenate([np.zeros(mc), (weight[:, None] * minutes).ravel()])
     x, status, gap = _solve(
         c, cons, np.concatenate([np.ones(mc), np.zeros(p)]), Bounds(0.0, 1.0), time_limit

@@ -224,6 +224,53 @@ def demand_from_points(
     return out, int((~inside).sum())
 
 
+def _grid_demand(
+    g: PopulationGrid,
+    keep: np.ndarray,
+    unit: np.ndarray,
+    ids: np.ndarray,
+    names: list[str],
+    crs: object,
+) -> gpd.GeoDataFrame:
+    """Return the kept grid cells or points as WGS-84 demand in the unit that holds each."""
+    return gpd.GeoDataFrame(
+        {
+            "population": g.population[keep].astype(float),
+            "unit_id": ids[unit[keep]],
+            "unit_name": np.asarray(names, dtype=object)[unit[keep]],
+            "population_model": g.model,
+            "population_coarse": False,
+            "population_note": "",
+        },
+        geometry=gpd.points_from_xy(g.x[keep], g.y[keep]),
+        crs=crs,
+    ).to_crs(WGS84)
+
+
+def _fallback_demand(
+    units_m: gpd.GeoDataFrame,
+    use_census: np.ndarray,
+    notes: list[str],
+    *,
+    spacing_m: float,
+    unit_id: str,
+    unit_name: str,
+    population: str,
+) -> gpd.GeoDataFrame:
+    """Return census demand of the units without grid cells, noting why they fell back."""
+    fallback = units_m[use_census].copy()
+    old = fallback.get("population_note", pd.Series("", index=fallback.index)).fillna("")
+    why = [n for n, e in zip(notes, use_census, strict=True) if e]
+    fallback["population_note"] = [f"{w}; {o}" if o else w for w, o in zip(why, old, strict=True)]
+    return census_uniform_demand(
+        fallback,
+        spacing_m=spacing_m,
+        unit_id=unit_id,
+        unit_name=unit_name,
+        population=population,
+    )
+
+
 def demand_from_grid(
     grid: PopulationGrid | gpd.GeoDataFrame,
     units: gpd.GeoDataFrame,
@@ -278,31 +325,13 @@ def demand_from_grid(
     names = units_m[unit_name].astype(str).tolist()
     use_census, notes = fallback_units(g, unit, names)
     keep = (unit >= 0) & ~use_census[np.maximum(unit, 0)]
-    ids = units_m[unit_id].astype(str).to_numpy()
-    frames = [
-        gpd.GeoDataFrame(
-            {
-                "population": g.population[keep].astype(float),
-                "unit_id": ids[unit[keep]],
-                "unit_name": np.asarray(names, dtype=object)[unit[keep]],
-                "population_model": g.model,
-                "population_coarse": False,
-                "population_note": "",
-            },
-            geometry=gpd.points_from_xy(g.x[keep], g.y[keep]),
-            crs=crs,
-        ).to_crs(WGS84)
-    ]
+    frames = [_grid_demand(g, keep, unit, units_m[unit_id].astype(str).to_numpy(), names, crs)]
     if use_census.any():
-        fallback = units_m[use_census].copy()
-        old = fallback.get("population_note", pd.Series("", index=fallback.index)).fillna("")
-        why = [n for n, e in zip(notes, use_census, strict=True) if e]
-        fallback["population_note"] = [
-            f"{w}; {o}" if o else w for w, o in zip(why, old, strict=True)
-        ]
         frames.append(
-            census_uniform_demand(
-                fallback,
+            _fallback_demand(
+                units_m,
+                use_census,
+                notes,
                 spacing_m=spacing_m,
                 unit_id=unit_id,
                 unit_name=unit_name,

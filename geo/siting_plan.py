@@ -560,31 +560,14 @@ def plan_sites(
     """
     _check_inputs(demand, candidates, existing, model, k, target, solver)
     crs = metric_crs_for(demand)
-    n_fixed = 0 if existing is None else len(existing)
-    site_parts = [candidates] if existing is None or not n_fixed else [existing, candidates]
-    site_xy = np.vstack([_xy(p, crs) for p in site_parts])
-    demand_xy = _xy(demand, crs)
-    fixed = np.zeros(len(site_xy), dtype=bool)
-    fixed[:n_fixed] = True
-    capacity = _capacities(
-        existing, len(candidates), column=capacity_column, candidate=candidate_capacity
-    )
-    weight = pd.to_numeric(demand["population"], errors="coerce").to_numpy(dtype=float)
-    if not np.all(weight >= 0):
-        msg = "demand population must be numbers >= 0"
-        raise InputError(msg, field="population")
-    times = reach_matrix(
-        demand_xy, site_xy, radius_m=reach.radius_m, metres_per_minute=reach.metres_per_minute
-    )
-    inst = _Instance(
-        weight,
-        demand["unit_id"].astype(str).to_numpy(),
-        fixed,
-        times,
-        capacity,
-        demand_xy,
-        site_xy,
-        reach,
+    inst = _instance(
+        demand,
+        candidates,
+        existing,
+        reach=reach,
+        crs=crs,
+        capacity_column=capacity_column,
+        candidate_capacity=candidate_capacity,
     )
     if progress is not None:
         progress("reach matrix")
@@ -593,31 +576,21 @@ def plan_sites(
     )
     if progress is not None:
         progress("solve")
-    if model == "pmedian":
-        order, gains = order_by_gain(
-            sol.chosen, fixed=fixed, minutes=inst.dense_minutes(), weight=weight
-        )
-    else:
-        order, gains = order_by_gain(sol.chosen, fixed=fixed, cover=inst.cover, weight=weight)
+    order, gains = _gain_order(inst, sol, model)
     before = _served_before(inst, time_limit)
     units = _unit_table(inst, demand, sol, before, target, model)
-    k_curve = k if curve_k is None else curve_k
-    if model == "lscp":  # the chosen sites, largest gain first, up to every target
-        k_curve = len(order) if k_curve > 0 else 0
-    curve = pd.DataFrame()
-    if k_curve > 0:
-        curve = _curve(
-            inst,
-            model,
-            k_max=k_curve,
-            target=target,
-            solver=solver,
-            time_limit=time_limit,
-            progress=progress,
-            sequence=order if model == "lscp" else None,
-        )
-        units = _reached_at(units, curve, model)
-    sites = _sites_frame(candidates, existing, order, gains, capacity)
+    curve, units = _curve_and_reach(
+        inst,
+        units,
+        model=model,
+        order=order,
+        k_curve=k if curve_k is None else curve_k,
+        target=target,
+        solver=solver,
+        time_limit=time_limit,
+        progress=progress,
+    )
+    sites = _sites_frame(candidates, existing, order, gains, inst.capacity)
     params = _params(
         inst,
         demand,
@@ -643,6 +616,85 @@ def plan_sites(
         sol,
         excluded if excluded is not None else pd.DataFrame(columns=["id", "reason"]),
     )
+
+
+def _instance(
+    demand: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    existing: gpd.GeoDataFrame | None,
+    *,
+    reach: Reach,
+    crs: object,
+    capacity_column: str | None,
+    candidate_capacity: float | None,
+) -> _Instance:
+    """Build the siting instance: weights, fixed existing sites first, capacities, reach matrix."""
+    n_fixed = 0 if existing is None else len(existing)
+    site_parts = [candidates] if existing is None or not n_fixed else [existing, candidates]
+    site_xy = np.vstack([_xy(p, crs) for p in site_parts])
+    demand_xy = _xy(demand, crs)
+    fixed = np.zeros(len(site_xy), dtype=bool)
+    fixed[:n_fixed] = True
+    capacity = _capacities(
+        existing, len(candidates), column=capacity_column, candidate=candidate_capacity
+    )
+    weight = pd.to_numeric(demand["population"], errors="coerce").to_numpy(dtype=float)
+    if not np.all(weight >= 0):
+        msg = "demand population must be numbers >= 0"
+        raise InputError(msg, field="population")
+    times = reach_matrix(
+        demand_xy, site_xy, radius_m=reach.radius_m, metres_per_minute=reach.metres_per_minute
+    )
+    return _Instance(
+        weight,
+        demand["unit_id"].astype(str).to_numpy(),
+        fixed,
+        times,
+        capacity,
+        demand_xy,
+        site_xy,
+        reach,
+    )
+
+
+def _gain_order(inst: _Instance, sol: Solution, model: str) -> tuple[NDArray, NDArray]:
+    """Order the chosen sites by marginal gain (time saved for p-median, else population)."""
+    if model == "pmedian":
+        return order_by_gain(
+            sol.chosen, fixed=inst.fixed, minutes=inst.dense_minutes(), weight=inst.weight
+        )
+    return order_by_gain(sol.chosen, fixed=inst.fixed, cover=inst.cover, weight=inst.weight)
+
+
+def _curve_and_reach(
+    inst: _Instance,
+    units: pd.DataFrame,
+    *,
+    model: str,
+    order: NDArray,
+    k_curve: int,
+    target: float,
+    solver: str,
+    time_limit: float,
+    progress: _ProgressFn | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compute the marginal-gain curve (empty when ``k_curve`` is 0) and each unit's k reached."""
+    if model == "lscp":  # the chosen sites, largest gain first, up to every target
+        k_curve = len(order) if k_curve > 0 else 0
+    curve = pd.DataFrame()
+    if k_curve > 0:
+        curve = _curve(
+            inst,
+            model,
+            k_max=k_curve,
+            target=target,
+            solver=solver,
+            time_limit=time_limit,
+            progress=progress,
+            sequence=order if model == "lscp" else None,
+        )
+        units = _reached_at(units, curve, model)
+    return curve, units
 
 
 def _reached_at(units: pd.DataFrame, curve: pd.DataFrame, model: str) -> pd.DataFrame:

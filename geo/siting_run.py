@@ -84,6 +84,48 @@ def _candidates(
     return kept, excluded, text
 
 
+def _demand(
+    units: gpd.GeoDataFrame,
+    *,
+    population: PopulationGrid | gpd.GeoDataFrame | None,
+    demand_points: gpd.GeoDataFrame | None,
+    spacing_m: float,
+    sources: dict[str, str],
+) -> gpd.GeoDataFrame:
+    """Build the demand points from the population grid, else census; note the model in sources."""
+    if population is not None and demand_points is not None:
+        msg = "give the population grid once (population, or its old name demand_points)"
+        raise InputError(msg, field="population")
+    population = population if population is not None else demand_points
+    census = f"census 2020 spread by area on a {spacing_m:g} m grid (census_uniform, coarse)"
+    if population is None:
+        demand = census_uniform_demand(units, spacing_m=spacing_m)
+        sources.setdefault("demand", census)
+    else:
+        demand = demand_from_grid(population, units, spacing_m=spacing_m)
+        if demand.attrs.get("outside_units"):
+            n = demand.attrs["outside_units"]
+            sources["demand_outside_units"] = f"{n:,} cell(s)/point(s) outside the units left out"
+        if demand["population_coarse"].any():
+            sources["demand_fallback"] = f"units without grid cells: {census}"
+    return demand
+
+
+def _fixed_existing(
+    existing: gpd.GeoDataFrame | None,
+    units: gpd.GeoDataFrame,
+    *,
+    radius_m: float,
+    sources: dict[str, str],
+) -> gpd.GeoDataFrame | None:
+    """Return the existing facilities within reach of the units (None without any)."""
+    if existing is None or not len(existing):
+        return None
+    fixed = existing_near(existing, units, radius_m=radius_m)
+    sources["existing_within_reach"] = f"{len(fixed)} of {len(existing)}"
+    return fixed
+
+
 def site_units(
     units: gpd.GeoDataFrame,
     *,
@@ -161,28 +203,16 @@ def site_units(
     require_crs(units, name="units")
     reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
     sources = dict(sources or {})
-    if population is not None and demand_points is not None:
-        msg = "give the population grid once (population, or its old name demand_points)"
-        raise InputError(msg, field="population")
-    population = population if population is not None else demand_points
-    spacing = demand_spacing_m or min(500.0, max(100.0, reach.radius_m / 4))
-    census = f"census 2020 spread by area on a {spacing:g} m grid (census_uniform, coarse)"
-    if population is None:
-        demand = census_uniform_demand(units, spacing_m=spacing)
-        sources.setdefault("demand", census)
-    else:
-        demand = demand_from_grid(population, units, spacing_m=spacing)
-        if demand.attrs.get("outside_units"):
-            n = demand.attrs["outside_units"]
-            sources["demand_outside_units"] = f"{n:,} cell(s)/point(s) outside the units left out"
-        if demand["population_coarse"].any():
-            sources["demand_fallback"] = f"units without grid cells: {census}"
+    demand = _demand(
+        units,
+        population=population,
+        demand_points=demand_points,
+        spacing_m=demand_spacing_m or min(500.0, max(100.0, reach.radius_m / 4)),
+        sources=sources,
+    )
     if progress is not None:
         progress("demand")
-    fixed = None
-    if existing is not None and len(existing):
-        fixed = existing_near(existing, units, radius_m=reach.radius_m)
-        sources["existing_within_reach"] = f"{len(fixed)} of {len(existing)}"
+    fixed = _fixed_existing(existing, units, radius_m=reach.radius_m, sources=sources)
     if progress is not None:
         progress("existing")
     cand, excluded, cand_text = _candidates(
