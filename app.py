@@ -13,31 +13,31 @@ import shapely
 import streamlit as st
 import streamlit_folium as stf
 
-from geo.attributes import (
+from geo.analysis.scenario import proposed_sites, report_files, run_scenario
+from geo.coords import geometry_to_wgs84
+from geo.data.layers import layer_ids, load_layers, load_manifest, plan_layers, point_layers
+from geo.errors import CRSError, GeoDataError
+from geo.settings import MODE_SPEEDS, PLANS_DIR
+from geo.web.attributes import (
     attribute_display,
     attribute_table,
     facility_points,
     filter_attributes,
     uncertain_reach,
 )
-from geo.coords import geometry_to_wgs84
-from geo.dashboard import (
+from geo.web.dashboard import (
     display_cells,
     indicator_display,
     indicator_table,
     load_indicators,
     zone_scale_table,
 )
-from geo.errors import CRSError, GeoDataError
-from geo.i18n import error_text, localise_columns, text
-from geo.layers import layer_ids, load_layers, load_manifest, plan_layers, point_layers
-from geo.overlays import overlay_groups, view_for_bounds
-from geo.scenario import proposed_sites, report_files, run_scenario
-from geo.search import facilities_in_unit, find_unit, search_places, unit_coverage
-from geo.settings import MODE_SPEEDS, PLANS_DIR
-from geo.share import MapState, decode_state, encode_state, speed_for, view_from_map
-from geo.uploads import DATUM_CHOICES, problems_for_display, read_upload
-from geo.webmap import (
+from geo.web.i18n import error_text, localise_columns, text
+from geo.web.overlays import overlay_groups, view_for_bounds
+from geo.web.search import facilities_in_unit, find_unit, search_places, unit_coverage
+from geo.web.share import MapState, decode_state, encode_state, speed_for, view_from_map
+from geo.web.uploads import DATUM_CHOICES, problems_for_display, read_upload
+from geo.web.webmap import (
     BASEMAPS,
     GCJ02_BASEMAPS,
     build_map,
@@ -556,7 +556,7 @@ with tab_dl:
             )  # fmt: skip
     st.code("?" + "&".join(f"{k}={v}" for k, v in encode_state(state).items()), language=None)
     if unit:
-        from geo.printmap import print_map
+        from geo.printing.printmap import print_map
 
         st.subheader(tx("print"))
         size = st.selectbox(tx("size"), ["A4", "A3"], key="size")

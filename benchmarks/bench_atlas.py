@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from geo.printmap import print_atlas
+from geo.printing.printmap import print_atlas
 
 
 def main() -> None:

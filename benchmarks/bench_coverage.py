@@ -2,18 +2,18 @@
 
 1. Changsha, 5,036 synthetic facilities (the plan's count of health institutions; uniform random
    positions inside the city, seed 2026) and a 100 m population grid (synthetic, seeded, scaled
-   to each county's census 2020 total): :func:`geo.coverage.coverage_report` vs a naive
+   to each county's census 2020 total): :func:`geo.analysis.coverage.coverage_report` vs a naive
    geopandas approach (per facility: buffer, overlay with the units; then dissolve per unit and
    a spatial join of the grid).
 2. Road network: a synthetic 250 x 250 street grid (100 m blocks, 62,500 nodes, 124,500 edges,
    25 x 25 km; no Changsha road file ships with the project) with 1,000 facilities: the
-   multi-source pass of :mod:`geo.network` vs per-facility ``networkx.ego_graph`` isochrones
-   (end to end, with reach polygons and the report: ``bench_network.py``).
+   multi-source pass of :mod:`geo.analysis.network` vs per-facility ``networkx.ego_graph``
+   isochrones (end to end, with reach polygons and the report: ``bench_network.py``).
 3. Province scale, run for real (issue 8): a seeded WorldPop-like GeoTIFF of 100 m cells over
    Hunan (~21 M populated cells, in the analysis CRS, tiled and deflate-compressed; written once
    to ``--raster``) and 90,400 facilities (Changsha's density over Hunan; seeded uniform
-   positions).  The raster is read with :func:`geo.population.read_population_raster` and the
-   full per-county report computed in a fresh process, whose peak RSS (``ru_maxrss``, which
+   positions).  The raster is read with :func:`geo.analysis.population.read_population_raster` and
+   the full per-county report computed in a fresh process, whose peak RSS (``ru_maxrss``, which
    includes GEOS/PROJ/GDAL allocations, unlike tracemalloc) is printed.
 
 Run: ``python benchmarks/bench_coverage.py [--naive-sample N] [--full] [--raster PATH]``.
@@ -42,11 +42,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.boundaries import load_units
-from geo.coverage import coverage_report, reach_for
+from geo.analysis.coverage import coverage_report, reach_for
+from geo.analysis.network import RoadNetwork, nearest_distances, network_from_edges, network_reach
+from geo.analysis.population import PopulationFallbackWarning, read_population_raster
 from geo.crs import metric_crs_for, parse_crs
-from geo.network import RoadNetwork, nearest_distances, network_from_edges, network_reach
-from geo.population import PopulationFallbackWarning, read_population_raster
+from geo.data.boundaries import load_units
 from geo.settings import WGS84
 
 SEED = 2026

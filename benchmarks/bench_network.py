@@ -4,12 +4,12 @@ A synthetic 250 x 250 street grid (100 m blocks, 62,500 nodes, 124,500 edges, 25
 Changsha road file ships with the project), 1,000 facilities on random nodes (seed 2026), a
 15-minute walk (1,000 m) and 25 m road bands; one unit covers the grid.
 
-- **engine**: :func:`geo.network.network_reach` (one multi-source Dijkstra pass, reached road
-  parts rasterised once and polygonised) + :func:`geo.coverage.coverage_report` (the reach,
-  with a hole per street block, clipped to the unit as outlines plus holes: same result as the
-  full overlay).
+- **engine**: :func:`geo.analysis.network.network_reach` (one multi-source Dijkstra pass, reached
+  road parts rasterised once and polygonised) + :func:`geo.analysis.coverage.coverage_report` (the
+  reach, with a hole per street block, clipped to the unit as outlines plus holes: same result as
+  the full overlay).
 - **naive**: per facility ``networkx.ego_graph`` + its isochrone (its edges buffered and
-  unioned), all isochrones unioned, + the same :func:`geo.coverage.coverage_report`.
+  unioned), all isochrones unioned, + the same :func:`geo.analysis.coverage.coverage_report`.
 
 Both are measured in the same run on all 1,000 facilities (``--naive-sample N`` measures N and
 scales the loops, for a quick look).  The check compares the reached nodes and edges of both
@@ -30,8 +30,8 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from geo.coverage import coverage_report, reach_for
-from geo.network import RoadNetwork, nearest_distances, network_from_edges, network_reach
+from geo.analysis.coverage import coverage_report, reach_for
+from geo.analysis.network import RoadNetwork, nearest_distances, network_from_edges, network_reach
 
 SEED = 2026
 CRS = "EPSG:4547"

@@ -31,9 +31,9 @@ import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from geo.attributes import facility_points
-from geo.layers import load_layers
-from geo.search import unit_coverage
+from geo.data.layers import load_layers
+from geo.web.attributes import facility_points
+from geo.web.search import unit_coverage
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARE_LABEL = "面积覆盖率"

@@ -6,7 +6,7 @@ from 25 towns (Gaussian kernels) over a rural background (1.4 M people in all), 
 sites at random positions, walk 15 minutes (1,000 m straight line), k = 20, no existing
 facilities.
 
-1. :mod:`geo.siting` exact MCLP (HiGHS via ``scipy.optimize.milp``), reach matrix included;
+1. :mod:`geo.analysis.siting` exact MCLP (HiGHS via ``scipy.optimize.milp``), reach matrix included;
    the greedy heuristic on the same matrix and its gap.
 2. PySAL ``spopt`` ``MCLP.from_cost_matrix`` + CBC on the same instance, in a child process
    capped at ``--spopt-cap`` seconds (it needs the dense 100,000 x 2,000 cost matrix).
@@ -33,8 +33,8 @@ import warnings
 import numpy as np
 from scipy import sparse
 
-from geo.siting import greedy_mclp, solve_mclp
-from geo.siting_plan import reach_matrix
+from geo.analysis.siting import greedy_mclp, solve_mclp
+from geo.analysis.siting_plan import reach_matrix
 
 SEED = 2026
 RADIUS_M = 1000.0  # walk 4 km/h x 15 min

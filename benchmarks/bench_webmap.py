@@ -1,6 +1,7 @@
 """Benchmark of the browser map: default-view payload and time to first map (one run).
 
-1. Builds the default view with :func:`geo.webmap.build_map` and reports the bytes of map data it
+1. Builds the default view with :func:`geo.web.webmap.build_map` and reports the bytes of map data
+it
    embeds (budget 1.5 MB) and the build time.
 2. Starts ``streamlit run app.py`` on a free loopback port and opens it in headless Debian
    Chromium (Playwright, ``/usr/bin/chromium``) three times: seconds from navigation to the first
@@ -19,8 +20,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
-from geo.layers import load_layers, load_manifest
-from geo.webmap import build_map, geojson_payload_bytes
+from geo.data.layers import load_layers, load_manifest
+from geo.web.webmap import build_map, geojson_payload_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

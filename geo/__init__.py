@@ -1,9 +1,17 @@
-"""Hunan health-industry spatial layout: layers, coverage, web map and print.
+"""Hunan health-industry spatial layout: layers, coverage, siting, web map and print.
 
-Modules (each with one job): :mod:`geo.settings` (paths, CRSs, speeds), :mod:`geo.errors`,
-:mod:`geo.coords` (GCJ-02/BD-09), :mod:`geo.crs` (metric CRSs), :mod:`geo.boundaries`,
-:mod:`geo.sources` (reviewable CSVs), :mod:`geo.layout` (schematic geometry), :mod:`geo.build`,
-:mod:`geo.validate`, :mod:`geo.layers`, :mod:`geo.coverage`, :mod:`geo.webmap`, :mod:`geo.printmap`.
+The package is grouped by job:
+
+- top level: :mod:`geo.settings` (paths, CRSs, speeds, kind names), :mod:`geo.errors`,
+  :mod:`geo.coords` (GCJ-02/BD-09 <-> WGS-84), :mod:`geo.crs` (Gauss-Kruger zones, geodesy);
+- :mod:`geo.data`: source tables, boundaries and census, schematic layout, the deterministic layer
+  build and its validation, layer loading;
+- :mod:`geo.analysis`: facility input, population models, coverage, 2SFCA, road networks,
+  scenarios, siting (MCLP / LSCP / p-median) and report files;
+- :mod:`geo.web`: the folium map, search, overlays, share links, uploads and page logic (no
+  Streamlit import anywhere in ``geo``);
+- :mod:`geo.printing`: fonts, cartographic elements, page layout and atlases;
+- :mod:`geo.cli`: ``python -m geo`` sub-commands.
 """
 
 __version__ = "0.1.0"

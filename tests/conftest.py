@@ -55,7 +55,7 @@ def layers_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def built() -> dict[str, str]:
     """The layers as the current sources build them (built once per session)."""
-    from geo.build import build_layers
+    from geo.data.build import build_layers
 
     return build_layers(DATA_DIR)
 

@@ -12,9 +12,9 @@ import pytest
 from numpy.typing import NDArray
 from shapely.geometry import Point
 
-from geo.access import access_by_unit, gaussian_weight, two_step_fca, unit_access
-from geo.boundaries import load_units
+from geo.analysis.access import access_by_unit, gaussian_weight, two_step_fca, unit_access
 from geo.cli import main
+from geo.data.boundaries import load_units
 from geo.errors import InputError
 
 CRS = "EPSG:4547"

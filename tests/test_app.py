@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo.attributes import facility_points
-from geo.i18n import COLUMN_LABELS
-from geo.layers import layer_ids, load_layers, load_manifest
-from geo.search import unit_coverage
+from geo.data.layers import layer_ids, load_layers, load_manifest
+from geo.web.attributes import facility_points
+from geo.web.i18n import COLUMN_LABELS
+from geo.web.search import unit_coverage
 
 # GEO_APP lets the same tests run against an earlier page (to show they failed before a fix).
 APP = os.environ.get("GEO_APP") or str(Path(__file__).resolve().parent.parent / "app.py")

@@ -6,8 +6,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from geo.attributes import attribute_table, facility_points, filter_attributes, uncertain_reach
 from geo.errors import InputError
+from geo.web.attributes import attribute_table, facility_points, filter_attributes, uncertain_reach
 
 
 @pytest.fixture

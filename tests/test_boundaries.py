@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from shapely.geometry import Point
 
-from geo.boundaries import load_cities, load_management_zones, load_province, load_units
 from geo.crs import geodesic_area_km2
+from geo.data.boundaries import load_cities, load_management_zones, load_province, load_units
 
 # Official land areas (km²): 长沙市人民政府 "总面积11819平方公里"; 永州市人民政府 "2.24万平方公里"
 # (22,441 km²); 湖南省 21.18 万平方公里.

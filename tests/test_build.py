@@ -9,12 +9,12 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import shape
 
-from geo.boundaries import load_units
-from geo.build import build_layers, write_layers
 from geo.cli import main
 from geo.crs import geodesic_area_km2
+from geo.data.boundaries import load_units
+from geo.data.build import build_layers, write_layers
+from geo.data.layers import load_layer, load_manifest
 from geo.errors import GeoDataError
-from geo.layers import load_layer, load_manifest
 from geo.settings import DATA_DIR, LAYERS_DIR
 
 

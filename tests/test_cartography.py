@@ -10,7 +10,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from geo.cartography import (
+from geo.errors import CRSError, InputError
+from geo.printing.cartography import (
     LabelSpec,
     add_graticule,
     add_north_arrow,
@@ -24,8 +25,7 @@ from geo.cartography import (
     north_angle,
     place_labels,
 )
-from geo.errors import CRSError, InputError
-from geo.fonts import register_cjk_font
+from geo.printing.fonts import register_cjk_font
 
 
 def _text_box(text: Text, renderer: object) -> object:
@@ -148,7 +148,7 @@ def test_north_arrow_returns_its_rotation() -> None:
 @pytest.mark.parametrize("length", [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0])
 def test_scale_bar_ticks_are_1_2_5_values(length: float) -> None:
     """No 12.5 km or 2.5 km ticks: every labelled value is 1, 2 or 5 times a power of ten."""
-    from geo.cartography import scale_ticks
+    from geo.printing.cartography import scale_ticks
 
     for tick in scale_ticks(length * 1000)[1:]:
         mantissa = tick / 10 ** math.floor(math.log10(tick))

@@ -513,13 +513,13 @@ def test_failed_run_leaves_previous_outputs(
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert "coverage_report.html" in before
 
-    import geo.report
+    import geo.analysis.report
 
     def boom(*_a: object, **_k: object) -> None:
         msg = "disk full"
         raise OSError(msg)
 
-    monkeypatch.setattr(geo.report, "_write_html", boom)
+    monkeypatch.setattr(geo.analysis.report, "_write_html", boom)
     with pytest.raises(OSError, match="disk full"):
         main(["coverage", "--quiet", *args, "--minutes", "5"])
     after = {p.name: p.read_bytes() for p in out.iterdir()}

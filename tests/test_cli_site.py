@@ -10,9 +10,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from geo.boundaries import load_units
 from geo.cli import main
 from geo.crs import metric_crs_for
+from geo.data.boundaries import load_units
 
 UNIT = "芙蓉区"
 
@@ -168,14 +168,14 @@ def test_site_bad_candidate_row_names_row(
     )
     assert code == 2
     err = capsys.readouterr().err
-    # the row number comes from geo.facilities (issue 8 moves it to Excel numbering: row 3)
+    # the row number comes from geo.analysis.facilities (issue 8 moves it to Excel numbering: row 3)
     assert "cand.csv" in err and re.search(r"row [23], field 'lon'", err)
 
 
 def test_failed_write_leaves_earlier_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unit_points: list[tuple[float, float]]
 ) -> None:
-    import geo.siting_report as report
+    import geo.analysis.siting_report as report
 
     cand = _candidates(tmp_path / "cand.csv", unit_points, ["a", "b", "c", "d", "e"])
     out = tmp_path / "out"
@@ -282,7 +282,7 @@ def test_site_gcj02_candidates_do_not_shift_wgs84_residents(
 
 
 def test_site_adds_management_zone_residents_to_host_county(tmp_path: Path) -> None:
-    from geo.population import load_zone_hosts
+    from geo.analysis.population import load_zone_hosts
 
     out = tmp_path / "out"
     argv = ["site", "--units", "冷水滩区", "--k", "1", "--grid-spacing", "3000", "--curve-k", "0"]

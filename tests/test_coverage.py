@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from geo.coverage import (
+from geo.analysis.coverage import (
     _HoledReach,
     assign_units,
     coverage_report,
@@ -139,7 +139,7 @@ def test_scenario_add_and_remove(square_units: gpd.GeoDataFrame) -> None:
 
 
 def test_wgs84_inputs_are_projected(changsha_points: gpd.GeoDataFrame) -> None:
-    from geo.boundaries import load_units
+    from geo.data.boundaries import load_units
 
     units = load_units(cities=("430100",))
     result = coverage_report(changsha_points, units)

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.boundaries import load_units
-from geo.coverage import coverage_report, reach_for
+from geo.analysis.coverage import coverage_report, reach_for
 from geo.crs import metric_crs_for
+from geo.data.boundaries import load_units
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("dask_geopandas")
@@ -45,7 +45,7 @@ def random_facilities(changsha: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def test_dask_matches_single_machine(
     changsha: gpd.GeoDataFrame, random_facilities: gpd.GeoDataFrame
 ) -> None:
-    from geo.dask_coverage import SUMMARY_COLUMNS, coverage_by_county
+    from geo.analysis.dask_coverage import SUMMARY_COLUMNS, coverage_by_county
 
     reach = reach_for("bike", minutes=10)
     expected = coverage_report(random_facilities, changsha, reach=reach).summary

@@ -11,9 +11,9 @@ import pytest
 from pyproj import Geod, Transformer
 from shapely.geometry import Point
 
+from geo.analysis.facilities import facilities_from_layers, normalise_crs, read_facilities
 from geo.coords import from_wgs84
 from geo.errors import CRSError, InputError
-from geo.facilities import facilities_from_layers, normalise_crs, read_facilities
 
 _GEOD = Geod(ellps="WGS84")
 PLACE = (112.9823, 28.1941)  # WGS-84, central Changsha

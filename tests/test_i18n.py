@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from geo.errors import CRSError, InputError
-from geo.i18n import COLUMN_LABELS, TEXT, error_text, localise_columns, text
+from geo.web.i18n import COLUMN_LABELS, TEXT, error_text, localise_columns, text
 
 
 def test_every_string_exists_in_both_languages():

@@ -9,8 +9,8 @@ from pyproj import CRS
 from shapely.geometry import Point, box
 
 from geo.crs import geodesic_area_km2
+from geo.data.layout import corridor, hull_buffer, rings, solve_area, to_wgs84_geometry, zone_shape
 from geo.errors import LayoutError
-from geo.layout import corridor, hull_buffer, rings, solve_area, to_wgs84_geometry, zone_shape
 
 GK114 = CRS.from_epsg(4547)
 X0, Y0 = 500_000.0, 3_110_000.0  # near 114 E, 28.1 N: GK scale factor ≈ 1

@@ -13,9 +13,8 @@ import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry import LineString, Point
 
-from geo.coverage import coverage_report, reach_for
-from geo.errors import InputError
-from geo.network import (
+from geo.analysis.coverage import coverage_report, reach_for
+from geo.analysis.network import (
     RASTER_MIN_PIECES,
     RoadNetwork,
     nearest_distances,
@@ -24,6 +23,7 @@ from geo.network import (
     reached_parts,
     read_network,
 )
+from geo.errors import InputError
 
 CRS_GK = "EPSG:4547"
 

@@ -6,7 +6,7 @@ import numpy as np
 from shapely.geometry import Point, box
 
 from geo.coords import from_wgs84
-from geo.overlays import overlay_groups, view_for_bounds
+from geo.web.overlays import overlay_groups, view_for_bounds
 
 
 def _js(groups) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from geo.boundaries import load_units
 from geo.crs import geodesic_area_km2
-from geo.layers import load_layer, load_manifest, plan_layers
+from geo.data.boundaries import load_units
+from geo.data.layers import load_layer, load_manifest, plan_layers
+from geo.data.sources import load_plans, load_targets
+from geo.data.validate import check_target
 from geo.settings import DATA_DIR
-from geo.sources import load_plans, load_targets
-from geo.validate import check_target
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +229,7 @@ def test_yongzhou_roles_each_quote_their_sentence() -> None:
 
 
 def test_goal_points_are_dropped_from_facility_sets_unless_asked() -> None:
-    from geo.layers import drop_goals
+    from geo.data.layers import drop_goals
 
     for layer in ("yz_network", "provincial"):
         gdf = load_layer(layer)

@@ -15,11 +15,8 @@ from affine import Affine
 from pyproj import Geod
 from shapely.geometry import Point, box
 
-from geo.boundaries import load_units
-from geo.cli import main
-from geo.coords import from_wgs84
-from geo.coverage import coverage_report, reach_for
-from geo.population import (
+from geo.analysis.coverage import coverage_report, reach_for
+from geo.analysis.population import (
     PopulationFallbackWarning,
     add_management_zones,
     census_sample,
@@ -27,6 +24,9 @@ from geo.population import (
     load_zone_hosts,
     read_population_raster,
 )
+from geo.cli import main
+from geo.coords import from_wgs84
+from geo.data.boundaries import load_units
 
 NODATA = -99999.0
 
@@ -319,7 +319,7 @@ def test_cli_points_use_their_own_crs(
 
 def test_dask_partitions_take_a_raster_grid(wgs_tif: Path, halves: gpd.GeoDataFrame) -> None:
     pytest.importorskip("dask_geopandas")
-    from geo.dask_coverage import coverage_by_county
+    from geo.analysis.dask_coverage import coverage_by_county
 
     fac = gpd.GeoDataFrame(
         {"id": ["a"]}, geometry=[Point(W0 + 2.5 * STEP, N0 - 2.5 * STEP)], crs="EPSG:4326"
@@ -374,7 +374,7 @@ def test_cli_yongzhou_counts_management_zones(
 
 
 def test_bad_population_row_is_numbered_as_excel_shows_it(tmp_path: Path) -> None:
-    from geo.coverage import read_population_grid
+    from geo.analysis.coverage import read_population_grid
     from geo.errors import InputError
 
     csv = tmp_path / "pop.csv"

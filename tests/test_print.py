@@ -19,11 +19,11 @@ from PIL import Image
 from pypdf import PdfReader
 from shapely.geometry import Point
 
-from geo.cartography import format_scale
 from geo.cli import main
 from geo.errors import CRSError, InputError
-from geo.fonts import CJK_FAMILY, cjk_font_path, register_cjk_font, source_font_path
-from geo.printmap import (
+from geo.printing.cartography import format_scale
+from geo.printing.fonts import CJK_FAMILY, cjk_font_path, register_cjk_font, source_font_path
+from geo.printing.printmap import (
     PAGE_SIZES_MM,
     compose_map,
     print_atlas,
@@ -321,7 +321,9 @@ def test_cli_coverage_layers_without_engine(
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "geo.coverage" else real(name)
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "geo.analysis.coverage" else real(name),
     )
     code = main(
         ["print", "--unit", "天心区", "--coverage-layers", "cs_medical", "--out", str(tmp_path)]
@@ -333,7 +335,7 @@ def test_cli_coverage_layers_without_engine(
 
 @pytest.mark.skipif(
     not (Path(__file__).parents[1] / "layers" / "cs_medical.geojson").exists()
-    or importlib.util.find_spec("geo.coverage") is None,
+    or importlib.util.find_spec("geo.analysis.coverage") is None,
     reason="needs the built cs_medical layer and the coverage engine",
 )
 def test_cli_coverage_overlay_from_engine(
@@ -464,7 +466,7 @@ def _plan_places_inside(unit: str) -> list[str]:
     """Names of plan points and zones inside ``unit``, read independently from the layers."""
     import json
 
-    from geo.layers import load_layer
+    from geo.data.layers import load_layer
 
     geom = resolve_unit(unit).geometry
     manifest = json.loads((_LAYERS / "manifest.json").read_text(encoding="utf-8"))
@@ -715,7 +717,7 @@ def test_centre_hierarchy_has_distinct_symbols_and_goals_are_hollow() -> None:
 @_BUILT
 def test_yongzhou_network_reads(city_pages: dict) -> None:
     """Legend names each level; links drawn once per county; the hub on top of everything."""
-    from geo.layers import load_layer
+    from geo.data.layers import load_layer
     from geo.printing.planlayers import _pair_links
 
     layout, pdf = city_pages["永州市"]
@@ -758,7 +760,7 @@ def _legend(layout):
 def test_neighbour_label_stays_in_its_own_county() -> None:
     from shapely.geometry import box as sbox
 
-    from geo.cartography import LabelSpec, place_labels
+    from geo.printing.cartography import LabelSpec, place_labels
 
     fig = Figure(figsize=(4, 4), dpi=72)
     from matplotlib.backends.backend_agg import FigureCanvasAgg

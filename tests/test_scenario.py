@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
+from geo.analysis.scenario import proposed_sites, report_files, run_scenario
 from geo.errors import InputError
-from geo.scenario import proposed_sites, report_files, run_scenario
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import pytest
 
 from geo.errors import InputError
-from geo.share import MapState, decode_state, encode_state, speed_for, view_from_map
+from geo.web.share import MapState, decode_state, encode_state, speed_for, view_from_map
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,9 @@ import pytest
 from scipy import sparse
 from shapely.geometry import Point, box
 
-from geo.candidates import combine_candidates, grid_candidates, mask_candidates
-from geo.coverage import reach_for
-from geo.errors import CRSError, InputError
-from geo.siting import (
+from geo.analysis.candidates import combine_candidates, grid_candidates, mask_candidates
+from geo.analysis.coverage import reach_for
+from geo.analysis.siting import (
     greedy_lscp,
     greedy_mclp,
     greedy_pmedian,
@@ -24,8 +23,9 @@ from geo.siting import (
     solve_mclp,
     solve_pmedian,
 )
-from geo.siting_demand import CENSUS_MODEL, census_uniform_demand, demand_from_points
-from geo.siting_plan import plan_sites, reach_matrix
+from geo.analysis.siting_demand import CENSUS_MODEL, census_uniform_demand, demand_from_points
+from geo.analysis.siting_plan import plan_sites, reach_matrix
+from geo.errors import CRSError, InputError
 
 # --- hand-solvable: demand on a line x = 0..10, candidates at x = 1, 5, 9 --------------------
 
@@ -340,7 +340,7 @@ def test_mclp_reduced_cost_pruning_keeps_the_optimum(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     locate = pytest.importorskip("spopt.locate")
-    import geo.siting as siting
+    import geo.analysis.siting as siting
 
     cost, w = _instance(seed)
     ref = _spopt_solve(locate.MCLP, cost, w, 2.0, p_facilities=4)
@@ -350,7 +350,7 @@ def test_mclp_reduced_cost_pruning_keeps_the_optimum(
 
 
 def test_site_units_keeps_near_existing_and_drops_goals() -> None:
-    from geo.siting_run import existing_near, site_units
+    from geo.analysis.siting_run import existing_near, site_units
 
     units = _units()
     fac = _pts(
@@ -369,7 +369,7 @@ def test_site_units_keeps_near_existing_and_drops_goals() -> None:
 def test_site_units_water_lines_cannot_mask() -> None:
     from shapely.geometry import LineString
 
-    from geo.siting_run import site_units
+    from geo.analysis.siting_run import site_units
 
     river = gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 9000, Y0 + 2000)])], crs=GK)
     with pytest.raises(InputError, match="holds no polygons"):
@@ -434,9 +434,9 @@ def _site_cands() -> gpd.GeoDataFrame:
 def test_raster_demand_is_hand_sum_of_cells_and_mclp_picks_populated(
     tmp_path: Path, crs: str
 ) -> None:
-    from geo.population import read_population_raster
-    from geo.siting_demand import RASTER_MODEL, demand_from_grid
-    from geo.siting_run import site_units
+    from geo.analysis.population import read_population_raster
+    from geo.analysis.siting_demand import RASTER_MODEL, demand_from_grid
+    from geo.analysis.siting_run import site_units
 
     units = _units()
     grid = read_population_raster(_write_raster(tmp_path / "pop.tif", crs), units=units)
@@ -459,8 +459,8 @@ def test_raster_demand_is_hand_sum_of_cells_and_mclp_picks_populated(
 
 
 def test_unit_without_raster_cells_falls_back_to_census_with_warning(tmp_path: Path) -> None:
-    from geo.population import PopulationFallbackWarning, read_population_raster
-    from geo.siting_run import site_units
+    from geo.analysis.population import PopulationFallbackWarning, read_population_raster
+    from geo.analysis.siting_run import site_units
 
     units = _units()
     grid = read_population_raster(_write_raster(tmp_path / "w.tif", GK, east=False), units=units)
@@ -478,7 +478,7 @@ def test_unit_without_raster_cells_falls_back_to_census_with_warning(tmp_path: P
 
 
 def test_points_grid_demand_keeps_its_own_positions() -> None:
-    from geo.siting_demand import demand_from_grid
+    from geo.analysis.siting_demand import demand_from_grid
 
     pts = _pts([(1000, 1000), (5000, 1000), (50_000, 1000)], population=[10.0, 20.0, 30.0])
     demand = demand_from_grid(pts, _units())

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from geo.data.sources import PLACES_COLUMNS, load_places, read_table, split_list
 from geo.errors import GeoDataError
-from geo.sources import PLACES_COLUMNS, load_places, read_table, split_list
 
 HEADER = "id,layer,name,kind,role,county,lon,lat,datum,precision,position_basis,plan,section,quote"
 GOOD = (

@@ -1,4 +1,4 @@
-"""Browser uploads go through the command line's validation (geo.facilities)."""
+"""Browser uploads go through the command line's validation (geo.analysis.facilities)."""
 
 import io
 import json
@@ -10,7 +10,7 @@ import pytest
 
 from geo.coords import from_wgs84
 from geo.errors import CRSError, InputError
-from geo.uploads import DATUM_CHOICES, problems_for_display, read_upload
+from geo.web.uploads import DATUM_CHOICES, problems_for_display, read_upload
 
 GOOD = [("h1", "湘雅医院", 112.9867, 28.2149), ("h2", "省人民医院", 112.9936, 28.1956)]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from geo.cli import main
-from geo.validate import validate_layers, validate_sources
+from geo.data.validate import validate_layers, validate_sources
 
 
 def _edit_layer(layers: Path, layer: str, edit) -> None:
@@ -143,8 +143,8 @@ def test_cli_exit_code_and_listing_on_problems(
 
 
 def test_catalogue_is_complete_and_clean() -> None:
-    from geo.sources import load_catalogue
-    from geo.validate import validate_catalogue
+    from geo.data.sources import load_catalogue
+    from geo.data.validate import validate_catalogue
 
     assert validate_catalogue() == []
     table = load_catalogue().set_index("name")
@@ -168,7 +168,7 @@ def test_catalogue_entry_without_reason_or_verbatim_sentence(
 ) -> None:
     import pandas as pd
 
-    from geo.validate import validate_catalogue
+    from geo.data.validate import validate_catalogue
 
     path = data_copy / "place_catalogue.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -181,7 +181,7 @@ def test_catalogue_entry_without_reason_or_verbatim_sentence(
 def test_catalogue_must_list_every_mapped_feature(data_copy: Path) -> None:
     import pandas as pd
 
-    from geo.validate import validate_catalogue
+    from geo.data.validate import validate_catalogue
 
     path = data_copy / "place_catalogue.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)

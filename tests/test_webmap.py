@@ -7,10 +7,10 @@ import pytest
 from shapely.geometry import Point, box
 
 from geo.coords import from_wgs84
-from geo.dashboard import indicator_table, zone_scale_table
 from geo.errors import CRSError, InputError
-from geo.search import facilities_in_unit, search_places, unit_coverage
-from geo.webmap import (
+from geo.web.dashboard import indicator_table, zone_scale_table
+from geo.web.search import facilities_in_unit, search_places, unit_coverage
+from geo.web.webmap import (
     build_map,
     geojson_payload_bytes,
     layers_to_geojson,
@@ -151,7 +151,7 @@ def test_coordinates_rounded_and_boundaries_simplified(web_manifest):
 
 
 def test_default_view_of_real_layers_fits_payload_budget():
-    from geo.layers import layer_ids, load_layers, load_manifest
+    from geo.data.layers import layer_ids, load_layers, load_manifest
 
     manifest = load_manifest()
     layers = load_layers(layer_ids(manifest))

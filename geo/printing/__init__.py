@@ -1,4 +1,4 @@
-"""Layout elements of printed maps (used by :mod:`geo.printmap`).
+"""Layout elements of printed maps (used by :mod:`geo.printing.printmap`).
 
 ``units``     printable units and cached data (boundaries, plan layers, river, plan index)
 ``mapframe``  map frames (main map, enlargement): admin units, water, coverage overlay

@@ -327,7 +327,7 @@ def split_page(pdf: Path, number: int, *, out: Path, title: str, author: str | N
     writer.add_metadata(
         {
             "/Title": title,
-            "/Creator": "hunan-health-geo (geo.printmap)",
+            "/Creator": "hunan-health-geo (geo.printing.printmap)",
             **({"/Author": author} if author else {}),
         }
     )

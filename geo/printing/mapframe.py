@@ -18,12 +18,12 @@ from pyproj import CRS
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from geo.cartography import (
+from geo.crs import to_metric
+from geo.printing.cartography import (
     LabelSpec,
     format_scale,
     nice_scale,
 )
-from geo.crs import to_metric
 from geo.printing.page import (
     Frames,
     Rect,

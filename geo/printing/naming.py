@@ -10,11 +10,11 @@ from typing import Any
 
 from matplotlib.transforms import Bbox
 
-from geo.cartography import (
+from geo.printing import panels
+from geo.printing.cartography import (
     LabelSpec,
     place_labels,
 )
-from geo.printing import panels
 from geo.printing.mapframe import _Page, _View
 
 __all__: list[str] = []

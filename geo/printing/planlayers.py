@@ -14,10 +14,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from shapely.geometry.base import BaseGeometry
 
-from geo.cartography import (
+from geo.crs import to_metric
+from geo.printing.cartography import (
     LabelSpec,
 )
-from geo.crs import to_metric
 from geo.printing.mapframe import _FADE, _Page, _View
 from geo.printing.symbols import KIND_LABELS, is_goal, kind_style, point_symbol, zone_hatch
 from geo.printing.units import _plan_layers

@@ -15,9 +15,9 @@ from typing import Any, Final
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
-from geo.boundaries import load_cities, load_province, load_units
+from geo.data.boundaries import load_cities, load_province, load_units
+from geo.data.layers import load_layer, load_manifest
 from geo.errors import InputError
-from geo.layers import load_layer, load_manifest
 from geo.printing.water import main_stem
 from geo.settings import DATA_DIR, LAYERS_DIR, MANIFEST_PATH, PLANS_DIR, WGS84
 

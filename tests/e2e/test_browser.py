@@ -21,11 +21,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from geo.attributes import facility_points
-from geo.fonts import source_font_path
-from geo.layers import layer_ids, load_layers, load_manifest
-from geo.search import unit_coverage
-from geo.uploads import read_upload
+from geo.data.layers import layer_ids, load_layers, load_manifest
+from geo.printing.fonts import source_font_path
+from geo.web.attributes import facility_points
+from geo.web.search import unit_coverage
+from geo.web.uploads import read_upload
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo.data.layers import parse_targets
 from geo.errors import GeoDataError
-from geo.layers import parse_targets
 from geo.settings import LAYERS_DIR
 
 __all__ = [

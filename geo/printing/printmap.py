@@ -42,7 +42,10 @@ from pyproj import CRS
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
-from geo.cartography import (
+from geo.crs import metric_crs_for, require_crs, to_metric
+from geo.errors import InputError
+from geo.printing import panels
+from geo.printing.cartography import (
     LabelSpec,
     ScaleBar,
     add_graticule,
@@ -50,10 +53,7 @@ from geo.cartography import (
     add_scale_bar,
     format_scale,
 )
-from geo.crs import metric_crs_for, require_crs, to_metric
-from geo.errors import InputError
-from geo.fonts import register_cjk_font
-from geo.printing import panels
+from geo.printing.fonts import register_cjk_font
 from geo.printing.mapframe import (
     DETAIL_AREAS,
     _draw_admin,
@@ -713,7 +713,7 @@ def _metadata(layout: MapLayout, producer: str) -> dict[str, Any]:
         "Title": layout.title,
         "Subject": f"{layout.unit.name} {format_scale(layout.scale)}",
         "Author": producer or None,
-        "Creator": "hunan-health-geo (geo.printmap)",
+        "Creator": "hunan-health-geo (geo.printing.printmap)",
     }
 
 
@@ -1037,7 +1037,7 @@ grid, layers, out_dir, formats, date, layers_dir
         meta = {
             "Title": atlas_title,
             "Author": producer or None,
-            "Creator": "hunan-health-geo (geo.printmap)",
+            "Creator": "hunan-health-geo (geo.printing.printmap)",
         }
         from matplotlib.backends.backend_pdf import PdfPages
 

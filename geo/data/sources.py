@@ -3,7 +3,7 @@
 Each reader checks structure (columns, types, allowed values) and raises one
 :class:`~geo.errors.GeoDataError` naming file, row and field at the first problem.  Content checks
 that need several tables (quotes verbatim in their plan, points inside their county) live in
-:mod:`geo.validate`, which collects every problem instead of stopping at the first.
+:mod:`geo.data.validate`, which collects every problem instead of stopping at the first.
 """
 
 from __future__ import annotations

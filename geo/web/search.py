@@ -1,8 +1,9 @@
 """Place search over feature names, unit summaries and a simple buffer-based coverage.
 
 Coverage here is a straight-line buffer of ``speed x minutes`` drawn in the Gauss-Kruger metric
-CRS (:func:`geo.crs.to_metric`); the reach radius comes from :func:`geo.coverage.reach_for`.
-Population covered assumes census population spread uniformly over the unit's area.
+CRS (:func:`geo.crs.to_metric`); the reach radius comes from
+:func:`geo.analysis.coverage.reach_for`. Population covered assumes census population spread
+uniformly over the unit's area.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo.coverage import coverage_report, reach_for
+from geo.analysis.coverage import coverage_report, reach_for
 from geo.crs import require_crs
 from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, WGS84
@@ -147,7 +148,7 @@ def facilities_in_unit(
 
 @dataclass(frozen=True)
 class UnitCoverage:
-    """Coverage of one unit (or all units) by facility reach, from :mod:`geo.coverage`.
+    """Coverage of one unit (or all units) by facility reach, from :mod:`geo.analysis.coverage`.
 
     Attributes
     ----------
@@ -182,7 +183,7 @@ def unit_coverage(
     minutes: float = DEFAULT_MINUTES,
     speed_kmh: float | None = None,
 ) -> UnitCoverage:
-    """Run the coverage engine (:func:`geo.coverage.coverage_report`) for the map's panel.
+    """Run the coverage engine (:func:`geo.analysis.coverage.coverage_report`) for the map's panel.
 
     Parameters
     ----------
@@ -193,7 +194,7 @@ def unit_coverage(
     unit : str, optional
         Unit whose share is reported; without it every unit is covered and the share is 0.
     mode, minutes, speed_kmh
-        As in :func:`geo.coverage.reach_for`.
+        As in :func:`geo.analysis.coverage.reach_for`.
 
     Returns
     -------

@@ -1,9 +1,9 @@
 """Facility files uploaded in the browser, read through the command line's validation.
 
 The page hands over the uploaded bytes and the datum the user states; this module writes them to
-a temporary file with the original suffix and calls :func:`geo.facilities.read_facilities`, so a
-file accepted or rejected on the command line is accepted or rejected on the page in the same
-way (GBK/GB18030 CSV from Chinese Excel included).
+a temporary file with the original suffix and calls
+:func:`geo.analysis.facilities.read_facilities`, so a file accepted or rejected on the command line
+is accepted or rejected on the page in the same way (GBK/GB18030 CSV from Chinese Excel included).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from geo.analysis.facilities import FacilityLoad, read_facilities
 from geo.errors import InputError
-from geo.facilities import FacilityLoad, read_facilities
 from geo.settings import MAX_UPLOAD_BYTES
 
 __all__ = ["DATUM_CHOICES", "problems_for_display", "read_upload"]
@@ -39,7 +39,8 @@ def read_upload(data: bytes, filename: str, *, datum: str = "WGS84") -> Facility
     filename : str
         Original name (its suffix picks the reader; only the name part is used).
     datum : str
-        A key of :data:`DATUM_CHOICES` (or anything :func:`geo.facilities.normalise_crs` takes).
+        A key of :data:`DATUM_CHOICES` (or anything :func:`geo.analysis.facilities.normalise_crs`
+        takes).
 
     Returns
     -------
@@ -86,7 +87,7 @@ def problems_for_display(problems: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from geo.facilities import PROBLEM_COLUMNS
+    >>> from geo.analysis.facilities import PROBLEM_COLUMNS
     >>> p = pd.DataFrame([["a.csv", 3, "lon", "not a number", "x"]], columns=PROBLEM_COLUMNS)
     >>> int(problems_for_display(p).loc[0, "row"])
     3

@@ -10,7 +10,7 @@ Distances are straight-line metres in a metric CRS; scores are capacity per pers
 
 Demand is never a unit's whole population at one point: :func:`access_by_unit` takes the cells
 of a population grid, or, for units without one, a regular sample of the unit's area carrying
-equal shares of its census total (:func:`geo.population.demand_points`).
+equal shares of its census total (:func:`geo.analysis.population.demand_points`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from pyproj import CRS
 from scipy.sparse import coo_matrix
 from scipy.spatial import cKDTree
 
+from geo.analysis.population import PopulationGrid, demand_points
 from geo.crs import metric_crs_for, parse_crs, require_crs, require_same_crs
 from geo.errors import InputError
-from geo.population import PopulationGrid, demand_points
 
 __all__ = ["DECAYS", "access_by_unit", "gaussian_weight", "two_step_fca", "unit_access"]
 

@@ -27,8 +27,8 @@ from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
 
 if TYPE_CHECKING:
-    from geo.coverage import CoverageResult, Reach
-    from geo.network import RoadNetwork
+    from geo.analysis.coverage import CoverageResult, Reach
+    from geo.analysis.network import RoadNetwork
 
 __all__ = ["load_population", "load_unit_set", "register", "run", "with_fallback_warnings"]
 
@@ -183,7 +183,7 @@ def load_unit_set(
     InputError
         For an unknown name, an unreadable file, a file without CRS or columns.
     """
-    from geo.boundaries import load_units
+    from geo.data.boundaries import load_units
 
     key = spec.strip().lower()
     if key in _CITY_UNITS:
@@ -196,7 +196,7 @@ def load_unit_set(
 
 def _units_by_name(spec: str) -> gpd.GeoDataFrame:
     """Counties named in ``spec`` (a city name stands for all its counties)."""
-    from geo.boundaries import load_cities, load_units
+    from geo.data.boundaries import load_cities, load_units
 
     counties = load_units(cities=None)
     cities = load_cities()
@@ -242,7 +242,7 @@ def _units_file(path: Path, *, id_column: str, name_column: str) -> tuple[gpd.Ge
 
 
 def _facilities(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame, pd.DataFrame, str]:
-    from geo.facilities import facilities_from_layers, read_facilities
+    from geo.analysis.facilities import facilities_from_layers, read_facilities
 
     if args.facilities is not None and args.layers:
         msg = "give either --layers or --facilities, not both"
@@ -298,8 +298,8 @@ def load_population(
     (PopulationGrid or GeoDataFrame or None, str)
         The grid (None without ``path``: the census model) and its source label.
     """
-    from geo.coverage import read_population_grid
-    from geo.population import is_raster, read_population_raster
+    from geo.analysis.coverage import read_population_grid
+    from geo.analysis.population import is_raster, read_population_raster
 
     if path is None:
         return None, "census 2020 totals spread by area (census_uniform, coarse)"
@@ -312,7 +312,7 @@ def load_population(
 
 def with_fallback_warnings(fn: Callable[..., T], *a: object, **kw: object) -> T:
     """Call ``fn``; print each population fallback warning to stderr instead of raising it."""
-    from geo.population import PopulationFallbackWarning
+    from geo.analysis.population import PopulationFallbackWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PopulationFallbackWarning)
@@ -390,8 +390,8 @@ def run(args: argparse.Namespace) -> int:
     int
         0 on success (bad input raises and the CLI exits 2).
     """
-    from geo.coverage import compare, reach_for
-    from geo.report import check_formats, check_out_dir, write_reports
+    from geo.analysis.coverage import compare, reach_for
+    from geo.analysis.report import check_formats, check_out_dir, write_reports
 
     formats = check_formats(args.format)
     reach = reach_for(args.mode, minutes=args.minutes, speed_kmh=args.speed_kmh)
@@ -423,7 +423,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = None
     result = before
     if scenario_wanted:
-        from geo.coverage import ScenarioResult
+        from geo.analysis.coverage import ScenarioResult
 
         result = report(after_fac)
         scenario = ScenarioResult(before, result, compare(before, result))
@@ -463,7 +463,7 @@ def _with_management_zones(
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Add management zones to their host county when the units carry census population."""
     if "population" in units and units["population"].notna().any():
-        from geo.population import add_management_zones
+        from geo.analysis.population import add_management_zones
 
         units = add_management_zones(units)
         if units["population_note"].astype(bool).any():
@@ -477,7 +477,7 @@ def _scenario_facilities(
     args: argparse.Namespace, facilities: gpd.GeoDataFrame
 ) -> tuple[gpd.GeoDataFrame, bool]:
     """Apply ``--remove`` and ``--add``; return the scenario's facilities and if one is asked."""
-    from geo.facilities import read_facilities
+    from geo.analysis.facilities import read_facilities
 
     remove = [s.strip() for s in (args.remove or "").split(",") if s.strip()]
     after_fac = facilities
@@ -511,7 +511,7 @@ def _network(
     """Read the ``--osm`` road network (None without one) and check it covers the facilities."""
     if args.osm is None:
         return None
-    from geo.network import read_network
+    from geo.analysis.network import read_network
 
     network = read_network(args.osm, mode=mode)
     _check_network_covers(network, facilities, file=args.osm.name)
@@ -528,12 +528,12 @@ def _reporter(
     step: Callable[[str], None],
 ) -> Callable[[gpd.GeoDataFrame], CoverageResult]:
     """Return ``f(facilities) -> CoverageResult`` (network reach when a network is given)."""
-    from geo.coverage import coverage_report
+    from geo.analysis.coverage import coverage_report
 
     def report(fac: gpd.GeoDataFrame) -> CoverageResult:
         kwargs: dict = {}
         if network is not None:
-            from geo.network import network_reach
+            from geo.analysis.network import network_reach
 
             nr = network_reach(network, fac, reach=reach)
             kwargs = {
@@ -567,7 +567,7 @@ def _accessibility(
     """Compute accessibility per unit when ``--capacity-column`` is given (None otherwise)."""
     if not args.capacity_column:
         return None
-    from geo.access import access_by_unit
+    from geo.analysis.access import access_by_unit
 
     access = with_fallback_warnings(
         access_by_unit,

@@ -20,20 +20,11 @@ import shapely
 from shapely.geometry import LineString, mapping
 from shapely.geometry.base import BaseGeometry
 
-from geo.boundaries import load_cities, load_units
 from geo.crs import geodesic_area_km2, geodesic_length_km, metric_crs_for
-from geo.errors import GeoDataError
-from geo.layers import POINT_PROPERTIES, ZONE_PROPERTIES
-from geo.layout import rings, to_wgs84_geometry, zone_shape
-from geo.settings import (
-    CITY_ADCODES,
-    COORD_DECIMALS,
-    DATA_DIR,
-    LAYERS_DIR,
-    SIMPLIFY_TOLERANCE_M,
-    WGS84,
-)
-from geo.sources import (
+from geo.data.boundaries import load_cities, load_units
+from geo.data.layers import POINT_PROPERTIES, ZONE_PROPERTIES
+from geo.data.layout import rings, to_wgs84_geometry, zone_shape
+from geo.data.sources import (
     load_anchors,
     load_dev_zones,
     load_extra_citations,
@@ -42,6 +33,15 @@ from geo.sources import (
     load_targets,
     load_zones,
     split_list,
+)
+from geo.errors import GeoDataError
+from geo.settings import (
+    CITY_ADCODES,
+    COORD_DECIMALS,
+    DATA_DIR,
+    LAYERS_DIR,
+    SIMPLIFY_TOLERANCE_M,
+    WGS84,
 )
 
 __all__ = [

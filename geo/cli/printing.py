@@ -35,17 +35,18 @@ def _coverage_polygons(args: argparse.Namespace) -> gpd.GeoDataFrame | None:
         return gdf if gdf.crs is not None else gdf.set_crs("EPSG:4326")
     if not args.coverage_layers:
         return None
-    if importlib.util.find_spec("geo.coverage") is None:
+    if importlib.util.find_spec("geo.analysis.coverage") is None:
         msg = (
-            "--coverage-layers needs the coverage engine (geo.coverage), which is not available: "
+            "--coverage-layers needs the coverage engine (geo.analysis.coverage), which is not "
+            "available: "
             "pass reach polygons with --coverage-file instead"
         )
         raise InputError(msg, field="--coverage-layers")
     import pandas as pd
 
-    from geo.boundaries import load_units
-    from geo.coverage import coverage_report, reach_for
-    from geo.layers import load_layer
+    from geo.analysis.coverage import coverage_report, reach_for
+    from geo.data.boundaries import load_units
+    from geo.data.layers import load_layer
 
     frames = [load_layer(layer_id) for layer_id in args.coverage_layers]
     facilities = gpd.GeoDataFrame(
@@ -69,7 +70,7 @@ def _coverage_note(args: argparse.Namespace) -> str:
 
 def _print(args: argparse.Namespace) -> int:
     from geo.errors import InputError
-    from geo.printmap import print_atlas, print_map
+    from geo.printing.printmap import print_atlas, print_map
 
     if not 0 < args.minutes <= 240:
         msg = f"--minutes must be in (0, 240], got {args.minutes:g}"

@@ -173,7 +173,7 @@ def attribute_display(
     DataFrame
         Same rows and columns; ``lon``/``lat`` kept for locating rows.
     """
-    from geo.i18n import PRECISION_LABELS  # local: i18n is display-only
+    from geo.web.i18n import PRECISION_LABELS  # local: i18n is display-only
 
     i = 0 if lang == "zh" else 1
     out = table.copy()

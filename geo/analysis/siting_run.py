@@ -4,7 +4,7 @@
 points, or the coarse census grid, with the census fallback for units without cells), the
 candidates (user list, grid, or both; masked by the units and water), keeps the existing
 facilities within reach of the units (plan goal/placeholder points left out), and runs
-:func:`geo.siting_plan.plan_sites`.  It reads no files: callers pass GeoDataFrames.
+:func:`geo.analysis.siting_plan.plan_sites`.  It reads no files: callers pass GeoDataFrames.
 """
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ from collections.abc import Callable
 import geopandas as gpd
 import pandas as pd
 
-from geo.candidates import CANDIDATE_SOURCES, combine_candidates, grid_candidates, mask_candidates
-from geo.coverage import reach_for
+from geo.analysis.candidates import (
+    CANDIDATE_SOURCES,
+    combine_candidates,
+    grid_candidates,
+    mask_candidates,
+)
+from geo.analysis.coverage import reach_for
+from geo.analysis.population import PopulationGrid
+from geo.analysis.siting_demand import census_uniform_demand, demand_from_grid
+from geo.analysis.siting_plan import SitingResult, plan_sites
 from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
-from geo.population import PopulationGrid
-from geo.siting_demand import census_uniform_demand, demand_from_grid
-from geo.siting_plan import SitingResult, plan_sites
 
 __all__ = ["existing_near", "site_units"]
 
@@ -158,9 +163,9 @@ def site_units(
     units : GeoDataFrame
         Unit polygons with a CRS and ``adcode``, ``name``, ``population`` (census).
     model, k, target, solver, time_limit, curve_k
-        As for :func:`geo.siting_plan.plan_sites`.
+        As for :func:`geo.analysis.siting_plan.plan_sites`.
     mode, minutes, speed_kmh
-        Reach (:func:`geo.coverage.reach_for`).
+        Reach (:func:`geo.analysis.coverage.reach_for`).
     existing : GeoDataFrame, optional
         Existing facilities (``id``, ``name``; ``kind == "goal"`` rows are dropped); those within
         reach of the units are held fixed.
@@ -174,10 +179,10 @@ def site_units(
         Polygons where no site may go.
     population : PopulationGrid or GeoDataFrame, optional
         The coverage engine's population grid: raster cells
-        (:func:`geo.population.read_population_raster`) or points with a ``population`` column.
-        Units without cells fall back to the census model with a
-        :class:`geo.population.PopulationFallbackWarning`; without a grid every unit uses the
-        coarse census model.
+        (:func:`geo.analysis.population.read_population_raster`) or points with a ``population``
+        column. Units without cells fall back to the census model with a
+        :class:`geo.analysis.population.PopulationFallbackWarning`; without a grid every unit uses
+        the coarse census model.
     demand_points : GeoDataFrame, optional
         Deprecated alias of ``population`` (points).
     demand_spacing_m : float, optional

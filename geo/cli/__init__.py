@@ -20,7 +20,7 @@ EXIT_PROBLEMS = 3
 
 #: Modules that contribute sub-commands: each defines ``register(subparsers)`` which adds its
 #: parsers and sets ``func`` (``args -> int``) as the parser default.
-_COMMAND_MODULES = ("geo.cli_layers", "geo.cli_coverage", "geo.cli_print", "geo.cli_site")
+_COMMAND_MODULES = ("geo.cli.layers", "geo.cli.coverage", "geo.cli.printing", "geo.cli.site")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,8 +1,8 @@
 """Scenarios on the page: proposed sites clicked on the map, existing facilities closed.
 
-Before/after coverage comes from :func:`geo.coverage.scenario_report` for the selected unit, and
-the downloads are the command line's reports (:func:`geo.report.write_reports`), so the page
-and ``python -m geo coverage`` give the same XLSX/HTML for the same inputs.
+Before/after coverage comes from :func:`geo.analysis.coverage.scenario_report` for the selected
+unit, and the downloads are the command line's reports (:func:`geo.analysis.report.write_reports`),
+so the page and ``python -m geo coverage`` give the same XLSX/HTML for the same inputs.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from geo.coverage import CoverageResult, ScenarioResult, reach_for, scenario_report
+from geo.analysis.coverage import CoverageResult, ScenarioResult, reach_for, scenario_report
 from geo.errors import InputError
-from geo.search import find_unit
 from geo.settings import WGS84
+from geo.web.search import find_unit
 
 __all__ = ["proposed_sites", "report_files", "run_scenario"]
 
@@ -89,7 +89,7 @@ def run_scenario(
     remove : sequence of str
         Ids of facilities to close.
     mode, minutes, speed_kmh
-        As in :func:`geo.coverage.reach_for`.
+        As in :func:`geo.analysis.coverage.reach_for`.
     sources : dict, optional
         Source labels for the report.
 
@@ -141,7 +141,7 @@ def report_files(
     dict
         ``{"xlsx": ..., "html": ..., "geojson": ...}``.
     """
-    from geo.report import write_reports  # local: matplotlib is only needed for downloads
+    from geo.analysis.report import write_reports  # local: matplotlib is only needed for downloads
 
     with tempfile.TemporaryDirectory(prefix="geo-report-") as tmp:
         written = write_reports(

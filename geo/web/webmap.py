@@ -28,8 +28,8 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.coords import geometry_to_wgs84
 from geo.crs import require_crs, to_metric
+from geo.data.layers import parse_targets
 from geo.errors import InputError
-from geo.layers import parse_targets
 from geo.settings import ASSETS_DIR, SIMPLIFY_TOLERANCE_M, WGS84
 
 __all__ = [

@@ -1,9 +1,9 @@
 """Coverage report outputs: XLSX (several sheets), CSV, GeoJSON/GeoPackage, offline HTML.
 
 Every output states the method, parameters, data sources and date (the ``params`` of a
-:class:`~geo.coverage.CoverageResult`).  The HTML report is one self-contained file: the map and
-charts are matplotlib PNGs embedded as base64, no script or network resource, and all user/data
-text is HTML-escaped.
+:class:`~geo.analysis.coverage.CoverageResult`).  The HTML report is one self-contained file: the
+map and charts are matplotlib PNGs embedded as base64, no script or network resource, and all
+user/data text is HTML-escaped.
 
 Spreadsheet safety: no text cell becomes a formula.  In the XLSX every text cell is stored as a
 string (openpyxl would otherwise store ``=...`` as a live formula); in CSV files any text that
@@ -30,7 +30,7 @@ import geopandas as gpd
 import matplotlib
 import pandas as pd
 
-from geo.coverage import CoverageResult, ScenarioResult
+from geo.analysis.coverage import CoverageResult, ScenarioResult
 from geo.errors import InputError
 
 __all__ = [
@@ -251,7 +251,7 @@ def _figures(result: CoverageResult, units: gpd.GeoDataFrame | None) -> dict[str
 
     family = None
     try:
-        from geo.fonts import register_cjk_font
+        from geo.printing.fonts import register_cjk_font
 
         family = register_cjk_font()
     except (ImportError, OSError, ModuleNotFoundError):

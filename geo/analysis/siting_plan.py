@@ -3,9 +3,9 @@
 :func:`plan_sites` takes demand points (population, unit), candidate sites and the existing
 facilities, all with a CRS, works in the CGCS2000 Gauss-Kruger zone of the demand
 (:func:`geo.crs.metric_crs_for`), computes reach by straight-line distance (speed x minutes, a
-KD-tree giving a sparse demand x site matrix) and solves one of the models of :mod:`geo.siting`.
-It returns the chosen sites with their gains, the marginal-gain curve for k = 1..K, the
-before/after per unit, and the parameters and assumptions every output states.
+KD-tree giving a sparse demand x site matrix) and solves one of the models of
+:mod:`geo.analysis.siting`. It returns the chosen sites with their gains, the marginal-gain curve
+for k = 1..K, the before/after per unit, and the parameters and assumptions every output states.
 """
 
 from __future__ import annotations
@@ -24,11 +24,8 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from geo.coverage import Reach
-from geo.crs import metric_crs_for, require_crs
-from geo.errors import InputError
-from geo.settings import WGS84
-from geo.siting import (
+from geo.analysis.coverage import Reach
+from geo.analysis.siting import (
     MODELS,
     Solution,
     greedy_lscp,
@@ -40,7 +37,10 @@ from geo.siting import (
     solve_pmedian,
     unit_served,
 )
-from geo.siting_demand import CENSUS_MODEL, MODEL_TEXT
+from geo.analysis.siting_demand import CENSUS_MODEL, MODEL_TEXT
+from geo.crs import metric_crs_for, require_crs
+from geo.errors import InputError
+from geo.settings import WGS84
 
 __all__ = ["SOLVERS", "SitingResult", "plan_sites", "reach_matrix"]
 
@@ -515,11 +515,11 @@ def plan_sites(
     ----------
     demand : GeoDataFrame
         Points with ``population``, ``unit_id``, ``unit_name`` and ``population_model``
-        (see :mod:`geo.siting_demand`).
+        (see :mod:`geo.analysis.siting_demand`).
     candidates : GeoDataFrame
         Candidate points with ``id`` (and ``name``, ``source``).
     reach : Reach
-        Mode, minutes and speed (:func:`geo.coverage.reach_for`); reach is straight-line.
+        Mode, minutes and speed (:func:`geo.analysis.coverage.reach_for`); reach is straight-line.
     model : str
         ``mclp``, ``lscp`` or ``pmedian``.
     k : int

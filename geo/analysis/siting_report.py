@@ -23,9 +23,9 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
+from geo.analysis.report import check_out_dir
+from geo.analysis.siting_plan import SitingResult
 from geo.errors import InputError
-from geo.report import check_out_dir
-from geo.siting_plan import SitingResult
 
 __all__ = ["SITING_FORMATS", "neutralise", "write_siting_reports"]
 
@@ -147,7 +147,7 @@ def _figures(
 
     family = None
     try:
-        from geo.fonts import register_cjk_font
+        from geo.printing.fonts import register_cjk_font
 
         family = register_cjk_font()
     except (ImportError, OSError):
@@ -276,7 +276,7 @@ def write_siting_reports(
     Parameters
     ----------
     result : SitingResult
-        From :func:`geo.siting_plan.plan_sites`.
+        From :func:`geo.analysis.siting_plan.plan_sites`.
     out_dir : str or Path
         Output folder (created when missing).
     formats : list of str

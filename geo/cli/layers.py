@@ -12,7 +12,7 @@ __all__ = ["register"]
 
 
 def _build(args: argparse.Namespace) -> int:
-    from geo.build import build_layers, stale_files, write_layers
+    from geo.data.build import build_layers, stale_files, write_layers
 
     files = build_layers(args.data)
     if args.check:
@@ -26,7 +26,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from geo.validate import validate_all
+    from geo.data.validate import validate_all
 
     problems = validate_all(args.layers, data_dir=args.data, current=not args.skip_current)
     for problem in problems:
@@ -39,7 +39,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from geo.boundaries import extract_boundaries
+    from geo.data.boundaries import extract_boundaries
 
     counts = extract_boundaries(args.out)
     print(", ".join(f"{k}: {v}" for k, v in counts.items()))

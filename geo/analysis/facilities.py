@@ -333,7 +333,7 @@ def _read_geo(path: Path, kind: str) -> tuple[pd.DataFrame, CRS | None]:
 
 @lru_cache(maxsize=1)
 def _province_outline_metric() -> shapely.Geometry | None:
-    from geo.boundaries import load_province  # local: avoids reading files at import
+    from geo.data.boundaries import load_province  # local: avoids reading files at import
 
     try:
         prov = load_province()
@@ -853,7 +853,7 @@ def facilities_from_layers(
         For an unknown layer, a layer that is not points, an empty selection or a missing
         capacity property.
     """
-    from geo.layers import drop_goals, load_layer, load_manifest
+    from geo.data.layers import drop_goals, load_layer, load_manifest
     from geo.settings import LAYERS_DIR, MANIFEST_PATH
 
     folder = layers_dir or LAYERS_DIR

@@ -26,6 +26,8 @@ from typing import Final
 import matplotlib
 from matplotlib import font_manager
 
+from geo.settings import ASSETS_DIR
+
 __all__ = [
     "CJK_FAMILY",
     "CJK_PACKAGE",
@@ -43,7 +45,7 @@ _CJK_FILE: Final[str] = "NotoSansSC-Regular.otf"
 CJK_FAMILY: Final[str] = "Noto Sans SC"
 #: Largest deviation (font units of 1000/em) allowed when turning cubic curves into quadratics.
 _CU2QU_MAX_ERR: Final[float] = 1.0
-_BOLD_FILE: Final[Path] = Path(__file__).parent / "assets" / "fonts" / "NotoSansSC-Bold.ttf"
+_BOLD_FILE: Final[Path] = ASSETS_DIR / "fonts" / "NotoSansSC-Bold.ttf"
 
 
 def bold_font_path() -> Path:

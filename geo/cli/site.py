@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sub : argparse._SubParsersAction
         Sub-parsers of the main CLI.
     """
-    from geo.siting import MODELS
+    from geo.analysis.siting import MODELS
 
     p = sub.add_parser(
         "site",
@@ -129,7 +129,7 @@ def _demand_arguments(p: argparse.ArgumentParser) -> None:
 
 def _solver_arguments(p: argparse.ArgumentParser) -> None:
     """Add the solver and output options."""
-    from geo.siting_plan import SOLVERS
+    from geo.analysis.siting_plan import SOLVERS
 
     run_ = p.add_argument_group("solver and outputs")
     run_.add_argument("--solver", default="exact", choices=list(SOLVERS))
@@ -141,7 +141,7 @@ def _solver_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _read_points(path: Path, args: argparse.Namespace, *, capacity: str | None) -> gpd.GeoDataFrame:
-    from geo.facilities import read_facilities
+    from geo.analysis.facilities import read_facilities
 
     load = read_facilities(
         path,
@@ -159,7 +159,7 @@ def _read_points(path: Path, args: argparse.Namespace, *, capacity: str | None) 
 
 
 def _existing(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame | None, str]:
-    from geo.facilities import facilities_from_layers
+    from geo.analysis.facilities import facilities_from_layers
 
     if args.existing is not None and args.existing_layers:
         msg = "give either --existing-layers or --existing, not both"
@@ -190,7 +190,7 @@ def _water(path: Path | None) -> gpd.GeoDataFrame | None:
 
 def _with_zones(units: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, str]:
     """Add management-zone residents to their host county, as ``coverage`` does."""
-    from geo.population import add_management_zones
+    from geo.analysis.population import add_management_zones
 
     if "population" not in units or not units["population"].notna().any():
         return units, source
@@ -202,7 +202,7 @@ def _with_zones(units: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame,
 
 def _population(args: argparse.Namespace, units: gpd.GeoDataFrame) -> tuple[object, str]:
     """Read ``--population-grid`` (or the deprecated ``--demand``) as ``coverage`` does."""
-    from geo.cli_coverage import load_population
+    from geo.cli.coverage import load_population
 
     if args.demand is not None and args.population_grid is not None:
         msg = "give --population-grid only (--demand is its deprecated name)"
@@ -214,7 +214,7 @@ def _population(args: argparse.Namespace, units: gpd.GeoDataFrame) -> tuple[obje
 
 
 def _check_args(args: argparse.Namespace) -> list[str]:
-    from geo.siting_report import SITING_FORMATS
+    from geo.analysis.siting_report import SITING_FORMATS
 
     formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
     unknown = [f for f in formats if f not in SITING_FORMATS]
@@ -240,10 +240,10 @@ def run(args: argparse.Namespace) -> int:
     int
         0 on success, 3 when a solve stopped at its time limit (bad input raises: exit 2).
     """
-    from geo.cli_coverage import load_unit_set, with_fallback_warnings
-    from geo.coverage import reach_for
-    from geo.siting_report import write_siting_reports
-    from geo.siting_run import site_units
+    from geo.analysis.coverage import reach_for
+    from geo.analysis.siting_report import write_siting_reports
+    from geo.analysis.siting_run import site_units
+    from geo.cli.coverage import load_unit_set, with_fallback_warnings
 
     formats = _check_args(args)
     reach = reach_for(args.mode, minutes=args.minutes, speed_kmh=args.speed_kmh)

@@ -19,7 +19,7 @@ from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS
 
 __all__ = ["BASEMAP_IDS", "MapState", "decode_state", "encode_state", "speed_for", "view_from_map"]
 
-#: Basemap ids accepted in a URL (same keys as :data:`geo.webmap.BASEMAPS`).
+#: Basemap ids accepted in a URL (same keys as :data:`geo.web.webmap.BASEMAPS`).
 BASEMAP_IDS: Final[tuple[str, ...]] = ("offline", "osm", "light", "tianditu", "amap")
 
 

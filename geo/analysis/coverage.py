@@ -5,11 +5,11 @@ Method (stated in every result's :attr:`CoverageResult.params`):
 * Reach by distance: a facility reaches ``speed x minutes`` metres (mode presets in
   :data:`geo.settings.MODE_SPEEDS`), as a disc buffered in the CGCS2000 Gauss-Kruger zone of the
   units.  Discs are unioned once per unit (shapely 2, vectorised) rather than overlaid one by
-  one.  Reach over a road network comes from :mod:`geo.network` through ``reach_geometry`` and
-  ``time_to_nearest``; a rasterised network reach (a hole per street block) is clipped to each
+  one.  Reach over a road network comes from :mod:`geo.analysis.network` through ``reach_geometry``
+  and ``time_to_nearest``; a rasterised network reach (a hole per street block) is clipped to each
   unit as hole-free outlines plus holes, exactly as the full overlay but without overlaying
   the holes that lie inside the unit.
-* Population covered, under the population model named per unit (:mod:`geo.population`):
+* Population covered, under the population model named per unit (:mod:`geo.analysis.population`):
   ``raster`` or ``points`` cells are assigned to units and to reach by their distance/time to
   the nearest facility (KD-tree, one query); ``census_uniform`` (coarse) spreads the census
   total evenly over the unit's area, used without a grid and, with a warning, for units in
@@ -38,9 +38,7 @@ from pyproj import CRS
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from geo.crs import metric_crs_for, parse_crs, require_crs, require_same_crs
-from geo.errors import InputError
-from geo.population import (
+from geo.analysis.population import (
     MODELS,
     PopulationGrid,
     assign_cells,
@@ -49,6 +47,8 @@ from geo.population import (
     sample_unit,
     unit_index,
 )
+from geo.crs import metric_crs_for, parse_crs, require_crs, require_same_crs
+from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS, WGS84
 
 __all__ = [
@@ -161,7 +161,8 @@ class CoverageResult:
         population_covered, population_covered_pct, facilities, facilities_per_10k, gaps,
         largest_gap_km2, minutes_mean, minutes_p50, minutes_p90, population_model,
         population_coarse, population_note`` (the model is one of
-        :data:`geo.population.MODELS`; the note names fallbacks and management zones added).
+        :data:`geo.analysis.population.MODELS`; the note names fallbacks and management zones
+        added).
     gaps : GeoDataFrame
         Uncovered parts (WGS-84) with ``unit_id, name, area_km2, population, rank_area,
         rank_population`` (ranks over all units, 1 = largest).
@@ -214,7 +215,7 @@ def read_population_grid(
         Population column.
     crs : str or int
         Coordinate system of a CSV (``--population-crs``; not the facilities' ``--crs``), as
-        for :func:`geo.facilities.read_facilities`.  GeoJSON/GeoPackage use their own CRS.
+        for :func:`geo.analysis.facilities.read_facilities`.  GeoJSON/GeoPackage use their own CRS.
 
     Returns
     -------
@@ -226,7 +227,7 @@ def read_population_grid(
     InputError
         For a missing column, negative or non-numeric counts, or an unreadable file.
     """
-    from geo.facilities import read_facilities
+    from geo.analysis.facilities import read_facilities
 
     path = Path(path)
     if path.suffix.lower() in (".gpkg", ".geojson", ".json") and path.exists():
@@ -372,9 +373,9 @@ def coverage_report(
         Mode, minutes and speed (default: 15 minutes' walk).
     population : GeoDataFrame or PopulationGrid, optional
         Population points with a ``population`` column (any CRS), or a grid from
-        :func:`geo.population.read_population_raster`.  When omitted, census totals are spread
-        evenly over each unit's area (model ``census_uniform``); units in which the grid has no
-        cells fall back to it with a :class:`geo.population.PopulationFallbackWarning`.
+        :func:`geo.analysis.population.read_population_raster`.  When omitted, census totals are
+        spread evenly over each unit's area (model ``census_uniform``); units in which the grid has
+        no cells fall back to it with a :class:`geo.analysis.population.PopulationFallbackWarning`.
     unit_id, unit_name, population_column : str
         Column names in ``units``.
     metric_crs : pyproj.CRS or str, optional

@@ -1,4 +1,4 @@
-"""Loading the generated layers and their manifest (read-only; see :mod:`geo.build`).
+"""Loading the generated layers and their manifest (read-only; see :mod:`geo.data.build`).
 
 Every layer is a GeoJSON FeatureCollection in WGS-84 under ``layers/``.  Point and zone features
 share one property schema (see ``docs/DATA_CONTRACT.md`` and :data:`FEATURE_PROPERTIES`).

@@ -16,10 +16,8 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
-from geo.boundaries import load_units
-from geo.errors import GeoDataError
-from geo.settings import DATA_DIR, HUNAN_BBOX, LAYERS_DIR, PRECISION_CLASSES
-from geo.sources import (
+from geo.data.boundaries import load_units
+from geo.data.sources import (
     CATALOGUE_REASONS,
     COMPARATORS,
     load_catalogue,
@@ -29,6 +27,8 @@ from geo.sources import (
     load_targets,
     load_zones,
 )
+from geo.errors import GeoDataError
+from geo.settings import DATA_DIR, HUNAN_BBOX, LAYERS_DIR, PRECISION_CLASSES
 
 __all__ = [
     "Problem",
@@ -165,7 +165,7 @@ def validate_catalogue(data_dir: Path = DATA_DIR) -> list[Problem]:
 
     Every entry's sentence must be verbatim in its plan; a ``mapped`` entry must name an existing
     place or zone id; a ``not_mapped`` entry must give a reason starting with one of
-    :data:`~geo.sources.CATALOGUE_REASONS`; every mapped feature must have an entry.
+    :data:`~geo.data.sources.CATALOGUE_REASONS`; every mapped feature must have an entry.
 
     Returns
     -------
@@ -364,7 +364,7 @@ def validate_layers(layers_dir: Path = LAYERS_DIR, *, data_dir: Path = DATA_DIR)
 
 def check_current(layers_dir: Path = LAYERS_DIR, *, data_dir: Path = DATA_DIR) -> list[Problem]:
     """Rebuild in memory and report committed layer files that differ from the build."""
-    from geo.build import build_layers, stale_files
+    from geo.data.build import build_layers, stale_files
 
     stale = stale_files(build_layers(data_dir), layers_dir)
     return [

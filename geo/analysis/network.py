@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import substring
 
-from geo.coverage import Reach
+from geo.analysis.coverage import Reach
 from geo.crs import metric_crs_for, parse_crs, require_crs
 from geo.errors import InputError
 from geo.settings import HUNAN_BBOX, MAX_UPLOAD_BYTES, WGS84

@@ -1,18 +1,19 @@
 """Demand points for siting models, from the population models of the coverage engine.
 
-The models are those of :mod:`geo.population`, named as in the coverage summary, and labelled
-on every demand row (``population_model``, ``population_coarse``, ``population_note``) so that
-every siting output states them per unit:
+The models are those of :mod:`geo.analysis.population`, named as in the coverage summary, and
+labelled on every demand row (``population_model``, ``population_coarse``, ``population_note``) so
+that every siting output states them per unit:
 
 * ``raster``: a population raster (GeoTIFF, any CRS, read by
-  :func:`geo.population.read_population_raster`): each cell is a demand point at its centre,
-  in the unit that contains the centre;
-* ``points``: population points in their own CRS (:func:`geo.coverage.read_population_grid`);
+  :func:`geo.analysis.population.read_population_raster`): each cell is a demand point at its
+  centre, in the unit that contains the centre;
+* ``points``: population points in their own CRS
+  (:func:`geo.analysis.coverage.read_population_grid`);
 * ``census_uniform`` (coarse): each unit's census population spread evenly over its area, as an
   area-weighted regular grid (a cell's weight is the share of the unit's area it holds).  This
   puts as many people per km² on mountains as in towns: used without a grid, and as the
-  fallback (with a :class:`geo.population.PopulationFallbackWarning`) for a unit in which the
-  grid has no cells (:func:`demand_from_grid`).
+  fallback (with a :class:`geo.analysis.population.PopulationFallbackWarning`) for a unit in which
+  the grid has no cells (:func:`demand_from_grid`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.coverage import assign_units
+from geo.analysis.coverage import assign_units
+from geo.analysis.population import PopulationGrid, fallback_units, grid_from_points, unit_index
 from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
-from geo.population import PopulationGrid, fallback_units, grid_from_points, unit_index
 from geo.settings import WGS84
 
 __all__ = [
@@ -285,12 +286,12 @@ def demand_from_grid(
     Each cell or point inside a unit becomes a demand point (a raster cell at its centre, in the
     unit containing the centre); points outside every unit are left out.  A unit in which the
     grid has no cells falls back to :func:`census_uniform_demand`, with a
-    :class:`geo.population.PopulationFallbackWarning` naming it.
+    :class:`geo.analysis.population.PopulationFallbackWarning` naming it.
 
     Parameters
     ----------
     grid : PopulationGrid or GeoDataFrame
-        From :func:`geo.population.read_population_raster` (model ``raster``) or population
+        From :func:`geo.analysis.population.read_population_raster` (model ``raster``) or population
         points with a CRS and a ``population`` column (model ``points``).
     units : GeoDataFrame
         Polygons with a CRS, ``unit_id``, ``unit_name`` and (for the fallback) ``population``.

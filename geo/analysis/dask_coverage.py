@@ -2,8 +2,8 @@
 
 For province scale (Hunan's ~21 M 100 m cells), each county is one partition: a worker gets its
 county, the facilities and the grid points inside the county's bounding box, and runs
-:func:`geo.coverage.coverage_report` on them.  Results are identical to one-machine runs because
-a unit's coverage depends only on facilities within one reach radius of it.
+:func:`geo.analysis.coverage.coverage_report` on them.  Results are identical to one-machine runs
+because a unit's coverage depends only on facilities within one reach radius of it.
 
 Requires the ``dask`` extra (``dask-geopandas``, ``distributed``).
 """
@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from geo.coverage import Reach, coverage_report, reach_for
+from geo.analysis.coverage import Reach, coverage_report, reach_for
+from geo.analysis.population import PopulationGrid, grid_from_points
 from geo.crs import metric_crs_for, parse_crs, require_same_crs
-from geo.population import PopulationGrid, grid_from_points
 
 __all__ = ["SUMMARY_COLUMNS", "coverage_by_county"]
 
@@ -114,7 +114,7 @@ def coverage_by_county(
         Default 15 minutes' walk.
     population : GeoDataFrame or PopulationGrid, optional
         Population points with ``population`` (any CRS) or a raster grid
-        (:func:`geo.population.read_population_raster`).
+        (:func:`geo.analysis.population.read_population_raster`).
     unit_id, unit_name : str
         Column names.
     npartitions : int, optional
