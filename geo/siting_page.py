@@ -159,7 +159,7 @@ def run_unit_siting(
 
 
 def new_sites(result: SitingResult) -> gpd.GeoDataFrame:
-    """The proposed (new) sites as WGS-84 points with ``name`` (``新址 n``), for the map.
+    """Return the proposed (new) sites as WGS-84 points named ``#rank +gain``, for the map.
 
     Parameters
     ----------
@@ -186,7 +186,7 @@ def _labelled(frame: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str
 
 
 def sites_table(result: SitingResult, lang: str) -> pd.DataFrame:
-    """The new sites: rank, name, gain in people (rounded), longitude/latitude (WGS-84).
+    """Tabulate the new sites: rank, name, gain in people (rounded), lon/lat (WGS-84).
 
     Parameters
     ----------
@@ -214,7 +214,7 @@ def sites_table(result: SitingResult, lang: str) -> pd.DataFrame:
 
 
 def units_table(result: SitingResult, lang: str) -> pd.DataFrame:
-    """Before/after per unit with its population model.
+    """Tabulate the before/after per unit with its population model.
 
     Parameters
     ----------
@@ -237,7 +237,7 @@ def units_table(result: SitingResult, lang: str) -> pd.DataFrame:
 
 
 def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
-    """The marginal-gain curve: k, what site k adds, the objective at k.
+    """Tabulate the marginal-gain curve: k, what site k adds, the objective at k.
 
     Parameters
     ----------
@@ -248,7 +248,7 @@ def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Empty (with headers) when the model has no curve (LSCP).
+        Empty (with headers) when the result has no curve (``curve_k = 0``).
     """
     curve = result.curve
     if curve is None or curve.empty:
@@ -259,7 +259,7 @@ def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
 def report_bytes(
     result: SitingResult, units: gpd.GeoDataFrame, *, radius_m: float
 ) -> dict[str, bytes]:
-    """The XLSX and HTML reports and the sites GeoJSON as bytes, for download buttons.
+    """Return the XLSX and HTML reports and the sites GeoJSON as bytes, for downloads.
 
     Parameters
     ----------
@@ -282,7 +282,7 @@ def report_bytes(
 
 
 def reach_radius_m(mode: str, minutes: float, speed_kmh: float | None) -> float:
-    """Straight-line reach in metres (speed x minutes) for the report map.
+    """Return the straight-line reach in metres (speed x minutes) for the report map.
 
     Parameters
     ----------
