@@ -118,8 +118,9 @@ def run_unit_siting(
     existing_layers: tuple[str, ...] = (),
     grid_spacing_m: float = 1000.0,
     existing: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
 ) -> SitingResult:
-    """Propose sites for one unit, on a candidate grid, with plan layers held fixed.
+    """Propose sites for one unit, on a candidate grid (or given sites), plan layers held fixed.
 
     Parameters
     ----------
@@ -133,6 +134,8 @@ def run_unit_siting(
         Plan point layers whose facilities are held fixed (goal points are left out).
     existing : GeoDataFrame, optional
         Facilities to hold fixed instead of the layers (tests, uploads).
+    candidates : GeoDataFrame, optional
+        Candidate sites (``id``, ``name``) used instead of the grid.
 
     Returns
     -------
@@ -152,7 +155,8 @@ def run_unit_siting(
         speed_kmh=speed_kmh,
         target=target,
         existing=existing,
-        candidate_source="grid",
+        candidates=candidates,
+        candidate_source="grid" if candidates is None else "user",
         grid_spacing_m=grid_spacing_m,
         sources=sources,
     )
