@@ -48,6 +48,7 @@ from geo.siting_page import (
     sites_table,
     units_table,
 )
+from geo.siting_plan import SOLVERS
 from geo.uploads import DATUM_CHOICES, problems_for_display, read_upload
 from geo.webmap import (
     BASEMAPS,
@@ -467,11 +468,11 @@ with tab_scen:
 # ---- siting tab (issue 12): runs only on click, cached per parameters ---------------------
 @st.cache_data(show_spinner=False, max_entries=16)
 def _siting(unit: str, model: str, k: int, target: float, mode: str, minutes: float,
-            existing: tuple[str, ...], spacing: float):  # fmt: skip
+            existing: tuple[str, ...], spacing: float, solver: str):  # fmt: skip
     kmh = speed_for(mode)
     res = run_unit_siting(
         units, unit, model=model, k=k, target=target, mode=mode, minutes=minutes, speed_kmh=kmh,
-        existing_layers=existing, grid_spacing_m=spacing,
+        existing_layers=existing, grid_spacing_m=spacing, solver=solver, time_limit=30.0,
     )  # fmt: skip
     radius = reach_radius_m(mode, minutes, kmh)
     return res, report_bytes(res, find_unit(units, unit), radius_m=radius)
@@ -496,9 +497,12 @@ with tab_site:
             tx("mode"), list(MODE_SPEEDS), key="site_mode",
             format_func=lambda m: getattr(MODE_SPEEDS[m], f"label_{lang}"),
         )  # fmt: skip
-        c4, c5 = st.columns(2)
+        c4, c5, c6 = st.columns(3)
         s_min = float(c4.number_input(tx("minutes"), 1.0, 120.0, 15.0, 1.0, key="site_minutes"))
         s_grid = float(c5.number_input(tx("site_grid"), 200, 5000, 1000, 100, key="site_grid"))
+        solvers = dict(zip(SOLVERS, tx("site_solvers").split("|"), strict=True))
+        s_solver = c6.selectbox(tx("site_solver"), list(SOLVERS), key="site_solver",
+                                format_func=solvers.get)  # fmt: skip
         lnames = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
         s_exist = st.multiselect(
             tx("site_existing"), pts, default=default_existing_layers(unit, pts),
@@ -508,15 +512,8 @@ with tab_site:
         st.caption(MODE_SPEEDS[s_mode].source)
         if st.button(tx("site_run"), key="site_run", type="primary"):
             ss["site_params"] = (
-                unit,
-                s_model,
-                s_k,
-                s_target,
-                s_mode,
-                s_min,
-                tuple(s_exist),
-                s_grid,
-            )
+                unit, s_model, s_k, s_target, s_mode, s_min, tuple(s_exist), s_grid, s_solver
+            )  # fmt: skip
         params = ss.get("site_params")
         if params and params[0] == unit:
             try:
@@ -526,6 +523,8 @@ with tab_site:
                 st.error(error_text(exc, lang))
             else:
                 site_new = new_sites(site_res)
+                if site_res.solution.status not in {"optimal", "heuristic"}:
+                    st.warning(tx("site_not_optimal"))
                 st.caption(f"{site_res.params['model']} · {site_res.params['method']}")
                 st.subheader(tx("site_sites"))
                 st.dataframe(sites_table(site_res, lang), hide_index=True, key="site_table")

@@ -138,6 +138,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "Existing facility layers held fixed (goal points left out)",
     ),
     "site_grid": ("候选网格间距 (米)", "Candidate grid spacing (m)"),
+    "site_solver": ("求解方法", "Solver"),
+    "site_solvers": (
+        "精确 (HiGHS)|贪心（大区县更快）",
+        "Exact (HiGHS)|Greedy (faster for large units)",
+    ),
+    "site_not_optimal": (
+        "求解在时限内未证明最优：结果为当前最好解，可改用贪心或加大网格间距。",
+        "The solver hit its time limit before proving the optimum: the best found is shown; "
+        "try greedy or a coarser grid.",
+    ),
     "site_run": ("计算选址", "Run siting"),
     "site_running": ("正在求解选址模型…", "Solving the siting model…"),
     "site_need_unit": ("请先在侧栏选择区县。", "Pick a unit in the sidebar first."),

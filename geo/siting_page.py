@@ -119,6 +119,8 @@ def run_unit_siting(
     grid_spacing_m: float = 1000.0,
     existing: gpd.GeoDataFrame | None = None,
     candidates: gpd.GeoDataFrame | None = None,
+    solver: str = "exact",
+    time_limit: float = 30.0,
 ) -> SitingResult:
     """Propose sites for one unit, on a candidate grid (or given sites), plan layers held fixed.
 
@@ -136,6 +138,10 @@ def run_unit_siting(
         Facilities to hold fixed instead of the layers (tests, uploads).
     candidates : GeoDataFrame, optional
         Candidate sites (``id``, ``name``) used instead of the grid.
+    solver : str
+        ``"exact"`` (HiGHS) or ``"greedy"`` (fast, for large units).
+    time_limit : float
+        Seconds per MILP; the page keeps it short (status says when it was hit).
 
     Returns
     -------
@@ -158,6 +164,8 @@ def run_unit_siting(
         candidates=candidates,
         candidate_source="grid" if candidates is None else "user",
         grid_spacing_m=grid_spacing_m,
+        solver=solver,
+        time_limit=time_limit,
         sources=sources,
     )
 

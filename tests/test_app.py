@@ -283,3 +283,18 @@ def test_siting_tab_runs_mclp_k2_for_furong():
     # a rerun reuses the cached result and keeps showing it
     at.run()
     assert next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns).shape[0] == 2
+
+
+def test_siting_tab_in_english_lscp_greedy():
+    at = _run({"unit": "430102", "lang": "en"})
+    at.selectbox(key="site_model").set_value("lscp")
+    at.run()
+    at.selectbox(key="site_solver").set_value("greedy")
+    at.button(key="site_run").click().run()
+    assert not at.exception
+    sites = next(d.value for d in at.dataframe if "Gain (people)" in d.value.columns)
+    assert len(sites) >= 1 and list(sites["Rank"]) == list(range(1, len(sites) + 1))
+    units_ba = next(d.value for d in at.dataframe if "Covered after (%)" in d.value.columns)
+    assert units_ba.iloc[0]["Unit"] == "芙蓉区"
+    assert units_ba.iloc[0]["Covered after (%)"] >= 90 or not units_ba.iloc[0]["Target met"]
+    assert {"Siting report XLSX", "Siting report HTML", "Sites as GeoJSON"} <= set(_labels(at))
