@@ -14,6 +14,8 @@ import streamlit as st
 import streamlit_folium as stf
 
 from geo.analysis.scenario import proposed_sites, report_files, run_scenario
+from geo.analysis.siting import MODELS
+from geo.analysis.siting_plan import SOLVERS
 from geo.coords import geometry_to_wgs84
 from geo.data.layers import layer_ids, load_layers, load_manifest, plan_layers, point_layers
 from geo.errors import CRSError, GeoDataError
@@ -36,6 +38,17 @@ from geo.web.i18n import error_text, localise_columns, text
 from geo.web.overlays import overlay_groups, view_for_bounds
 from geo.web.search import facilities_in_unit, find_unit, search_places, unit_coverage
 from geo.web.share import MapState, decode_state, encode_state, speed_for, view_from_map
+from geo.web.siting_page import (
+    REPORT_FILES,
+    curve_table,
+    default_existing_layers,
+    new_sites,
+    reach_radius_m,
+    report_bytes,
+    run_unit_siting,
+    sites_table,
+    units_table,
+)
 from geo.web.uploads import DATUM_CHOICES, problems_for_display, read_upload
 from geo.web.webmap import (
     BASEMAPS,
@@ -346,8 +359,8 @@ def _map(map_key: tuple, groups, center, zoom, add_mode: bool, datum: str) -> No
 
 
 map_box = st.container()
-tab_unit, tab_table, tab_own, tab_scen, tab_dash, tab_dl = st.tabs(
-    [tx("unit"), tx("table"), tx("own"), tx("scen"), tx("dash"), tx("dl")]
+tab_unit, tab_table, tab_own, tab_scen, tab_site, tab_dash, tab_dl = st.tabs(
+    [tx("unit"), tx("table"), tx("own"), tx("scen"), tx("site"), tx("dash"), tx("dl")]
 )
 with tab_table:
     names_by_id = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
@@ -451,6 +464,86 @@ with tab_scen:
     else:
         st.info(tx("need_unit_fac"))
 
+
+# ---- siting tab (issue 12): runs only on click, cached per parameters ---------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def _siting(unit: str, model: str, k: int, target: float, mode: str, minutes: float,
+            existing: tuple[str, ...], spacing: float, solver: str):  # fmt: skip
+    kmh = speed_for(mode)
+    res = run_unit_siting(
+        units, unit, model=model, k=k, target=target, mode=mode, minutes=minutes, speed_kmh=kmh,
+        existing_layers=existing, grid_spacing_m=spacing, solver=solver, time_limit=30.0,
+    )  # fmt: skip
+    radius = reach_radius_m(mode, minutes, kmh)
+    return res, report_bytes(res, find_unit(units, unit), radius_m=radius)
+
+
+site_new = None
+with tab_site:
+    if not unit:
+        st.info(tx("site_need_unit"))
+    else:
+        models = dict(zip(MODELS, tx("site_models").split("|"), strict=True))
+        c1, c2, c3 = st.columns(3)
+        s_model = c1.selectbox(tx("site_model"), list(MODELS), key="site_model",
+                               format_func=models.get)  # fmt: skip
+        if s_model == "lscp":
+            s_target = c2.slider(tx("site_target"), 10, 100, 90, 5, key="site_target") / 100
+            s_k = 5
+        else:
+            s_k = int(c2.number_input(tx("site_k"), 1, 50, 5, key="site_k"))
+            s_target = 0.9
+        s_mode = c3.selectbox(
+            tx("mode"), list(MODE_SPEEDS), key="site_mode",
+            format_func=lambda m: getattr(MODE_SPEEDS[m], f"label_{lang}"),
+        )  # fmt: skip
+        c4, c5, c6 = st.columns(3)
+        s_min = float(c4.number_input(tx("minutes"), 1.0, 120.0, 15.0, 1.0, key="site_minutes"))
+        s_grid = float(c5.number_input(tx("site_grid"), 200, 5000, 1000, 100, key="site_grid"))
+        solvers = dict(zip(SOLVERS, tx("site_solvers").split("|"), strict=True))
+        s_solver = c6.selectbox(tx("site_solver"), list(SOLVERS), key="site_solver",
+                                format_func=solvers.get)  # fmt: skip
+        lnames = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
+        s_exist = st.multiselect(
+            tx("site_existing"), pts, default=default_existing_layers(unit, pts),
+            key=f"site_existing_{unit}", placeholder=tx("choose"),
+            format_func=lambda i: lnames[i],
+        )  # fmt: skip
+        st.caption(MODE_SPEEDS[s_mode].source)
+        if st.button(tx("site_run"), key="site_run", type="primary"):
+            ss["site_params"] = (
+                unit, s_model, s_k, s_target, s_mode, s_min, tuple(s_exist), s_grid, s_solver
+            )  # fmt: skip
+        params = ss.get("site_params")
+        if params and params[0] == unit:
+            try:
+                with st.spinner(tx("site_running")):
+                    site_res, site_files = _siting(*params)
+            except (GeoDataError, CRSError) as exc:
+                st.error(error_text(exc, lang))
+            else:
+                site_new = new_sites(site_res)
+                if site_res.solution.status not in {"optimal", "heuristic"}:
+                    st.warning(tx("site_not_optimal"))
+                st.caption(f"{site_res.params['model']} · {site_res.params['method']}")
+                st.subheader(tx("site_sites"))
+                st.dataframe(sites_table(site_res, lang), hide_index=True, key="site_table")
+                st.subheader(tx("site_units"))
+                st.dataframe(units_table(site_res, lang), hide_index=True, key="site_units")
+                st.subheader(tx("site_curve"))
+                curve = curve_table(site_res, lang)
+                if len(curve) > 1:
+                    st.line_chart(curve.set_index(curve.columns[0]).iloc[:, [1]])
+                st.dataframe(curve, hide_index=True, key="site_curve")
+                pop = site_res.params.get("population_model", "")
+                st.caption(f"{tx('site_model_caveat')}: {pop}. {site_res.params.get('caveat', '')}")
+                d1, d2, d3 = st.columns(3)
+                for col, fmt in zip((d1, d2, d3), ("xlsx", "html", "geojson"), strict=True):
+                    col.download_button(
+                        tx(f"site_dl_{fmt}"), site_files[fmt], REPORT_FILES[fmt][0],
+                        mime=REPORT_FILES[fmt][1], key=f"site_dl_{fmt}",
+                    )  # fmt: skip
+
 # ---- the map: shared base + this session's overlays -----------------------------------------
 map_key = (tuple(visible), basemap, tianditu_key, lang)
 try:
@@ -461,11 +554,15 @@ except ValueError as exc:
     payload = _base_map_shared(*map_key)[1]
     datum = "WGS84"
 closed = fac[fac["id"].isin(ss.get("close", []))] if fac is not None and scenario else None
+# siting (issue 12): the siting tab's new sites join the scenario's clicked sites as "proposed"
+proposed = proposed_sites(ss["clicks"]) if ss["clicks"] else None
+if site_new is not None and len(site_new):
+    proposed = site_new if proposed is None else pd.concat([proposed, site_new], ignore_index=True)
 groups = overlay_groups(
     unit=find_unit(units, unit) if unit else None,
     coverage=None if cov is None else (scenario.after.reach.geometry if scenario else cov.reach),
     uncertain=uncertain, own=ss["own"].facilities if "own" in ss else None,
-    proposed=proposed_sites(ss["clicks"]) if ss["clicks"] else None, closed=closed,
+    proposed=proposed, closed=closed,
     selected=(
         gpd.GeoDataFrame(selected, geometry=gpd.points_from_xy(selected.lon, selected.lat),
                          crs="EPSG:4326") if selected is not None else None

@@ -254,3 +254,47 @@ def test_link_with_unit_and_no_view_opens_on_the_unit():
     at = _run({"unit": "430103"})
     lat, lon = (float(v) for v in _param(at, "c").split(","))
     assert 28.0 < lat < 28.2 and 112.9 < lon < 113.1
+
+
+def test_siting_tab_asks_for_a_unit_first():
+    at = _run()
+    assert "请先在侧栏选择区县。" in [i.value for i in at.info]
+    assert not [b for b in at.button if b.key == "site_run"]
+
+
+def test_siting_tab_runs_mclp_k2_for_furong():
+    at = _run({"unit": "430102"})
+    assert not at.exception
+    assert at.multiselect(key="site_existing_430102").value == ["cs_medical"]
+    at.number_input(key="site_k").set_value(2)
+    at.button(key="site_run").click().run()
+    assert not at.exception
+    sites = next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns)
+    assert list(sites["序号"]) == [1, 2]
+    assert (sites["新增覆盖人口"] > 0).all()
+    # both new sites inside 芙蓉区 (lon/lat in its bounding box)
+    assert sites["经度"].between(112.970, 113.104).all()
+    assert sites["纬度"].between(28.176, 28.227).all()
+    before_after = next(d.value for d in at.dataframe if "选址后覆盖率 (%)" in d.value.columns)
+    row = before_after.iloc[0]
+    assert row["名称"] == "芙蓉区" and row["选址后覆盖率 (%)"] > row["选址前覆盖率 (%)"]
+    assert row["人口模型"] == "census_uniform"
+    assert {"下载选址报告 XLSX", "下载选址报告 HTML", "下载新址 GeoJSON"} <= set(_labels(at))
+    # a rerun reuses the cached result and keeps showing it
+    at.run()
+    assert next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns).shape[0] == 2
+
+
+def test_siting_tab_in_english_lscp_greedy():
+    at = _run({"unit": "430102", "lang": "en"})
+    at.selectbox(key="site_model").set_value("lscp")
+    at.run()
+    at.selectbox(key="site_solver").set_value("greedy")
+    at.button(key="site_run").click().run()
+    assert not at.exception
+    sites = next(d.value for d in at.dataframe if "Gain (people)" in d.value.columns)
+    assert len(sites) >= 1 and list(sites["Rank"]) == list(range(1, len(sites) + 1))
+    units_ba = next(d.value for d in at.dataframe if "Covered after (%)" in d.value.columns)
+    assert units_ba.iloc[0]["Unit"] == "芙蓉区"
+    assert units_ba.iloc[0]["Covered after (%)"] >= 90 or not units_ba.iloc[0]["Target met"]
+    assert {"Siting report XLSX", "Siting report HTML", "Sites as GeoJSON"} <= set(_labels(at))

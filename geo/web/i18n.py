@@ -124,6 +124,47 @@ TEXT: dict[str, tuple[str, str]] = {
     "error": ("出错", "Error"),
     "choose": ("请选择", "Choose"),
     "no_cov": ("未计算覆盖：请先选择设施图层。", "No coverage: choose facility layers first."),
+    # ---- siting tab (issue 12) ----
+    "site": ("选址", "Siting"),
+    "site_model": ("模型", "Model"),
+    "site_models": (
+        "最大覆盖 MCLP|集合覆盖 LSCP|P-中位 p-median",
+        "Maximal covering (MCLP)|Set covering (LSCP)|p-median",
+    ),
+    "site_k": ("新增设施数 k", "New sites k"),
+    "site_target": ("目标覆盖率 (%)", "Target share (%)"),
+    "site_existing": (
+        "保留的现有设施图层（目标点除外）",
+        "Existing facility layers held fixed (goal points left out)",
+    ),
+    "site_grid": ("候选网格间距 (米)", "Candidate grid spacing (m)"),
+    "site_solver": ("求解方法", "Solver"),
+    "site_solvers": (
+        "精确 (HiGHS)|贪心（大区县更快）",
+        "Exact (HiGHS)|Greedy (faster for large units)",
+    ),
+    "site_not_optimal": (
+        "求解在时限内未证明最优：结果为当前最好解，可改用贪心或加大网格间距。",
+        "The solver hit its time limit before proving the optimum: the best found is shown; "
+        "try greedy or a coarser grid.",
+    ),
+    "site_run": ("计算选址", "Run siting"),
+    "site_running": ("正在求解选址模型…", "Solving the siting model…"),
+    "site_need_unit": ("请先在侧栏选择区县。", "Pick a unit in the sidebar first."),
+    "site_sites": (
+        "拟建新址（地图上以拟建设施显示）",
+        "Proposed sites (drawn on the map as proposed)",
+    ),
+    "site_units": ("选址前 / 选址后", "Before / after"),
+    "site_curve": (
+        "边际收益曲线：每增加一处新增的覆盖",
+        "Marginal-gain curve: what each added site adds",
+    ),
+    "site_model_caveat": ("人口模型", "Population model"),
+    "site_dl_xlsx": ("下载选址报告 XLSX", "Siting report XLSX"),
+    "site_dl_html": ("下载选址报告 HTML", "Siting report HTML"),
+    "site_dl_geojson": ("下载新址 GeoJSON", "Sites as GeoJSON"),
+    "site_clear": ("清除选址结果", "Clear the siting result"),
 }
 
 #: Table headers: column id -> (Chinese, English).

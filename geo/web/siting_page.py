@@ -1,0 +1,310 @@
+"""The browser's siting tab, without Streamlit: run parameters -> result -> map and tables.
+
+The page (``app.py``) only draws widgets; this module runs
+:func:`geo.analysis.siting_run.site_units` for one unit, turns the
+:class:`~geo.analysis.siting_plan.SitingResult` into the new sites to draw, display tables with
+Chinese or English headers, and the report files as bytes (written by
+:func:`geo.analysis.siting_report.write_siting_reports` into a temporary folder).
+
+Examples
+--------
+>>> default_existing_layers("430102", ["cs_medical", "yz_network"])
+['cs_medical']
+>>> default_existing_layers("431102", ["cs_medical", "yz_network"])
+['yz_network']
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.analysis.coverage import reach_for
+from geo.analysis.facilities import facilities_from_layers
+from geo.analysis.siting_plan import SitingResult
+from geo.analysis.siting_report import write_siting_reports
+from geo.analysis.siting_run import site_units
+from geo.web.search import find_unit
+
+__all__ = [
+    "REPORT_FILES",
+    "curve_table",
+    "default_existing_layers",
+    "new_sites",
+    "reach_radius_m",
+    "report_bytes",
+    "run_unit_siting",
+    "sites_table",
+    "units_table",
+]
+
+#: Plan facility layers held fixed by default, by the city (adcode prefix) of the unit.
+_DEFAULT_LAYERS = {"4301": "cs_medical", "4311": "yz_network"}
+
+#: Report format -> (file name offered, MIME type).
+REPORT_FILES: dict[str, tuple[str, str]] = {
+    "xlsx": (
+        "siting.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    "html": ("siting_report.html", "text/html"),
+    "geojson": ("siting_sites.geojson", "application/geo+json"),
+}
+
+_SITE_LABELS = {
+    "rank": ("序号", "Rank"),
+    "name": ("名称", "Name"),
+    "gain": ("新增覆盖人口", "Gain (people)"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+}
+_UNIT_LABELS = {
+    "name": ("名称", "Unit"),
+    "population": ("人口", "Population"),
+    "share_before_pct": ("选址前覆盖率 (%)", "Covered before (%)"),
+    "share_after_pct": ("选址后覆盖率 (%)", "Covered after (%)"),
+    "covered_before": ("选址前覆盖人口", "People covered before"),
+    "covered_after": ("选址后覆盖人口", "People covered after"),
+    "mean_minutes_before": ("选址前平均时间 (分钟)", "Mean minutes before"),
+    "mean_minutes_after": ("选址后平均时间 (分钟)", "Mean minutes after"),
+    "target_met": ("达到目标", "Target met"),
+    "population_model": ("人口模型", "Population model"),
+}
+_CURVE_LABELS = {
+    "k": ("新增设施数", "New sites (k)"),
+    "gain": ("该设施新增", "Gain of this site"),
+    "objective": ("目标值", "Objective"),
+}
+
+
+def _i(lang: str) -> int:
+    if lang not in ("zh", "en"):
+        msg = f"unknown language {lang!r}: use 'zh' or 'en'"
+        raise ValueError(msg)
+    return 0 if lang == "zh" else 1
+
+
+def default_existing_layers(unit: str, point_layers: list[str]) -> list[str]:
+    """Plan facility layers held fixed by default for a unit (its city's network), if any.
+
+    Parameters
+    ----------
+    unit : str
+        Unit adcode (county or city).
+    point_layers : list of str
+        Point layer ids on offer.
+
+    Returns
+    -------
+    list of str
+        ``["cs_medical"]`` for Changsha units, ``["yz_network"]`` for Yongzhou units, else empty.
+    """
+    lid = _DEFAULT_LAYERS.get(str(unit)[:4])
+    return [lid] if lid in point_layers else []
+
+
+def run_unit_siting(
+    units: gpd.GeoDataFrame,
+    unit: str,
+    *,
+    model: str,
+    k: int,
+    target: float,
+    mode: str,
+    minutes: float,
+    speed_kmh: float | None,
+    existing_layers: tuple[str, ...] = (),
+    grid_spacing_m: float = 1000.0,
+    existing: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    solver: str = "exact",
+    time_limit: float = 30.0,
+) -> SitingResult:
+    """Propose sites for one unit, on a candidate grid (or given sites), plan layers held fixed.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        All units (``adcode``, ``name``, ``population``).
+    unit : str
+        Adcode or name of the unit (:func:`geo.web.search.find_unit`).
+    model, k, target, mode, minutes, speed_kmh, grid_spacing_m
+        As for :func:`geo.analysis.siting_run.site_units`.
+    existing_layers : tuple of str
+        Plan point layers whose facilities are held fixed (goal points are left out).
+    existing : GeoDataFrame, optional
+        Facilities to hold fixed instead of the layers (tests, uploads).
+    candidates : GeoDataFrame, optional
+        Candidate sites (``id``, ``name``) used instead of the grid.
+    solver : str
+        ``"exact"`` (HiGHS) or ``"greedy"`` (fast, for large units).
+    time_limit : float
+        Seconds per MILP; the page keeps it short (status says when it was hit).
+
+    Returns
+    -------
+    SitingResult
+    """
+    one = find_unit(units, unit)
+    sources = {"units": f"{', '.join(one['name'].astype(str))} (data/boundaries/counties.geojson)"}
+    if existing is None and existing_layers:
+        existing = facilities_from_layers(list(existing_layers))
+        sources["existing"] = f"plan layers {', '.join(existing_layers)} (layers/*.geojson)"
+    return site_units(
+        one,
+        model=model,
+        k=k,
+        mode=mode,
+        minutes=minutes,
+        speed_kmh=speed_kmh,
+        target=target,
+        existing=existing,
+        candidates=candidates,
+        candidate_source="grid" if candidates is None else "user",
+        grid_spacing_m=grid_spacing_m,
+        solver=solver,
+        time_limit=time_limit,
+        sources=sources,
+    )
+
+
+def new_sites(result: SitingResult) -> gpd.GeoDataFrame:
+    """Return the proposed (new) sites as WGS-84 points named ``#rank +gain``, for the map.
+
+    Parameters
+    ----------
+    result : SitingResult
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per new site in rank order; existing facilities are not included.
+    """
+    new = result.sites[result.sites["role"] == "new"].sort_values("rank")
+    label = [f"#{int(r)} +{g:,.0f}" for r, g in zip(new["rank"], new["gain"], strict=True)]
+    return gpd.GeoDataFrame(
+        {"name": label, "rank": new["rank"].to_numpy(), "gain": new["gain"].to_numpy()},
+        geometry=new.geometry.to_numpy(),
+        crs=result.sites.crs,
+    ).to_crs("EPSG:4326")
+
+
+def _labelled(frame: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str) -> pd.DataFrame:
+    i = _i(lang)
+    cols = [c for c in labels if c in frame.columns]
+    return frame[cols].rename(columns={c: labels[c][i] for c in cols}).reset_index(drop=True)
+
+
+def sites_table(result: SitingResult, lang: str) -> pd.DataFrame:
+    """Tabulate the new sites: rank, name, gain in people (rounded), lon/lat (WGS-84).
+
+    Parameters
+    ----------
+    result : SitingResult
+    lang : str
+        ``"zh"`` or ``"en"`` headers.
+
+    Returns
+    -------
+    DataFrame
+    """
+    new = new_sites(result)
+    frame = pd.DataFrame(
+        {
+            "rank": new["rank"].astype(int).to_numpy(),
+            "name": result.sites.loc[result.sites["role"] == "new"]
+            .sort_values("rank")["name"]
+            .to_numpy(),
+            "gain": new["gain"].round(0).to_numpy(),
+            "lon": new.geometry.x.round(6).to_numpy(),
+            "lat": new.geometry.y.round(6).to_numpy(),
+        }
+    )
+    return _labelled(frame, _SITE_LABELS, lang)
+
+
+def units_table(result: SitingResult, lang: str) -> pd.DataFrame:
+    """Tabulate the before/after per unit with its population model.
+
+    Parameters
+    ----------
+    result : SitingResult
+    lang : str
+        ``"zh"`` or ``"en"`` headers.
+
+    Returns
+    -------
+    DataFrame
+    """
+    frame = result.units.copy()
+    for col in ("share_before_pct", "share_after_pct", "mean_minutes_before", "mean_minutes_after"):
+        if col in frame:
+            frame[col] = frame[col].astype(float).round(1)
+    for col in ("covered_before", "covered_after", "population"):
+        if col in frame:
+            frame[col] = frame[col].astype(float).round(0)
+    return _labelled(frame, _UNIT_LABELS, lang)
+
+
+def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
+    """Tabulate the marginal-gain curve: k, what site k adds, the objective at k.
+
+    Parameters
+    ----------
+    result : SitingResult
+    lang : str
+        ``"zh"`` or ``"en"`` headers.
+
+    Returns
+    -------
+    DataFrame
+        Empty (with headers) when the result has no curve (``curve_k = 0``).
+    """
+    curve = result.curve
+    if curve is None or curve.empty:
+        curve = pd.DataFrame(columns=["k", "gain", "objective"])
+    return _labelled(curve.round(1), _CURVE_LABELS, lang)
+
+
+def report_bytes(
+    result: SitingResult, units: gpd.GeoDataFrame, *, radius_m: float
+) -> dict[str, bytes]:
+    """Return the XLSX and HTML reports and the sites GeoJSON as bytes, for downloads.
+
+    Parameters
+    ----------
+    result : SitingResult
+    units : GeoDataFrame
+        Unit outline(s) for the HTML map.
+    radius_m : float
+        Reach radius drawn around new sites.
+
+    Returns
+    -------
+    dict
+        ``"xlsx"``, ``"html"``, ``"geojson"`` -> file content.
+    """
+    with tempfile.TemporaryDirectory(prefix="siting-page-") as tmp:
+        written = write_siting_reports(
+            result, Path(tmp), formats=list(REPORT_FILES), units=units, radius_m=radius_m
+        )
+        return {fmt: written[fmt].read_bytes() for fmt in REPORT_FILES}
+
+
+def reach_radius_m(mode: str, minutes: float, speed_kmh: float | None) -> float:
+    """Return the straight-line reach in metres (speed x minutes) for the report map.
+
+    Parameters
+    ----------
+    mode : str
+    minutes : float
+    speed_kmh : float, optional
+
+    Returns
+    -------
+    float
+    """
+    return reach_for(mode, minutes=minutes, speed_kmh=speed_kmh).radius_m

@@ -1,0 +1,100 @@
+"""The siting tab's pure functions on a hand-solvable unit: a 4 km x 250 m strip, two candidates.
+
+The strip holds 4,000 people (census spread by area on the default 250 m grid for a 1,000 m
+walking reach: 16 cells of 250 people in one row).  Candidate A at x = 1 km reaches x in 0-2 km
+(8 cells, 2,000 people); B at x = 3.5 km reaches 2.5-4 km (6 cells, 1,500 people).
+"""
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geo.web.siting_page import (
+    REPORT_FILES,
+    curve_table,
+    default_existing_layers,
+    new_sites,
+    report_bytes,
+    run_unit_siting,
+    sites_table,
+    units_table,
+)
+
+GK = "EPSG:4547"  # CGCS2000 Gauss-Kruger, central meridian 114E
+X0, Y0 = 500_000.0, 3_120_000.0  # about 114E, 28.2N
+
+
+def _pts(xs: list[float], ids: list[str]) -> gpd.GeoDataFrame:
+    geom = [shapely.Point(X0 + x, Y0 + 125) for x in xs]
+    return gpd.GeoDataFrame({"id": ids, "name": ids}, geometry=geom, crs=GK).to_crs("EPSG:4326")
+
+
+@pytest.fixture
+def strip() -> gpd.GeoDataFrame:
+    box = shapely.box(X0, Y0, X0 + 4000, Y0 + 250)
+    return gpd.GeoDataFrame(
+        {"adcode": ["T1"], "name": ["条带"], "population": [4000]}, geometry=[box], crs=GK
+    ).to_crs("EPSG:4326")
+
+
+def _run(strip, *, k: int, existing=None):
+    return run_unit_siting(
+        strip, "T1", model="mclp", k=k, target=0.9, mode="walk", minutes=15, speed_kmh=4.0,
+        existing=existing, candidates=_pts([1000, 3500], ["A", "B"]),
+    )  # fmt: skip
+
+
+def test_mclp_k1_picks_the_larger_reach_and_tables_say_so(strip):
+    res = _run(strip, k=1)
+    table = sites_table(res, "zh")
+    assert list(table.columns) == ["序号", "名称", "新增覆盖人口", "经度", "纬度"]
+    assert table["名称"].tolist() == ["A"] and table["新增覆盖人口"].tolist() == [2000]
+    assert abs(table["经度"].iloc[0] - new_sites(res).geometry.x.iloc[0]) < 1e-6
+    ba = units_table(res, "en").iloc[0]
+    assert ba["Covered before (%)"] == 0 and ba["Covered after (%)"] == 50
+    assert ba["People covered after"] == 2000 and ba["Population model"] == "census_uniform"
+
+
+def test_k2_takes_both_and_curve_gives_each_sites_gain(strip):
+    res = _run(strip, k=2)
+    assert sites_table(res, "en")["Gain (people)"].tolist() == [2000, 1500]
+    curve = curve_table(res, "en")
+    assert curve["Gain of this site"].iloc[1:].tolist() == [2000, 1500]
+    assert curve["Objective"].tolist() == [0, 2000, 3500]
+    assert units_table(res, "zh").iloc[0]["选址后覆盖率 (%)"] == 87.5
+
+
+def test_existing_site_is_held_fixed_and_not_drawn_as_new(strip):
+    res = _run(strip, k=1, existing=_pts([1000], ["old"]))
+    new = new_sites(res)
+    assert len(new) == 1 and new.crs.to_epsg() == 4326
+    assert sites_table(res, "zh")["新增覆盖人口"].tolist() == [1500]  # B: A adds nothing
+    assert (res.sites["role"] == "existing").sum() == 1
+    ba = units_table(res, "zh").iloc[0]
+    assert ba["选址前覆盖人口"] == 2000 and ba["选址后覆盖人口"] == 3500
+
+
+def test_report_bytes_are_the_three_downloads(strip):
+    res = _run(strip, k=2)
+    files = report_bytes(res, strip, radius_m=1000)
+    assert set(files) == set(REPORT_FILES) == {"xlsx", "html", "geojson"}
+    assert files["xlsx"][:2] == b"PK"
+    assert "条带" in files["html"].decode("utf-8")
+    sites = gpd.read_file(files["geojson"].decode("utf-8"))
+    assert sorted(sites.loc[sites["role"] == "new", "name"]) == ["A", "B"]
+    sheet = pd.read_excel(pd.io.common.BytesIO(files["xlsx"]), sheet_name=None)
+    assert len(sheet) >= 2
+
+
+def test_default_existing_layers_follow_the_city():
+    pts = ["cs_medical", "yz_network", "cs_parks"]
+    assert default_existing_layers("430181", pts) == ["cs_medical"]
+    assert default_existing_layers("431102", pts) == ["yz_network"]
+    assert default_existing_layers("430300", pts) == []
+    assert default_existing_layers("430102", ["yz_network"]) == []
+
+
+def test_unknown_language_is_refused(strip):
+    with pytest.raises(ValueError, match="zh"):
+        sites_table(_run(strip, k=1), "fr")
