@@ -331,9 +331,9 @@ def _walk(elem: Any):
 
 
 def _safe_json(value: Any) -> str:
-    """JSON that can sit inside a ``<script>`` element (no ``</`` or ``<!--``)."""
+    """JSON that can sit inside a ``<script>`` element (every ``<`` as ``\\u003c``)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    return text.replace("<", "\\u003c")
 
 
 class _HgClient(JSCSSMixin):

@@ -10,50 +10,58 @@ from geo.coords import from_wgs84
 from geo.dashboard import indicator_table, zone_scale_table
 from geo.errors import CRSError, InputError
 from geo.search import facilities_in_unit, search_places, unit_coverage
+from geo.settings import ASSETS_DIR as ASSETS
 from geo.webmap import (
     build_map,
     geojson_payload_bytes,
     layers_to_geojson,
     layers_to_gpkg,
     map_to_offline_html,
+    overlay_group,
     prepare_layer,
+    view_for_bounds,
 )
+from geo.webstyle import shape_svg
 
 
-def _geojsons(m: folium.Map) -> list[folium.GeoJson]:
-    out = []
-
-    def walk(e):
-        if isinstance(e, folium.GeoJson):
-            out.append(e)
-        for c in e._children.values():
-            walk(c)
-
-    walk(m)
-    return out
+def _client(m: folium.Map):
+    return next(c for c in _walk(m) if type(c).__name__ == "_HgClient")
 
 
-def _groups(m: folium.Map) -> list[str]:
-    return [c.layer_name for c in m._children.values() if isinstance(c, folium.FeatureGroup)]
+def _walk(e):
+    yield e
+    for c in getattr(e, "_children", {}).values():
+        yield from _walk(c)
 
 
-def test_one_group_per_visible_layer_drawn_areas_below_points(web_layers, web_manifest):
+def _entries(m: folium.Map) -> list[dict]:
+    return _client(m).config["layers"]
+
+
+def _entry(m: folium.Map, lid: str) -> dict:
+    return next(e for e in _entries(m) if e["id"] == lid)
+
+
+def _overlays(m: folium.Map) -> list[folium.GeoJson]:
+    return [c for c in _walk(m) if isinstance(c, folium.GeoJson)]
+
+
+def test_one_entry_per_layer_in_manifest_group_order(web_layers, web_manifest):
     m = build_map(web_layers, web_manifest)
-    # draw order: boundaries, zones, points (points on top stay clickable)
-    assert _groups(m) == ["行政区划 · 区县", "规划 · 示意区", "规划 · 医院"]
-    legend = next(c for c in m._children.values() if type(c).__name__ == "_Legend")
-    html = legend.legend_html
-    assert html.index("示意区") < html.index("医院") < html.index("区县")  # manifest order
+    assert [e["id"] for e in _entries(m)] == ["zones", "pts", "counties"]
+    assert [e["group_name"] for e in _entries(m)] == ["规划", "规划", "行政区划"]
+    cfg = _client(m).config
+    assert cfg["visible"] == ["zones", "pts", "counties"]
     m2 = build_map(web_layers, web_manifest, visible=["counties", "pts"])
-    assert _groups(m2) == ["行政区划 · 区县", "规划 · 医院"]
-    assert sum(len(g.data["features"]) for g in _geojsons(m2)) == 4
+    # every layer is shipped once; only the visible ones are switched on at first
+    assert _client(m2).config["visible"] == ["pts", "counties"]
+    assert sum(len(e["data"]["features"]) for e in _entries(m2)) == 5
 
 
-def test_legend_only_lists_visible_layers(web_layers, web_manifest):
+def test_legend_rows_per_layer_and_schematic_badge(web_layers, web_manifest):
     m = build_map(web_layers, web_manifest, visible=["pts"])
-    legend = next(c for c in m._children.values() if type(c).__name__ == "_Legend")
-    assert "医院" in legend.legend_html and "示意区" not in legend.legend_html
-    assert "hg-legend" in m.get_root().render()
+    assert "示意" in _entry(m, "zones")["legend"] and "示意" not in _entry(m, "pts")["legend"]
+    assert "hg-legend" in (ASSETS / "hgmap" / "hgmap.js").read_text()
 
 
 def test_popup_has_quote_role_targets_precision_and_schematic_note(web_layers, web_manifest):
@@ -66,18 +74,16 @@ def test_popup_has_quote_role_targets_precision_and_schematic_note(web_layers, w
     assert props["_tip"] == "核心区（示意）"
 
 
-def test_schematic_zones_are_dashed(web_layers, web_manifest):
+def test_schematic_zones_are_dashed_in_legend(web_layers, web_manifest):
     m = build_map(web_layers, web_manifest, visible=["zones"])
-    gj = _geojsons(m)[0]
-    assert gj.style_function(gj.data["features"][0])["dashArray"] == "6 4"
+    assert "stroke-dasharray='6 4'" in _entry(m, "zones")["legend"]
 
 
 def test_text_is_html_escaped_everywhere(web_layers, web_manifest):
     m = build_map(web_layers, web_manifest, visible=["pts"])
     html = map_to_offline_html(m)
     assert "<script>alert" not in html
-    feats = _geojsons(m)[0].data["features"]
-    p = feats[0]["properties"]
+    p = _entry(m, "pts")["data"]["features"][0]["properties"]
     assert p["_tip"] == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;医院"
     assert "他说&quot;好&quot;&lt;b&gt;" in p["_popup"]
     assert "<b>" not in p["_popup"].replace("<b>定位</b>", "").replace("<b>位置精度</b>", "")
@@ -86,8 +92,8 @@ def test_text_is_html_escaped_everywhere(web_layers, web_manifest):
 def test_gcj02_basemap_shifts_overlays(web_layers, web_manifest):
     wgs = build_map(web_layers, web_manifest, visible=["pts"])
     gcj = build_map(web_layers, web_manifest, visible=["pts"], basemap="amap")
-    a = _geojsons(wgs)[0].data["features"][1]["geometry"]["coordinates"]
-    b = _geojsons(gcj)[0].data["features"][1]["geometry"]["coordinates"]
+    a = _entry(wgs, "pts")["data"]["features"][1]["geometry"]["coordinates"]
+    b = _entry(gcj, "pts")["data"]["features"][1]["geometry"]["coordinates"]
     ex, ey = from_wgs84([112.98], [28.19], "GCJ02")
     assert list(a) == [112.98, 28.19]
     assert b == pytest.approx([round(float(ex[0]), 5), round(float(ey[0]), 5)])
@@ -101,6 +107,8 @@ def test_offline_basemap_has_no_tiles_and_no_cdn(web_layers, web_manifest):
     srcs = re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="([^"]+)"', html)
     assert not [s for s in srcs if s.startswith(("http:", "https:", "//"))]
     assert 'version="1.9.4"' in html  # Leaflet's version string, inlined
+    for plugin in ("Control.MiniMap", "MousePosition", "leaflet-measure", "FullScreen"):
+        assert plugin in html, plugin
 
 
 @pytest.mark.parametrize("basemap", ["osm", "light", "amap"])
@@ -109,11 +117,23 @@ def test_online_basemaps_add_tiles(web_layers, web_manifest, basemap):
     assert sum(isinstance(c, folium.TileLayer) for c in m._children.values()) == 1
 
 
-def test_tianditu_needs_a_key(web_layers, web_manifest):
-    with pytest.raises(InputError, match="天地图 needs a key"):
-        build_map(web_layers, web_manifest, basemap="tianditu")
+def test_tianditu_without_key_keeps_unit_coverage_and_view(web_layers, web_manifest):
+    poly = gpd.GeoSeries([box(112.9, 28.1, 112.95, 28.15)], crs="EPSG:4326")
+    m = build_map(
+        web_layers, web_manifest, basemap="tianditu", highlight_unit="430103", coverage=poly
+    )
+    cfg = _client(m).config
+    assert any("天地图需要密钥" in n for n in cfg["notices"])
+    assert {g.options["pane"] for g in _overlays(m)} == {"hg-highlight", "hg-coverage"}
+    assert cfg["bounds"] == [[28.1, 113.0], [28.2, 113.1]]  # zoomed to 天心区
+
+
+def test_tianditu_key_used_in_app_but_never_exported(web_layers, web_manifest):
     m = build_map(web_layers, web_manifest, basemap="tianditu", tianditu_key="abc123def456")
     assert "tk=abc123def456" in m.get_root().render()
+    html = map_to_offline_html(m)
+    assert "abc123def456" not in html
+    assert "导出文件不含天地图密钥" in html
 
 
 def test_unknown_basemap_and_unit(web_layers, web_manifest):
@@ -129,11 +149,87 @@ def test_missing_crs_raises(web_layers, web_manifest):
         build_map(bad, web_manifest)
 
 
-def test_highlight_unit_adds_group_and_population(web_layers, web_manifest):
+def test_selected_unit_outline_is_non_interactive_in_its_own_pane(web_layers, web_manifest):
     m = build_map(web_layers, web_manifest, highlight_unit="430103")
-    assert "选中单元" in _groups(m)
-    tip = _geojsons(m)[-1].data["features"][0]["properties"]["_tip"]
-    assert tip == "天心区 · 人口 500,000"
+    (outline,) = _overlays(m)
+    assert outline.options == {"interactive": False, "pane": "hg-highlight"}
+    assert outline.style_function(outline.data["features"][0])["fill"] is False
+
+
+def test_coverage_is_non_interactive_and_has_a_legend_entry(web_layers, web_manifest):
+    poly = gpd.GeoSeries([box(112.9, 28.1, 112.95, 28.15)], crs="EPSG:4326")
+    m = build_map(web_layers, web_manifest, coverage=poly)
+    (cov,) = _overlays(m)
+    assert cov.options == {"interactive": False, "pane": "hg-coverage"}
+    assert "覆盖范围" in _client(m).config["legend_extra"]["coverage"]
+
+
+def test_overlay_group_for_st_folium_and_view_for_bounds(web_layers):
+    group, bounds = overlay_group(web_layers, highlight_unit="天心区")
+    assert bounds == pytest.approx([113.0, 28.1, 113.1, 28.2])
+    assert len(_overlays(group)) == 1
+    assert overlay_group(web_layers) == (None, None)
+    (lat, lon), zoom = view_for_bounds(bounds, width_px=900, height_px=640)
+    assert (lat, lon) == pytest.approx((28.15, 113.05))
+    # 0.1 deg of longitude is 900 px at zoom 11 (256 * 2**11 * 0.1 / 360 = 146 px per 0.1 at 9)
+    assert zoom == 12
+
+
+def test_popup_shows_inferred_attribution_with_reason(web_layers, web_manifest):
+    pts = web_layers["pts"].assign(
+        attribution=["inferred", "stated"],
+        attribution_reason=["县名由规划段落<推断>", ""],
+    )
+    feats = prepare_layer(pts, web_manifest["layers"][1])["features"]
+    assert "attribution: inferred" in feats[0]["properties"]["_popup"]
+    assert "县名由规划段落&lt;推断&gt;" in feats[0]["properties"]["_popup"]
+    assert "inferred" not in feats[1]["properties"]["_popup"]
+    # before the layout helper's merge the property is missing: treated as stated
+    assert "inferred" not in prepare_layer(web_layers["pts"], web_manifest["layers"][1])[
+        "features"
+    ][0]["properties"]["_popup"]
+
+
+def test_marker_shapes_and_kind_overrides_from_manifest(web_layers, web_manifest):
+    meta = web_manifest["layers"][1]
+    meta["style"] = dict(
+        meta["style"],
+        marker="square",
+        kinds={"tcm": {"marker": "star", "color": "#8e44ad", "fillColor": "#d2b4de"}},
+    )
+    pts = web_layers["pts"].assign(kind=["tcm", "goal"])
+    m = build_map(dict(web_layers, pts=pts), web_manifest, visible=["pts"])
+    legend = _entry(m, "pts")["legend"]
+    assert re.findall(r"data-marker='([a-z_]+)'", legend) == ["square", "square_open", "star"]
+    hollow = legend.split("data-marker='square_open'")[1].split("</svg>")[0]
+    assert "fill='#ffffff'" in hollow  # goal points are hollow
+    assert "(示意)" in _entry(m, "zones")["legend"]
+    assert [f["properties"]["kind"] for f in _entry(m, "pts")["data"]["features"]] == [
+        "tcm",
+        "goal",
+    ]
+
+
+@pytest.mark.parametrize("marker", ["circle", "square", "diamond", "triangle", "star", "cross"])
+def test_each_marker_shape_has_its_own_svg(marker):
+    svg = shape_svg(marker, "#111111", "#222222")
+    assert f"data-marker='{marker}'" in svg
+    assert ("<circle" in svg) == (marker == "circle")
+
+
+def test_offline_html_holds_every_layer_and_the_legend_once_after_st_folium(
+    web_layers, web_manifest
+):
+    from streamlit_folium import _get_map_string
+
+    m = build_map(web_layers, web_manifest)
+    m.get_root().render()  # what st_folium does before the download button renders it again
+    m.render()
+    _get_map_string(m)
+    html = map_to_offline_html(m)
+    assert html.count("建设国家医学中心") == 2  # the zone's and 湘雅医院's quote, each once
+    assert html.count('"id":"pts"') == 1 and html.count('"id":"zones"') == 1
+    assert html.count("new HgMap(") == 1
 
 
 def test_coordinates_rounded_and_boundaries_simplified(web_manifest):
@@ -158,13 +254,18 @@ def test_default_view_of_real_layers_fits_payload_budget():
     m = build_map(layers, manifest)
     size = geojson_payload_bytes(m)
     assert 10_000 < size <= 1_500_000
-    n = sum(len(g.data["features"]) for g in _geojsons(m))
+    n = sum(len(e["data"]["features"]) for e in _entries(m))
     assert n == sum(len(v) for v in layers.values())
 
 
-def test_search_places_substring(web_layers):
+def test_search_places_substring(web_layers, web_manifest):
     hits = search_places(web_layers, "湘雅")
     assert hits["name"].tolist() == ["湘雅医院"]
+    # readable layer names (manifest zh/en), not raw ids
+    hits = search_places(web_layers, "湘雅", manifest=web_manifest)
+    assert hits.loc[0, "layer_name"] == "医院" and hits.loc[0, "label"] == "湘雅医院 · 医院"
+    en = search_places(web_layers, "湘雅", manifest=web_manifest, lang="en")
+    assert en.loc[0, "label"] == "湘雅医院 · Hospitals"
     assert sorted(search_places(web_layers, "区")["name"]) == ["天心区", "核心区", "芙蓉区"]
     assert search_places(web_layers, "  ").empty
 
@@ -190,12 +291,6 @@ def test_unit_coverage_needs_crs(square_units):
     fac = gpd.GeoDataFrame(geometry=[Point(0, 0)])
     with pytest.raises(CRSError, match="facilities"):
         unit_coverage(fac, square_units, "900001")
-
-
-def test_coverage_drawn(web_layers, web_manifest):
-    poly = gpd.GeoSeries([box(112.9, 28.1, 112.95, 28.15)], crs="EPSG:4326")
-    m = build_map(web_layers, web_manifest, coverage=poly)
-    assert "覆盖范围" in _groups(m)
 
 
 def test_exports_round_trip(web_layers, tmp_path):
