@@ -13,7 +13,14 @@ from typing import Final
 
 from geo.settings import ASSETS_DIR
 
-__all__ = ["LEAFLET_CSS", "LEAFLET_JS", "PLUGIN_CSS", "PLUGIN_JS", "asset_data_url", "inline_assets"]
+__all__ = [
+    "LEAFLET_CSS",
+    "LEAFLET_JS",
+    "PLUGIN_CSS",
+    "PLUGIN_JS",
+    "asset_data_url",
+    "inline_assets",
+]
 
 #: Leaflet itself (name, path under ``geo/assets``).
 LEAFLET_JS: Final = ("leaflet", "leaflet/leaflet.js")

@@ -331,7 +331,7 @@ def _walk(elem: Any):
 
 
 def _safe_json(value: Any) -> str:
-    """JSON that can sit inside a ``<script>`` element (every ``<`` as ``\\u003c``)."""
+    """Return JSON that can sit inside a ``<script>`` element (every ``<`` escaped)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c")
 
@@ -397,7 +397,7 @@ def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> list[
                 subdomains="01234567",
                 max_zoom=18,
             ).add_to(m)
-        m._hg_secret = tianditu_key  # noqa: SLF001 - removed again by map_to_offline_html
+        m._hg_secret = tianditu_key  # removed again by map_to_offline_html
     elif basemap == "amap":
         folium.TileLayer(
             "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
@@ -546,6 +546,7 @@ def build_map(
     _local_assets(m)
     notices = _add_basemap(m, basemap, tianditu_key)
     bounds = _default_bounds(data, shown)
+    group = None
     if overlays:
         group, unit_bounds = overlay_group(
             layers,
@@ -555,8 +556,6 @@ def build_map(
             basemap=basemap,
             decimals=decimals,
         )
-        if group is not None:
-            group.add_to(m)
         bounds = unit_bounds or bounds
     bounds = list(focus) if focus is not None else bounds
     tx = TEXT[lang]
@@ -579,6 +578,8 @@ def build_map(
         "tx": {k: tx[k] for k in _CLIENT_TEXT},
     }
     _HgClient(config, lang).add_to(m)
+    if group is not None:  # after the client, which creates the panes
+        group.add_to(m)
     return m
 
 
@@ -644,7 +645,7 @@ def overlay_group(
     basemap: str = "offline",
     decimals: int = MAP_DECIMALS,
 ) -> tuple[folium.FeatureGroup | None, list[float] | None]:
-    """The per-analysis overlays: selected unit outline and coverage, both non-interactive.
+    """Build the per-analysis overlays: selected unit outline and coverage (non-interactive).
 
     They sit in their own panes (above areas, below lines and points), so they never take a
     click meant for a feature. Pass the group to ``st_folium(feature_group_to_add=...)`` to
@@ -774,7 +775,7 @@ def map_to_offline_html(m: folium.Map) -> str:
         HTML whose scripts and styles are all inline; only basemap tiles (if any) are remote.
     """
     m2 = copy.deepcopy(m)
-    m2._parent = None  # noqa: SLF001 - detach from the figure st_folium rendered into
+    m2._parent = None  # detach from the figure st_folium rendered into
     Figure().add_child(m2)
     _local_assets(m2)
     secret = getattr(m2, "_hg_secret", None)

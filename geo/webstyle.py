@@ -247,11 +247,9 @@ def _shape_d(shape: str, x: float, y: float, r: float) -> str | None:
         return _poly(pts)
     if shape == "cross":
         w, ln = r * 0.5, r * 1.4
-        return _poly(
-            [(x - w, y - ln), (x + w, y - ln), (x + w, y - w), (x + ln, y - w), (x + ln, y + w)]
-            + [(x + w, y + w), (x + w, y + ln), (x - w, y + ln), (x - w, y + w), (x - ln, y + w)]
-            + [(x - ln, y - w), (x - w, y - w)]
-        )
+        top = [(x - w, y - ln), (x + w, y - ln), (x + w, y - w), (x + ln, y - w), (x + ln, y + w)]
+        low = [(x + w, y + w), (x + w, y + ln), (x - w, y + ln), (x - w, y + w), (x - ln, y + w)]
+        return _poly([*top, *low, (x - ln, y - w), (x - w, y - w)])
     if shape == "hexagon":
         angles = [math.pi / 6 + i * math.pi / 3 for i in range(6)]
         return _poly([(x + r * 1.2 * math.cos(a), y + r * 1.2 * math.sin(a)) for a in angles])
@@ -280,9 +278,7 @@ def shape_svg(marker: str, color: str, fill: str, *, size: int = 16) -> str:
     r = size * 0.27
     fill_attr = "#ffffff" if hollow else esc(fill)
     d = _shape_d(shape, c, c, r)
-    body = (
-        f"<path d='{d}'" if d is not None else f"<circle cx='{c}' cy='{c}' r='{size * 0.33:.1f}'"
-    )
+    body = f"<path d='{d}'" if d is not None else f"<circle cx='{c}' cy='{c}' r='{size * 0.33:.1f}'"
     return (
         f"<svg class='hg-sw hg-shape-{esc(shape)}' width='{size}' height='{size}' "
         f"data-marker='{esc(marker)}'>{body} fill='{fill_attr}' stroke='{esc(color)}' "
@@ -337,7 +333,9 @@ def layer_legend_html(meta: dict[str, Any], kinds: list[str], lang: str) -> str:
     str
     """
     tx = TEXT[lang]
-    note = f" <span class='hg-badge'>({tx['badge']})</span>" if truthy(meta.get("schematic")) else ""
+    note = (
+        f" <span class='hg-badge'>({tx['badge']})</span>" if truthy(meta.get("schematic")) else ""
+    )
     rows = [
         f"<div class='hg-lg' data-layer='{esc(meta['id'])}'>{swatch(meta)}"
         f"<span>{esc(layer_label(meta, lang))}{note}</span></div>"

@@ -1,5 +1,7 @@
 import json
 import re
+from pathlib import Path
+from urllib.parse import urlparse
 
 import folium
 import geopandas as gpd
@@ -185,9 +187,12 @@ def test_popup_shows_inferred_attribution_with_reason(web_layers, web_manifest):
     assert "县名由规划段落&lt;推断&gt;" in feats[0]["properties"]["_popup"]
     assert "inferred" not in feats[1]["properties"]["_popup"]
     # before the layout helper's merge the property is missing: treated as stated
-    assert "inferred" not in prepare_layer(web_layers["pts"], web_manifest["layers"][1])[
-        "features"
-    ][0]["properties"]["_popup"]
+    assert (
+        "inferred"
+        not in prepare_layer(web_layers["pts"], web_manifest["layers"][1])["features"][0][
+            "properties"
+        ]["_popup"]
+    )
 
 
 def test_marker_shapes_and_kind_overrides_from_manifest(web_layers, web_manifest):
@@ -322,3 +327,350 @@ def test_dashboard_tables(web_layers):
     assert t.loc[0, "change_pct"] == pytest.approx(25.44, abs=0.01)
     s = zone_scale_table(web_layers)
     assert s[["name", "value", "unit"]].values.tolist() == [["核心区", 13, "平方公里"]]
+
+
+# --- in headless Chromium (internet blocked): clicks, client-side display, tools ------------
+
+CHROMIUM = "/usr/bin/chromium"
+_BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+_LOCAL = {"localhost", "127.0.0.1", "::1"}
+
+_POINT_PX = """([lid, fid]) => {
+    const e = window.hgmap.layers[lid];
+    const l = e.features.find((f) => f.feature.properties.id === fid);
+    const p = window.hgmap.map.latLngToContainerPoint(l.getLatLng());
+    const r = window.hgmap.map.getContainer().getBoundingClientRect();
+    return {x: p.x + r.left, y: p.y + r.top, same: (x, y) => 0};
+}"""
+_HIT_IS = """([lid, fid, x, y]) => {
+    const e = window.hgmap.layers[lid];
+    const l = e.features.find((f) => f.feature.properties.id === fid);
+    const el = document.elementFromPoint(x, y);
+    return {self: el === l._path, pane: el.closest('.leaflet-pane').className};
+}"""
+
+
+@pytest.fixture(scope="module")
+def real():
+    from geo.layers import layer_ids, load_layers, load_manifest
+
+    manifest = load_manifest()
+    return load_layers(layer_ids(manifest)), manifest
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} absent")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=_BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+class _Page:
+    """A map page opened from a file, with remote requests blocked and recorded."""
+
+    def __init__(self, browser, html: str, path: Path) -> None:
+        path.write_text(html, encoding="utf-8")
+        self.ctx = browser.new_context(viewport={"width": 1200, "height": 800})
+        self.remote: list[str] = []
+        self.errors: list[str] = []
+
+        def _route(route) -> None:
+            url = urlparse(route.request.url)
+            if url.scheme in {"http", "https"} and url.hostname not in _LOCAL:
+                self.remote.append(route.request.url)
+                route.abort()
+            else:
+                route.continue_()
+
+        self.ctx.route("**/*", _route)
+        self.page = self.ctx.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.url = path.as_uri()
+        self.page.goto(self.url)
+        self.page.wait_for_function("() => window.hgmap && window.hgmap.map")
+
+    def js(self, code: str, arg=None):
+        return self.page.evaluate(code, arg)
+
+    def close(self) -> None:
+        self.ctx.close()
+
+
+@pytest.fixture
+def open_map(browser, tmp_path):
+    pages: list[_Page] = []
+
+    def _open(m: folium.Map) -> _Page:
+        pg = _Page(browser, map_to_offline_html(m), tmp_path / f"map{len(pages)}.html")
+        pages.append(pg)
+        return pg
+
+    yield _open
+    for pg in pages:
+        assert pg.errors == []
+        pg.close()
+
+
+def _inside(layers, lid: str, unit: str) -> list[str]:
+    units = layers["counties"]
+    poly = units[units["name"] == unit].geometry.iloc[0]
+    pts = layers[lid]
+    return pts[pts.within(poly)]["id"].tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("unit", "lid"), [("天心区", "cs_medical"), ("道县", "yz_network")])
+def test_click_on_a_facility_inside_the_selected_unit_opens_its_popup(real, open_map, unit, lid):
+    layers, manifest = real
+    ids = _inside(layers, lid, unit)
+    assert ids, f"no {lid} point inside {unit}"
+    pg = open_map(build_map(layers, manifest, highlight_unit=unit))
+    on_top = []
+    for fid in ids:
+        pt = pg.js(_POINT_PX, [lid, fid])
+        hit = pg.js(_HIT_IS, [lid, fid, pt["x"], pt["y"]])
+        # only another point marker (two facilities at one place) may be above a facility
+        assert "hg-points" in hit["pane"], f"{fid} is covered at its pixel by {hit['pane']}"
+        if hit["self"]:
+            on_top.append(fid)
+    assert on_top
+    pt = pg.js(_POINT_PX, [lid, on_top[0]])
+    pg.page.mouse.click(pt["x"], pt["y"])
+    popup = pg.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    name = layers[lid].set_index("id").loc[on_top[0], "name"]
+    assert name in popup.inner_text()
+
+
+_CLICK_AREA = """([lid, fid]) => {
+    const h = window.hgmap, e = h.layers[lid];
+    const l = e.features.find((f) => f.feature.properties.id === fid);
+    h.map.closePopup();
+    document.querySelectorAll('.leaflet-popup').forEach((p) => p.remove());  // fading ones
+    h.map.stop();  // an open popup's auto-pan must not move the map under the next probes
+    h.map.fitBounds(l.getBounds(), {animate: false});
+    return true;
+}"""
+
+
+def _area_probe(layers, lid: str, fid: str, key: str = "id"):
+    from shapely.geometry import Point as P
+
+    geom = layers[lid].set_index(key).loc[fid, "geometry"]
+    # points inside the feature, away from point markers: a grid through its bounds
+    minx, miny, maxx, maxy = geom.bounds
+    out = []
+    for i in range(1, 6):
+        for j in range(1, 6):
+            p = P(minx + (maxx - minx) * i / 6, miny + (maxy - miny) * j / 6)
+            if geom.contains(p):
+                out.append((p.y, p.x))
+    return out
+
+
+_CLICK_PROBES = """(probes) => probes.map(([lat, lon]) => {
+    L.Popup.prototype.options.autoPan = false;  // popups must not pan the map between probes
+    const map = window.hgmap.map, r = map.getContainer().getBoundingClientRect();
+    const p = map.latLngToContainerPoint([lat, lon]);
+    const x = p.x + r.left, y = p.y + r.top, el = document.elementFromPoint(x, y);
+    const pane = el && el.closest('.leaflet-pane') ? el.closest('.leaflet-pane').className : '';
+    if (!pane.includes('hg-') || pane.includes('hg-points') || pane.includes('hg-lines')) {
+        return null;  // a control, popup, point or line is on top: as it should be
+    }
+    map.closePopup();
+    el.dispatchEvent(new MouseEvent('click', {clientX: x, clientY: y, bubbles: true}));
+    const c = [...document.querySelectorAll('.leaflet-popup-content')].pop();  // older ones fade
+    return c ? c.innerText : '(no popup: ' + pane + ')';
+})"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("lid", "name"),
+    [
+        ("yhsq", "攻关研发圈"),
+        ("sanqu", "湘江新区"),
+        ("sanqu", "浏阳经开区"),
+        ("sandai", None),
+        ("bio", None),
+        ("counties", "天心区"),
+        ("counties", "道县"),
+    ],
+)
+def test_every_area_is_reachable_by_a_click_at_its_points(real, open_map, lid, name):
+    layers, manifest = real
+    pg = open_map(build_map(layers, manifest))
+    key = "adcode" if lid == "counties" else "id"
+    gdf = layers[lid]
+    rows = gdf if name is None else gdf[gdf["name"] == name]
+    assert len(rows)
+    for _, row in rows.iterrows():
+        pg.js(_CLICK_AREA, [lid, str(row[key])])
+        probes = _area_probe(layers, lid, row[key], key)
+        got = [(p, t) for p, t in zip(probes, pg.js(_CLICK_PROBES, probes), strict=True) if t]
+        assert got, f"no free point to click in {row['name']}"
+        missed = [(p, t) for p, t in got if row["name"] not in t]
+        assert not missed, f"{row['name']}: not reached at {missed}"
+
+
+@pytest.mark.slow
+def test_county_not_city_is_on_top_and_draw_order_uses_panes(real, open_map):
+    layers, manifest = real
+    pg = open_map(build_map(layers, manifest))
+    panes = pg.js(
+        """() => {
+            const h = window.hgmap, z = (n) => +h.map.getPane(n).style.zIndex;
+            const pane = (lid) =>
+                h.layers[lid].features[0]._path.closest('.leaflet-pane').className;
+            return {order: ['hg-boundary', 'hg-areas', 'hg-lines', 'hg-points'].map(z),
+                    cities: pane('cities'), counties: pane('counties'), sanqu: pane('sanqu'),
+                    lines: pane('yz_links'), points: pane('cs_medical'),
+                    cityFill: h.layers.cities.features[0]._path.getAttribute('fill')};
+        }"""
+    )
+    assert panes["order"] == sorted(panes["order"])
+    assert "hg-boundary" in panes["counties"] and "hg-areas" in panes["sanqu"]
+    assert "hg-lines" in panes["lines"] and "hg-points" in panes["points"]
+    assert panes["cityFill"] == "none"  # city outlines have no fill to swallow county clicks
+
+
+@pytest.mark.slow
+def test_layer_toggle_is_client_side_keeps_view_and_legend(real, open_map):
+    layers, manifest = real
+    pg = open_map(build_map(layers, manifest))
+    pg.js("() => { window.hgmap.map.setView([28.2, 112.95], 11, {animate: false}); }")
+    before = pg.js(
+        "() => [window.hgView, document.querySelectorAll('path.leaflet-interactive').length]"
+    )
+    pg.page.locator("input[data-layer='cs_medical']").uncheck()
+    after = pg.js(
+        "() => [window.hgView, document.querySelectorAll('path.leaflet-interactive').length]"
+    )
+    assert before[1] - after[1] == len(layers["cs_medical"])
+    assert (after[0]["lat"], after[0]["lng"], after[0]["zoom"]) == (
+        before[0]["lat"],
+        before[0]["lng"],
+        11,
+    )
+    legend = pg.page.locator(".hg-legend").inner_text()
+    assert "医疗资源（专栏2）" not in legend and "三区：健康产业集聚区" in legend
+    assert pg.js("() => window.hgLastToggleMs") < 1000
+    # a re-created map (e.g. after an analysis rerun) comes back with the same view and toggles
+    pg.page.reload()
+    pg.page.wait_for_function("() => window.hgmap && window.hgmap.map")
+    view = pg.js("() => window.hgView")
+    assert view["zoom"] == 11 and view["lat"] == pytest.approx(28.2, abs=1e-6)
+    assert not pg.page.locator("input[data-layer='cs_medical']").is_checked()
+    assert pg.remote == []
+
+
+@pytest.mark.slow
+def test_legend_collapses_scrolls_to_its_last_entry_and_lists_coverage(real, open_map):
+    layers, manifest = real
+    cov = gpd.GeoSeries([box(112.9, 28.1, 113.0, 28.2)], crs="EPSG:4326")
+    pg = open_map(build_map(layers, manifest, coverage=cov))
+    body = pg.page.locator(".hg-legend .hg-body")
+    assert "覆盖范围" in body.inner_text()
+    last = pg.page.locator(".hg-legend .hg-body .hg-lg").last
+    last.scroll_into_view_if_needed()
+    box_body, box_last = body.bounding_box(), last.bounding_box()
+    assert box_last["y"] + box_last["height"] <= box_body["y"] + box_body["height"] + 1
+    assert box_body["y"] >= 0
+    pg.page.locator(".hg-legend .hg-head").click()
+    assert not body.is_visible()
+    pg.page.locator(".hg-legend .hg-head").click()
+    assert body.is_visible()
+
+
+@pytest.mark.slow
+def test_search_marks_the_hit_and_the_box_shows_its_label(real, open_map):
+    layers, manifest = real
+    pg = open_map(build_map(layers, manifest))
+    box_ = pg.page.locator(".hg-search-input")
+    box_.fill("湘雅")
+    hits = pg.page.locator(".hg-hit")
+    assert hits.count() >= 2
+    assert "医疗资源（专栏2）" in hits.all_inner_texts()[0] or any(
+        "医疗资源（专栏2）" in t for t in hits.all_inner_texts()
+    )
+    assert not any("cs_medical" in t for t in hits.all_inner_texts())
+    first = hits.first.inner_text().split(" · ")[0]
+    hits.first.click()
+    assert box_.input_value() == first
+    assert pg.page.locator("path.hg-mark").count() == 1
+    assert first in pg.page.locator(".leaflet-popup-content").inner_text()
+    box_.fill("浏阳")
+    second = pg.page.locator(".hg-hit").first
+    label = second.inner_text().split(" · ")[0]
+    second.click()
+    assert box_.input_value() == label != first
+    assert pg.page.locator("path.hg-mark").count() == 1
+
+
+@pytest.mark.slow
+def test_server_side_search_hit_is_marked(real, open_map):
+    layers, manifest = real
+    pg = open_map(build_map(layers, manifest, search_hit=("cs_medical", "cs_brain")))
+    assert pg.page.locator(".hg-search-input").input_value() == "湖南省脑科医院"
+    assert pg.page.locator("path.hg-mark").count() == 1
+
+
+@pytest.mark.slow
+def test_failed_tiles_show_a_notice_not_a_grey_map(real, open_map):
+    layers, manifest = real
+    pg = open_map(build_map(layers, manifest, basemap="osm"))
+    notice = pg.page.locator(".hg-notice")
+    notice.wait_for(timeout=10_000)
+    assert "底图瓦片无法加载" in notice.inner_text()
+    assert pg.remote  # the tiles were tried and refused
+
+
+@pytest.mark.slow
+def test_planner_tools_marker_shapes_and_labels(real, open_map):
+    layers, manifest = real
+    pg = open_map(build_map(layers, manifest))
+    page = pg.page
+    for sel in (
+        ".leaflet-control-zoom-fullscreen",
+        ".leaflet-control-minimap",
+        ".leaflet-control-measure",
+        ".leaflet-control-mouseposition",
+        ".leaflet-control-scale",
+    ):
+        assert page.locator(sel).count() == 1, sel
+    page.mouse.move(600, 400)
+    assert re.search(
+        r"1\d\d\.\d{5}, 2\d\.\d{5}", page.locator(".leaflet-control-mouseposition").inner_text()
+    )
+    page.locator(".leaflet-control-measure").hover()
+    page.locator(".leaflet-control-measure .start").click()
+    page.mouse.click(500, 400)
+    page.mouse.click(700, 400)
+    assert re.search(r"\d", page.locator(".leaflet-control-measure .results").inner_text())
+    page.locator(".leaflet-control-zoom-fullscreen").click()
+    assert "leaflet-pseudo-fullscreen" in page.locator(".folium-map").get_attribute(
+        "class"
+    ) or pg.js("() => !!document.fullscreenElement")
+    shapes = pg.js(
+        """() => Object.fromEntries(['cs_medical', 'cs_parks', 'cs_sports', 'yhsq_places',
+            'sandai_carriers', 'bio_places'].map((id) => {
+            const d = window.hgmap.layers[id].features[0]._path.getAttribute('d');
+            return [id, d.startsWith('M') && d.includes('a') ? 'circle' : d.split('L').length];
+        }))"""
+    )
+    assert shapes == {
+        "cs_medical": 12,  # cross
+        "cs_parks": 4,  # square
+        "cs_sports": 3,  # triangle
+        "yhsq_places": 10,  # star
+        "sandai_carriers": 4,  # diamond
+        "bio_places": "circle",
+    }
+    assert page.locator(".hg-label").count() == 0  # province view: no labels
+    pg.js("() => { window.hgmap.map.setView([28.2, 112.95], 10, {animate: false}); }")
+    labels = page.locator(".hg-label-boundary").all_inner_texts()
+    assert "天心区" in labels and "芙蓉区" in labels

@@ -160,7 +160,9 @@
       var group = L.featureGroup(), feats = [];
       var geo = L.geoJSON(meta.data, {
         pane: KIND_PANE[meta.kind] || 'hg-areas',
-        style: function (f) { return pathStyle(meta, f); },
+        style: function (f) {
+          return meta.kind === 'points' ? pointStyle(meta.style || {}, f.properties.kind) : pathStyle(meta, f);
+        },
         pointToLayer: function (f, latlng) {
           return new ShapeMarker(latlng, pointStyle(meta.style || {}, f.properties.kind));
         },
@@ -568,4 +570,5 @@
   global.HgMap = HgMap;
   global.HgMap.ShapeMarker = ShapeMarker;
   global.HgMap.shapePath = shapePath;
+  global.HgMap.inGeometry = inGeometry;
 }(window));
