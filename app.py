@@ -20,12 +20,17 @@ from geo.settings import MODE_SPEEDS
 from geo.share import MapState, decode_state, encode_state
 from geo.webmap import (
     BASEMAPS,
+    GCJ02_BASEMAPS,
+    MapData,
     build_map,
     geojson_payload_bytes,
     layer_label,
     layers_to_geojson,
     layers_to_gpkg,
     map_to_offline_html,
+    overlay_group,
+    prepare_map_data,
+    view_for_bounds,
 )
 
 T = {
@@ -126,6 +131,14 @@ def _exports(ids: tuple[str, ...]) -> tuple[bytes, bytes | None]:
     chosen = {k: _layers(tuple(layer_ids(_manifest())))[k] for k in ids}
     gpkg = layers_to_gpkg(chosen) if any(len(v) for v in chosen.values()) else None
     return layers_to_geojson(chosen), gpkg
+
+
+@st.cache_resource
+def _map_data(lang: str, gcj02: bool) -> MapData:
+    """Prepared layers of the map: built once per process and shared by all sessions."""
+    ids = tuple(layer_ids(_manifest()))
+    basemap = "amap" if gcj02 else "offline"
+    return prepare_map_data(_layers(ids), _manifest(), basemap=basemap, lang=lang)
 
 
 @st.cache_data
@@ -271,23 +284,45 @@ st.query_params.from_dict(encode_state(state))
 
 tab_map, tab_dash, tab_dl = st.tabs([tx["map"], tx["dash"], tx["dl"]])
 with tab_map:
-    try:
-        fmap = build_map(
-            {k: layers[k] for k in visible},
-            manifest,
-            visible=visible,
-            basemap=basemap,
-            tianditu_key=tianditu_key,
-            highlight_unit=unit or None,
-            units=units,
-            coverage=coverage,
-            focus=focus,
-            lang=lang,
-        )
-    except ValueError as exc:
-        st.error(str(exc))
-        fmap = build_map({k: layers[k] for k in visible}, manifest, visible=visible, lang=lang)
-    st_folium(fmap, height=640, use_container_width=True, returned_objects=[], key="map")
+    data = _map_data(lang, basemap in GCJ02_BASEMAPS)
+    # The map script only changes with language, basemap, initial layers or a search hit; the
+    # unit outline and coverage go in as a dynamic feature group and the view as centre/zoom,
+    # so streamlit-folium updates them without re-creating the map (its view is kept).
+    fmap = build_map(
+        layers,
+        manifest,
+        visible=visible,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        lang=lang,
+        data=data,
+        overlays=False,
+    )
+    mark = None
+    if focus is not None:  # the found feature, marked without re-creating the map
+        found = layers[h.layer]
+        key = "id" if "id" in found.columns else "adcode"
+        mark = found[found[key].astype(str) == h.id].to_crs("EPSG:4326").geometry.iloc[0]
+    overlays, unit_bounds = overlay_group(
+        layers,
+        units=units,
+        highlight_unit=unit or None,
+        coverage=coverage,
+        basemap=basemap,
+        mark=mark,
+    )
+    view_bounds = focus or unit_bounds
+    center, zoom = view_for_bounds(view_bounds) if view_bounds is not None else (None, None)
+    st_folium(
+        fmap,
+        height=640,
+        use_container_width=True,
+        returned_objects=[],
+        feature_group_to_add=overlays,
+        center=center,
+        zoom=zoom,
+        key="map",
+    )
     st.caption(f"{tx['payload']}: {geojson_payload_bytes(fmap) / 1e6:.2f} MB")
     if unit:
         row = units[units["adcode"].astype(str) == unit].iloc[0]
@@ -324,8 +359,21 @@ with tab_dl:
         st.download_button(
             tx["dl_gpkg"], gpkg_bytes, "layers.gpkg", "application/geopackage+sqlite3"
         )
+    export = build_map(
+        layers,
+        manifest,
+        visible=visible,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        highlight_unit=unit or None,
+        units=units,
+        coverage=coverage,
+        focus=focus,
+        lang=lang,
+        data=_map_data(lang, basemap in GCJ02_BASEMAPS),
+    )
     st.download_button(
-        tx["dl_html"], map_to_offline_html(fmap).encode("utf-8"), "map.html", "text/html"
+        tx["dl_html"], map_to_offline_html(export).encode("utf-8"), "map.html", "text/html"
     )
     st.code("?" + "&".join(f"{k}={v}" for k, v in encode_state(state).items()), language=None)
     if unit and importlib.util.find_spec("geo.printmap") is not None:

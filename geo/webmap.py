@@ -566,7 +566,8 @@ def build_map(
         "bounds": _to_latlng_bounds(bounds, datum) if bounds is not None else None,
         "center": list(center) if center else None,
         "zoom": zoom,
-        "view_token": _token(bounds, center, zoom, search_hit, highlight_unit),
+        # only an explicit view request (unit, focus, centre/zoom, hit) overrides the kept view
+        "view_token": _token(focus, center, zoom, search_hit, highlight_unit),
         "search_hit": list(search_hit) if search_hit else None,
         "store_key": store_key,
         "datum": "GCJ-02" if datum == "GCJ02" else "WGS-84",
@@ -644,6 +645,7 @@ def overlay_group(
     coverage: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
     basemap: str = "offline",
     decimals: int = MAP_DECIMALS,
+    mark: BaseGeometry | None = None,
 ) -> tuple[folium.FeatureGroup | None, list[float] | None]:
     """Build the per-analysis overlays: selected unit outline and coverage (non-interactive).
 
@@ -665,6 +667,8 @@ def overlay_group(
         Decides the datum.
     decimals : int
         Coordinate decimals.
+    mark : shapely geometry, optional
+        A found feature (WGS-84) to mark: a ring around a point, an outline around an area.
 
     Returns
     -------
@@ -685,7 +689,21 @@ def overlay_group(
         _add_coverage(group, coverage, datum=datum, decimals=decimals)
     if highlight_unit:
         bounds = _add_highlight(group, layers, units, highlight_unit, datum, decimals)
+    if mark is not None and not mark.is_empty:
+        _add_mark(group, mark, datum, decimals)
     return (group if group._children else None), bounds
+
+
+def _add_mark(group: folium.FeatureGroup, mark: BaseGeometry, datum: str, decimals: int) -> None:
+    style = {"color": "#ff00ff", "weight": 3, "fill": False, "className": "hg-mark"}
+    folium.GeoJson(
+        _fc([mark], datum, decimals),
+        name="hg-mark",
+        style_function=lambda _f: style,
+        marker=folium.CircleMarker(radius=16, **style),
+        interactive=False,
+        pane="hg-search",
+    ).add_to(group)
 
 
 def _fc(geoms: list[BaseGeometry], datum: str, decimals: int) -> dict[str, Any]:

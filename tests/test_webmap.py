@@ -674,3 +674,10 @@ def test_planner_tools_marker_shapes_and_labels(real, open_map):
     pg.js("() => { window.hgmap.map.setView([28.2, 112.95], 10, {animate: false}); }")
     labels = page.locator(".hg-label-boundary").all_inner_texts()
     assert "天心区" in labels and "芙蓉区" in labels
+
+
+def test_overlay_group_marks_a_found_feature_without_taking_clicks(web_layers):
+    group, _ = overlay_group(web_layers, mark=Point(112.98, 28.19))
+    (gj,) = _overlays(group)
+    assert gj.options == {"interactive": False, "pane": "hg-search"}
+    assert gj.data["features"][0]["geometry"]["coordinates"] == [112.98, 28.19]

@@ -333,7 +333,10 @@
         style: { color: '#566573', weight: 1, fill: false }, interactive: false
       });
       new L.Control.MiniMap(mini, { position: 'bottomleft', toggleDisplay: true, zoomLevelOffset: -3,
-        width: 130, height: 110, strings: { hideText: this.tx.minimap_hide, showText: this.tx.minimap_show } }).addTo(map);
+        width: 130, height: 110,
+        aimingRectOptions: { color: '#ff7800', weight: 1, interactive: false },
+        shadowRectOptions: { color: '#000000', weight: 1, opacity: 0, fillOpacity: 0, interactive: false },
+        strings: { hideText: this.tx.minimap_hide, showText: this.tx.minimap_show } }).addTo(map);
     }
     this._searchControl();
     this._layerControl();
