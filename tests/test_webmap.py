@@ -680,4 +680,4 @@ def test_overlay_group_marks_a_found_feature_without_taking_clicks(web_layers):
     group, _ = overlay_group(web_layers, mark=Point(112.98, 28.19))
     (gj,) = _overlays(group)
     assert gj.options == {"interactive": False, "pane": "hg-search"}
-    assert gj.data["features"][0]["geometry"]["coordinates"] == [112.98, 28.19]
+    assert list(gj.data["features"][0]["geometry"]["coordinates"]) == [112.98, 28.19]
