@@ -359,22 +359,24 @@ with tab_dl:
         st.download_button(
             tx["dl_gpkg"], gpkg_bytes, "layers.gpkg", "application/geopackage+sqlite3"
         )
-    export = build_map(
-        layers,
-        manifest,
-        visible=visible,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-        highlight_unit=unit or None,
-        units=units,
-        coverage=coverage,
-        focus=focus,
-        lang=lang,
-        data=_map_data(lang, basemap in GCJ02_BASEMAPS),
-    )
-    st.download_button(
-        tx["dl_html"], map_to_offline_html(export).encode("utf-8"), "map.html", "text/html"
-    )
+
+    def _offline_html() -> bytes:  # built only when the user clicks the download button
+        export = build_map(
+            layers,
+            manifest,
+            visible=visible,
+            basemap=basemap,
+            tianditu_key=tianditu_key,
+            highlight_unit=unit or None,
+            units=units,
+            coverage=coverage,
+            focus=focus,
+            lang=lang,
+            data=_map_data(lang, basemap in GCJ02_BASEMAPS),
+        )
+        return map_to_offline_html(export).encode("utf-8")
+
+    st.download_button(tx["dl_html"], _offline_html, "map.html", "text/html")
     st.code("?" + "&".join(f"{k}={v}" for k, v in encode_state(state).items()), language=None)
     if unit and importlib.util.find_spec("geo.printmap") is not None:
         from geo.printmap import print_map

@@ -26,7 +26,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Figure
+from branca.element import CssLink, Element, Figure, JavascriptLink
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 from shapely.geometry.base import BaseGeometry
@@ -209,12 +209,15 @@ class MapData:
         ``"zh"`` or ``"en"``.
     bounds : dict of str to tuple
         WGS-84 bounds per layer id.
+    entries_js : str
+        ``entries`` as script-safe JSON, serialised once.
     """
 
     entries: tuple[dict[str, Any], ...]
     datum: str
     lang: str
     bounds: dict[str, tuple[float, float, float, float]]
+    entries_js: str = ""
 
 
 def _datum(basemap: str) -> str:
@@ -287,7 +290,7 @@ def prepare_map_data(
             b = gdf.to_crs(WGS84).total_bounds
             if np.all(np.isfinite(b)):
                 bounds[meta["id"]] = tuple(float(v) for v in b)
-    return MapData(tuple(entries), datum, lang, bounds)
+    return MapData(tuple(entries), datum, lang, bounds, _safe_json(entries))
 
 
 def _check_options(lang: str, basemap: str) -> None:
@@ -336,6 +339,18 @@ def _safe_json(value: Any) -> str:
     return text.replace("<", "\\u003c")
 
 
+class _Raw(Element):
+    """Pre-rendered text in a figure (branca would otherwise compile it as a Jinja template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the text unchanged."""
+        return self._text
+
+
 class _HgClient(JSCSSMixin):
     """The map client: one element holding all layer data and options for ``HgMap``."""
 
@@ -347,20 +362,32 @@ class _HgClient(JSCSSMixin):
         """
     )
 
-    def __init__(self, config: dict[str, Any], lang: str) -> None:
+    def __init__(self, config: dict[str, Any], lang: str, layers_js: str = "") -> None:
         super().__init__()
         self._name = "HgClient"
         self.config = config
+        self.layers_js = layers_js or _safe_json(config["layers"])
         self.default_js = [
             (name, asset_data_url(path.format(lang="cn" if lang == "zh" else "en")))
             for name, path in PLUGIN_JS
         ]
         self.default_css = [(name, asset_data_url(path)) for name, path in PLUGIN_CSS]
 
+    def render(self, **kwargs: Any) -> None:
+        """Add links and the script to the figure without compiling the data as a template."""
+        figure = self.get_root()
+        for name, url in self.default_js:
+            figure.header.add_child(JavascriptLink(url), name=name)
+        for name, url in self.default_css:
+            figure.header.add_child(CssLink(url), name=name)
+        script = self._template.module.__dict__["script"](self, kwargs)
+        figure.script.add_child(_Raw(script), name=self.get_name())
+
     @property
     def config_js(self) -> str:
-        """The client configuration as script-safe JSON."""
-        return _safe_json(self.config)
+        """The client configuration as script-safe JSON (layers serialised once)."""
+        rest = _safe_json({k: v for k, v in self.config.items() if k != "layers"})
+        return '{"layers":' + self.layers_js + "," + rest[1:]
 
 
 def _local_assets(m: folium.Map) -> None:
@@ -578,7 +605,7 @@ def build_map(
         "legend_extra": extra_legend_html(lang),
         "tx": {k: tx[k] for k in _CLIENT_TEXT},
     }
-    _HgClient(config, lang).add_to(m)
+    _HgClient(config, lang, data.entries_js).add_to(m)
     if group is not None:  # after the client, which creates the panes
         group.add_to(m)
     return m

@@ -277,8 +277,8 @@
     var e = this.layers[id];
     if (!e) { return; }
     if (on) { this.map.addLayer(e.group); } else { this.map.removeLayer(e.group); }
-    this._order();
-    this._applyFilter();
+    if (on && (e.meta.kind === 'zones' || e.meta.kind === 'boundary')) { this._order(); }
+    if (this.filterOn) { this._applyFilter(); }
     this._updateLabels();
     this._renderLegend();
     this._save('visible', { token: this.cfg.visible_token, ids: this.visibleIds() });
