@@ -334,7 +334,7 @@
       });
       new L.Control.MiniMap(mini, { position: 'bottomleft', toggleDisplay: true, zoomLevelOffset: -3,
         width: 130, height: 110,
-        aimingRectOptions: { color: '#ff7800', weight: 1, interactive: false },
+        aimingRectOptions: { color: '#ff7800', weight: 2, fillOpacity: 0.05, interactive: false },
         shadowRectOptions: { color: '#000000', weight: 1, opacity: 0, fillOpacity: 0, interactive: false },
         strings: { hideText: this.tx.minimap_hide, showText: this.tx.minimap_show } }).addTo(map);
     }
