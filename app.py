@@ -213,15 +213,15 @@ if basemap == "tianditu":
 query = st.sidebar.text_input(tx["search"], placeholder=tx["search_ph"], key="q")
 focus = None
 if query:
-    hits = search_places({k: layers[k] for k in all_ids}, query)
+    hits = search_places({k: layers[k] for k in all_ids}, query, manifest=manifest, lang=lang)
     if hits.empty:
         st.sidebar.info(tx["no_hit"])
     else:
         pick = st.sidebar.selectbox(
             tx["hits"],
             hits.index,
-            format_func=lambda i: f"{hits.at[i, 'name']} · {hits.at[i, 'layer']}",
-            key="hit",
+            format_func=lambda i: hits.at[i, "label"],  # "name · readable layer name"
+            key=f"hit_{query}",  # a new query starts from its own first hit, not the old label
         )
         h = hits.loc[pick]
         pad = 0.01
