@@ -70,7 +70,8 @@ def _python_figures() -> str:
     start = time.perf_counter()
     html = map_to_offline_html(fmap)
     html_s = time.perf_counter() - start
-    print(f"default view map data        | {payload:,} bytes ({payload / 1e6:.2f} MB; budget 1.5 MB)")
+    mb = payload / 1e6
+    print(f"default view map data        | {payload:,} bytes ({mb:.2f} MB; budget 1.5 MB)")
     print(f"offline HTML file            | {len(html.encode()):,} bytes ({html_s:.2f} s to write)")
     print(f"prepare_map_data (cached)    | {prep_s:.2f} s once per process and language")
     print(f"build_map from cached data   | {cached_s * 1000:.0f} ms")
@@ -120,7 +121,7 @@ def _map_frame(page, timeout_s: float = 60.0):
             try:
                 if frame.evaluate("() => !!(window.hgmap && window.hgmap.map)"):
                     return frame
-            except Exception:  # noqa: BLE001 - frames come and go while Streamlit renders
+            except Exception:  # frames come and go while Streamlit renders
                 continue
         time.sleep(0.05)
     raise TimeoutError("no map appeared")
@@ -189,7 +190,7 @@ def _app_figures() -> None:
             for run in range(3):
                 seconds, remote = _first_map_seconds(browser, url)
                 label = "cold" if run == 0 else "warm"
-                print(f"app: time to first map ({label}) | {seconds:.2f} s, off localhost: {remote}")
+                print(f"app: first map ({label})      | {seconds:.2f} s, off localhost: {remote}")
             _app_interaction(browser, url)
             browser.close()
     finally:
