@@ -217,11 +217,14 @@ if query:
     if hits.empty:
         st.sidebar.info(tx["no_hit"])
     else:
+        if st.session_state.get("hit_query") != query:  # a new query starts at its first hit
+            st.session_state.pop("hit", None)
+            st.session_state["hit_query"] = query
         pick = st.sidebar.selectbox(
             tx["hits"],
             hits.index,
             format_func=lambda i: hits.at[i, "label"],  # "name · readable layer name"
-            key=f"hit_{query}",  # a new query starts from its own first hit, not the old label
+            key="hit",
         )
         h = hits.loc[pick]
         pad = 0.01
