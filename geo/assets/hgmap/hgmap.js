@@ -139,6 +139,9 @@
     this._tileErrors();
     var self = this;
     map.on('moveend', function () { self._saveView(); });
+    if (global.ResizeObserver) {  // the host (e.g. Streamlit's iframe) may resize the map div
+      new global.ResizeObserver(function () { map.invalidateSize(); }).observe(map.getContainer());
+    }
     map.on('zoomend', function () { self._updateLabels(); });
     this._updateLabels();
   }
@@ -264,11 +267,21 @@
   };
 
   HgMap.prototype._updateLabels = function () {
-    var z = this.map.getZoom(), map = this.map;
+    var z = this.map.getZoom(), map = this.map, placed = [];
     this.labelLayers.forEach(function (g) {
       var show = z >= g.hgMinZoom && map.hasLayer(g.hgOwner.group);
       if (show && !map.hasLayer(g)) { map.addLayer(g); }
       if (!show && map.hasLayer(g)) { map.removeLayer(g); }
+    });
+    // Hide a label that would overlap one placed before it (counties first, then places).
+    var spans = map.getPane('hg-labels').querySelectorAll('.hg-label span');
+    Array.prototype.forEach.call(spans, function (el) {
+      el.style.visibility = '';
+      var r = el.getBoundingClientRect();
+      var clash = placed.some(function (q) {
+        return r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top;
+      });
+      if (clash) { el.style.visibility = 'hidden'; } else { placed.push(r); }
     });
   };
 
