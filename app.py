@@ -288,7 +288,7 @@ st.query_params.from_dict(encode_state(state))
 tab_map, tab_dash, tab_dl = st.tabs([tx["map"], tx["dash"], tx["dl"]])
 with tab_map:
     data = _map_data(lang, basemap in GCJ02_BASEMAPS)
-    # The map script only changes with language, basemap, initial layers or a search hit; the
+    # The map script only changes with language, basemap or the initial layers; the search mark,
     # unit outline and coverage go in as a dynamic feature group and the view as centre/zoom,
     # so streamlit-folium updates them without re-creating the map (its view is kept).
     fmap = build_map(
@@ -362,6 +362,7 @@ with tab_dl:
         st.download_button(
             tx["dl_gpkg"], gpkg_bytes, "layers.gpkg", "application/geopackage+sqlite3"
         )
+    export_data = _map_data(lang, basemap in GCJ02_BASEMAPS)
 
     def _offline_html() -> bytes:  # built only when the user clicks the download button
         export = build_map(
@@ -375,7 +376,7 @@ with tab_dl:
             coverage=coverage,
             focus=focus,
             lang=lang,
-            data=_map_data(lang, basemap in GCJ02_BASEMAPS),
+            data=export_data,
         )
         return map_to_offline_html(export).encode("utf-8")
 
