@@ -13,6 +13,7 @@ from typing import Any, Final
 import numpy as np
 
 from geo.layers import parse_targets
+from geo.printing.symbols import KIND_LABELS
 
 __all__ = [
     "TEXT",
@@ -346,7 +347,14 @@ def layer_legend_html(meta: dict[str, Any], kinds: list[str], lang: str) -> str:
         if kind not in overrides and kind != "goal":
             continue
         sym = point_symbol(st, kind)
-        label = tx["goal"] if kind == "goal" else kind
+        # the print legend's words in Chinese (one vocabulary for screen and paper)
+        label = (
+            tx["goal"]
+            if kind == "goal"
+            else KIND_LABELS.get(kind, kind)
+            if lang == "zh"
+            else kind.replace("_", " ")
+        )
         icon = shape_svg(str(sym["marker"]), sym["color"], sym["fillColor"])
         rows.append(f"<div class='hg-lg hg-lg-kind'>{icon}<span>{esc(label)}</span></div>")
     return "".join(rows)
