@@ -150,6 +150,7 @@ def _app_interaction(browser, url: str) -> None:
     page.wait_for_timeout(1500)
     frame.evaluate("() => { window.hgmap.map.setView([28.15, 112.99], 12, {animate: false}); }")
     frame.evaluate("() => { window.__kept = 1; }")
+    page.wait_for_timeout(1500)  # the map reports the new view once (share link c=/z=)
     before = len(sent)
     frame.locator("input[data-layer='cs_parks']").uncheck()
     page.wait_for_timeout(1000)
