@@ -80,9 +80,10 @@ def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, la
 def _base_map_rendered(map_key: tuple) -> dict:
     """What st_folium sends the browser for the base map, rendered once per process.
 
-    st_folium renders the whole map (1+ MB of GeoJSON, about a second) on every call and renames
-    elements while doing so; rendering once and reusing the strings makes a session's rerun cheap.
-    Mirrors streamlit_folium 0.27's ``st_folium`` for a plain ``folium.Map``.
+    ``st_folium`` renders the map it is given on every call and adds the session's feature groups
+    to it, so a shared map would need a copy per rerun (deepcopy + render about 70-90 ms); rendering
+    once and reusing the strings makes a session's rerun cheap. Mirrors streamlit_folium 0.27's
+    ``st_folium`` for a plain ``folium.Map`` (pinned in pyproject.toml; see README).
     """
     fmap = copy.deepcopy(_base_map_shared(*map_key)[0])
     fmap.get_root().render()
