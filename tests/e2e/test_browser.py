@@ -349,6 +349,8 @@ def test_planner_journey(browser_page, tmp_path):
     fac = facility_points(layers, ["cs_medical"])
     walk = _until(page, lambda: _metric(page, "面积覆盖率"), "walk share")
     assert walk == _share(fac, "walk")
+    legend = lambda: _map_frame(page).locator(".hg-legend").inner_text()  # noqa: E731
+    assert _until(page, lambda: "覆盖范围" in legend() and "选中单元" in legend(), "legend")
     page.get_by_text("驾车", exact=True).click()
     drive = _until(page, lambda: (v := _metric(page, "面积覆盖率")) != walk and v, "drive share")
     assert drive == _share(fac, "drive")
