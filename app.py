@@ -35,7 +35,7 @@ from geo.web.dashboard import (
     zone_scale_table,
 )
 from geo.web.i18n import error_text, localise_columns, text
-from geo.web.overlays import overlay_groups, view_for_bounds
+from geo.web.overlays import overlay_groups
 from geo.web.search import facilities_in_unit, find_unit, search_places, unit_coverage
 from geo.web.share import MapState, decode_state, encode_state, speed_for, view_from_map
 from geo.web.siting_page import (
@@ -53,12 +53,15 @@ from geo.web.uploads import DATUM_CHOICES, problems_for_display, read_upload
 from geo.web.webmap import (
     BASEMAPS,
     GCJ02_BASEMAPS,
+    MapData,
     build_map,
     geojson_payload_bytes,
     layer_label,
     layers_to_geojson,
     layers_to_gpkg,
     map_to_offline_html,
+    prepare_map_data,
+    view_for_bounds,
 )
 
 st.set_page_config(page_title="湖南大健康产业空间布局", layout="wide")
@@ -77,15 +80,12 @@ def _layers(ids: tuple[str, ...]) -> dict:
 
 @st.cache_resource(max_entries=32)
 def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, lang: str):
-    layers = _layers(tuple(layer_ids(_manifest())))
+    """The base map: every layer once (toggled in the browser), ``visible`` switched on first."""
     fmap = build_map(
-        {k: layers[k] for k in visible},
-        _manifest(),
-        visible=list(visible),
-        basemap=basemap,
-        tianditu_key=key,
-        lang=lang,
-    )
+        _layers(tuple(layer_ids(_manifest()))), _manifest(), visible=list(visible),
+        basemap=basemap, tianditu_key=key, lang=lang,
+        data=_map_data(lang, basemap in GCJ02_BASEMAPS), overlays=False,
+    )  # fmt: skip
     return fmap, geojson_payload_bytes(fmap)
 
 
@@ -93,9 +93,10 @@ def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, la
 def _base_map_rendered(map_key: tuple) -> dict:
     """What st_folium sends the browser for the base map, rendered once per process.
 
-    st_folium renders the whole map (1+ MB of GeoJSON, about a second) on every call and renames
-    elements while doing so; rendering once and reusing the strings makes a session's rerun cheap.
-    Mirrors streamlit_folium 0.27's ``st_folium`` for a plain ``folium.Map``.
+    ``st_folium`` renders the map it is given on every call and adds the session's feature groups
+    to it, so a shared map would need a copy per rerun (deepcopy + render about 70-90 ms); rendering
+    once and reusing the strings makes a session's rerun cheap. Mirrors streamlit_folium 0.27's
+    ``st_folium`` for a plain ``folium.Map`` (pinned in pyproject.toml; see README).
     """
     fmap = copy.deepcopy(_base_map_shared(*map_key)[0])
     fmap.get_root().render()
@@ -154,6 +155,14 @@ def _exports(ids: tuple[str, ...]) -> tuple[bytes, bytes | None]:
     return layers_to_geojson(chosen), gpkg
 
 
+@st.cache_resource
+def _map_data(lang: str, gcj02: bool) -> MapData:
+    """Prepared layers of the map: built once per process and shared by all sessions."""
+    ids = tuple(layer_ids(_manifest()))
+    basemap = "amap" if gcj02 else "offline"
+    return prepare_map_data(_layers(ids), _manifest(), basemap=basemap, lang=lang)
+
+
 @st.cache_data
 def _attributes():
     return attribute_table(_layers(tuple(layer_ids(_manifest()))))
@@ -194,10 +203,8 @@ if "restored" not in ss:
         link_lang = st.query_params.get("lang", "zh")
         st.warning(error_text(exc, link_lang if link_lang in ("zh", "en") else "zh"))
         state0 = MapState()
-    shown0 = set(all_ids) if state0.layers is None else set(state0.layers)
-    for lid in all_ids:
-        ss[f"lyr_{lid}"] = lid in shown0
     ss.update(
+        layers0=all_ids if state0.layers is None else tuple(state0.layers),
         lang=state0.lang,
         basemap=state0.basemap,
         unit=state0.unit or "",
@@ -245,14 +252,10 @@ def tx(key: str, **kw: object) -> str:
 
 st.title(tx("title"))
 
-# ---- sidebar: layers, basemap, search, unit, coverage ---------------------------------------
-st.sidebar.header(tx("layers"))
-for group in manifest["groups"]:
-    with st.sidebar.expander(layer_label(group, lang), expanded=False):
-        for meta in (m for m in manifest["layers"] if m["group"] == group["id"]):
-            label = f"{layer_label(meta, lang)} ({meta.get('count', '')})"
-            st.checkbox(label, key=f"lyr_{meta['id']}")
-visible = [lid for lid in all_ids if ss.get(f"lyr_{lid}")]
+# ---- sidebar: basemap, search, unit, coverage -----------------------------------------------
+# Layers are switched on and off in the map's own control (in the browser, no rerun); the share
+# link's ``layers`` is the set switched on when the map first loads.
+visible = [lid for lid in all_ids if lid in set(ss["layers0"])]
 basemap = st.sidebar.selectbox(
     tx("basemap"), list(BASEMAPS), key="basemap",
     format_func=lambda b: BASEMAPS[b][0 if lang == "zh" else 1],
@@ -260,18 +263,25 @@ basemap = st.sidebar.selectbox(
 datum = "GCJ02" if basemap in GCJ02_BASEMAPS else "WGS84"
 tianditu_key = st.sidebar.text_input(tx("key"), type="password") if basemap == "tianditu" else None
 
+mark = None
 query = st.sidebar.text_input(tx("search"), placeholder=tx("search_ph"), key="q")
 if query:
-    hits = search_places({k: layers[k] for k in all_ids}, query)
+    hits = search_places({k: layers[k] for k in all_ids}, query, manifest=manifest, lang=lang)
     if hits.empty:
         st.sidebar.info(tx("no_hit"))
     else:
+        if st.session_state.get("hit_query") != query:  # a new query starts at its first hit
+            st.session_state.pop("hit", None)
+            st.session_state["hit_query"] = query
         pick = st.sidebar.selectbox(
             tx("hits"), hits.index, key="hit",
-            format_func=lambda i: f"{hits.at[i, 'name']} · {hits.at[i, 'layer']}",
+            format_func=lambda i: hits.at[i, "label"],  # "name · readable layer name"
         )  # fmt: skip
         h = hits.loc[pick]
         _go((h.minx, h.miny, h.maxx, h.maxy), ("hit", query, pick))
+        found = layers[h.layer]
+        key = "id" if "id" in found.columns else "adcode"
+        mark = found[found[key].astype(str) == str(h.id)].geometry.to_crs("EPSG:4326")
 
 unit_options = ["", *units["adcode"].astype(str)]
 names = dict(zip(units["adcode"].astype(str), units["name"], strict=True))
@@ -567,7 +577,7 @@ groups = overlay_groups(
         gpd.GeoDataFrame(selected, geometry=gpd.points_from_xy(selected.lon, selected.lat),
                          crs="EPSG:4326") if selected is not None else None
     ),
-    datum=datum, lang=lang,
+    mark=mark, datum=datum, lang=lang,
 )  # fmt: skip
 view = ss.get("view")
 with map_box:
@@ -616,9 +626,9 @@ with tab_dl:
 
     def _offline_html() -> bytes:
         full = build_map(
-            {k: layers[k] for k in visible}, manifest, visible=visible, basemap=basemap,
+            layers, manifest, visible=visible, basemap=basemap,
             tianditu_key=tianditu_key, highlight_unit=unit or None, units=units,
-            coverage=shown_cov, lang=lang,
+            coverage=shown_cov, lang=lang, data=_map_data(lang, basemap in GCJ02_BASEMAPS),
         )  # fmt: skip
         return map_to_offline_html(full).encode("utf-8")
 

@@ -1,11 +1,14 @@
-"""Benchmark of the browser map: default-view payload and time to first map (one run).
+"""Benchmark of the browser map: payload, build time, time to first map, layer toggle, reruns.
 
-1. Builds the default view with :func:`geo.web.webmap.build_map` and reports the bytes of map data
-it
-   embeds (budget 1.5 MB) and the build time.
-2. Starts ``streamlit run app.py`` on a free loopback port and opens it in headless Debian
-   Chromium (Playwright, ``/usr/bin/chromium``) three times: seconds from navigation to the first
-   Leaflet feature drawn in the map iframe, and the number of requests that left localhost.
+1. Python: :func:`geo.web.webmap.prepare_map_data` (the per-process cached part), :func:`build_map`
+   from cached data and from scratch, the default view's map data (budget 1.5 MB) and the
+   offline HTML file size.
+2. The offline HTML in headless Debian Chromium (Playwright, ``/usr/bin/chromium``, internet
+   blocked): time until the map client is ready and the median time of a layer toggle through
+   the map's own layer control (budget 100 ms).
+3. ``streamlit run app.py`` on a free loopback port: time to first map (cold, then warm; budget
+   2.0 s warm), websocket frames sent to the server during a layer toggle (0 = no round-trip),
+   and whether the map keeps its view (and is not re-created) when an analysis input changes.
 
 Run: ``python benchmarks/bench_webmap.py``.
 """
@@ -13,25 +16,22 @@ Run: ``python benchmarks/bench_webmap.py``.
 from __future__ import annotations
 
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 from geo.data.layers import load_layers, load_manifest
-from geo.web.webmap import build_map, geojson_payload_bytes
+from geo.web.webmap import build_map, geojson_payload_bytes, map_to_offline_html, prepare_map_data
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LOCAL = {"", "127.0.0.1", "localhost"}
 
 
 def _free_port() -> int:
@@ -40,59 +40,144 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _first_map_seconds(url: str) -> tuple[float, int]:
-    from playwright.sync_api import sync_playwright
+def _block_remote(context) -> list[str]:
+    remote: list[str] = []
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        hosts: list[str] = []
-        page.on("request", lambda r: hosts.append(urlparse(r.url).hostname or ""))
-        start = time.perf_counter()
-        page.goto(url)
-        while time.perf_counter() - start < 60:
-            if any(f.query_selector(".leaflet-interactive") for f in page.frames):
-                break
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - start
-        browser.close()
-    remote = sum(1 for h in hosts if h not in {"", "127.0.0.1", "localhost"})
-    return elapsed, remote
+    def _route(route) -> None:
+        if urlparse(route.request.url).hostname not in LOCAL | {None}:
+            remote.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", _route)
+    return remote
 
 
-def main() -> None:
+def _python_figures() -> str:
     manifest = load_manifest()
     layers = load_layers()
     start = time.perf_counter()
-    fmap = build_map(layers, manifest)
-    build_s = time.perf_counter() - start
+    data = prepare_map_data(layers, manifest)
+    prep_s = time.perf_counter() - start
+    start = time.perf_counter()
+    fmap = build_map(layers, manifest, data=data)
+    cached_s = time.perf_counter() - start
+    start = time.perf_counter()
+    build_map(layers, manifest)
+    full_s = time.perf_counter() - start
     payload = geojson_payload_bytes(fmap)
-    print(f"default view map data      | {payload:,} bytes ({payload / 1e6:.2f} MB; budget 1.5 MB)")
-    print(f"build_map (Python)         | {build_s:.2f} s")
-    if not Path(CHROMIUM).exists():
-        print("time to first map          | skipped: /usr/bin/chromium absent")
-        return
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    start = time.perf_counter()
+    html = map_to_offline_html(fmap)
+    html_s = time.perf_counter() - start
+    mb = payload / 1e6
+    print(f"default view map data        | {payload:,} bytes ({mb:.2f} MB; budget 1.5 MB)")
+    print(f"offline HTML file            | {len(html.encode()):,} bytes ({html_s:.2f} s to write)")
+    print(f"prepare_map_data (cached)    | {prep_s:.2f} s once per process and language")
+    print(f"build_map from cached data   | {cached_s * 1000:.0f} ms")
+    print(f"build_map from scratch       | {full_s:.2f} s")
+    return html
+
+
+def _client_figures(html: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        path = Path(tmp) / "map.html"
+        path.write_text(html, encoding="utf-8")
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        remote = _block_remote(context)
+        page = context.new_page()
+        start = time.perf_counter()
+        page.goto(path.as_uri())
+        page.wait_for_function("() => window.hgmap && window.hgmap.map")
+        ready = time.perf_counter() - start
+        times = page.evaluate(
+            """async () => {
+                const box = document.querySelector("input[data-layer='cs_medical']");
+                const out = [];
+                for (let i = 0; i < 20; i++) {
+                    const t0 = performance.now();
+                    box.click();
+                    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+                    out.push(performance.now() - t0);
+                }
+                return out;
+            }"""
+        )
+        browser.close()
+    print(f"offline file: map ready      | {ready:.2f} s, requests off localhost: {len(remote)}")
+    print(
+        f"layer toggle (to next frame) | median {statistics.median(times):.1f} ms, "
+        f"max {max(times):.1f} ms over {len(times)} (budget 100 ms)"
     )
+
+
+def _map_frame(page, timeout_s: float = 60.0):
+    end = time.perf_counter() + timeout_s
+    while time.perf_counter() < end:
+        for frame in page.frames:
+            try:
+                if frame.evaluate("() => !!(window.hgmap && window.hgmap.map)"):
+                    return frame
+            except Exception:  # frames come and go while Streamlit renders
+                continue
+        time.sleep(0.05)
+    raise TimeoutError("no map appeared")
+
+
+def _first_map_seconds(browser, url: str) -> tuple[float, int]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    remote = _block_remote(context)
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    _map_frame(page)
+    elapsed = time.perf_counter() - start
+    context.close()
+    return elapsed, len(remote)
+
+
+def _app_interaction(browser, url: str) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    _block_remote(context)
+    page = context.new_page()
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(str(f)[:40])))
+    page.goto(url + "?cov=cs_medical&unit=430103")
+    frame = _map_frame(page)
+    page.wait_for_timeout(1500)
+    frame.evaluate("() => { window.hgmap.map.setView([28.15, 112.99], 12, {animate: false}); }")
+    frame.evaluate("() => { window.__kept = 1; }")
+    page.wait_for_timeout(1500)  # the map reports the new view once (share link c=/z=)
+    before = len(sent)
+    frame.locator("input[data-layer='cs_parks']").uncheck()
+    page.wait_for_timeout(1000)
+    print(f"app: frames sent on toggle   | {len(sent) - before} (0 = no server round-trip)")
+    box = page.get_by_label("分钟")
+    box.fill("30")
+    box.press("Enter")
+    page.wait_for_timeout(4000)
+    frame = _map_frame(page)
+    state = frame.evaluate(
+        "() => [window.__kept === 1, window.hgmap.map.getZoom(), window.hgmap.map.getCenter()]"
+    )
+    print(
+        f"app: after analysis rerun    | map kept: {state[0]}, zoom {state[1]}, "
+        f"centre {state[2]['lat']:.3f}, {state[2]['lng']:.3f} (was 12, 28.150, 112.990)"
+    )
+    context.close()
+
+
+def _app_figures() -> None:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
+    cmd += ["--server.headless", "true", "--server.port", str(port)]
+    cmd += ["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/"
         for _ in range(120):
@@ -101,15 +186,26 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.5)
-        for run in range(3):
-            seconds, remote = _first_map_seconds(url)
-            label = "cold" if run == 0 else "warm"
-            print(
-                f"time to first map ({label})   | {seconds:.2f} s, requests off localhost: {remote}"
-            )
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for run in range(3):
+                seconds, remote = _first_map_seconds(browser, url)
+                label = "cold" if run == 0 else "warm"
+                print(f"app: first map ({label})      | {seconds:.2f} s, off localhost: {remote}")
+            _app_interaction(browser, url)
+            browser.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def main() -> None:
+    html = _python_figures()
+    if not Path(CHROMIUM).exists():
+        print("browser figures              | skipped: /usr/bin/chromium absent")
+        return
+    _client_figures(html)
+    _app_figures()
 
 
 if __name__ == "__main__":

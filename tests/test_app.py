@@ -30,15 +30,14 @@ def _run(params: dict[str, str] | None = None) -> AppTest:
     return at.run()
 
 
-def test_default_page_chinese_with_all_layer_toggles():
+def test_default_page_chinese_all_layers_on_and_toggled_in_the_map():
     at = _run()
     assert not at.exception
     assert at.title[0].value == "湖南大健康产业空间布局"
     manifest = load_manifest()
-    toggles = [cb for cb in at.sidebar.checkbox if cb.key.startswith("lyr_")]
-    assert len(toggles) == len(layer_ids(manifest))
-    assert all(cb.value for cb in toggles)
-    assert [e.label for e in at.sidebar.expander] == [g["zh"] for g in manifest["groups"]]
+    # layers are switched in the map's own control (no rerun), not by sidebar checkboxes
+    assert not [cb for cb in at.sidebar.checkbox if cb.key.startswith("lyr_")]
+    assert at.session_state["layers0"] == tuple(layer_ids(manifest))
     assert at.sidebar.selectbox(key="basemap").value == "offline"
     assert at.sidebar.number_input(key="minutes").value == 15.0
 
@@ -50,12 +49,12 @@ def test_english_switch():
     assert at.query_params["lang"] == ["en"] or at.query_params["lang"] == "en"
 
 
-def test_toggle_updates_query_string():
-    at = _run()
-    at.sidebar.checkbox(key="lyr_cities").uncheck().run()
+def test_link_layers_are_the_initial_set_and_stay_in_the_link():
+    at = _run({"layers": "cs_medical,counties"})
+    at.sidebar.radio(key="lang").set_value("en").run()
     layers = at.query_params["layers"]
     layers = layers[-1] if isinstance(layers, list) else layers
-    assert "cities" not in layers.split(",") and "counties" in layers.split(",")
+    assert layers.split(",") == ["cs_medical", "counties"]
 
 
 def test_query_string_restores_view():
@@ -70,12 +69,7 @@ def test_query_string_restores_view():
         }
     )
     assert not at.exception
-    checked = {
-        cb.key.removeprefix("lyr_")
-        for cb in at.sidebar.checkbox
-        if cb.value and cb.key.startswith("lyr_")
-    }
-    assert checked == {"cs_medical", "counties"}
+    assert set(at.session_state["layers0"]) == {"cs_medical", "counties"}
     assert at.sidebar.selectbox(key="unit").value == "430103"
     assert at.sidebar.selectbox(key="basemap").value == "light"
     assert at.sidebar.radio(key="mode").value == "bike"

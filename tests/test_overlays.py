@@ -6,7 +6,7 @@ import numpy as np
 from shapely.geometry import Point, box
 
 from geo.coords import from_wgs84
-from geo.web.overlays import overlay_groups, view_for_bounds
+from geo.web.overlays import OVERLAY_PANES, overlay_groups
 
 
 def _js(groups) -> str:
@@ -44,8 +44,19 @@ def test_gcj02_basemap_shifts_overlays():
     assert abs(lon[0] - 112.96) > 1e-3  # the shift is real (hundreds of metres)
 
 
-def test_view_for_bounds_contains_the_bounds():
-    (lat, lon), zoom = view_for_bounds((112.92, 27.97, 113.04, 28.20))
-    assert 27.97 < lat < 28.20 and 112.92 < lon < 113.04
-    # at this zoom, 900 px of a 256-px-tile world hold the width
-    assert 900 / 256 * 360 / 2**zoom >= 0.12
+def test_overlays_go_into_the_client_panes_and_the_mark_takes_no_click():
+    unit = gpd.GeoDataFrame(
+        {"name": ["天心区"]}, geometry=[box(112.9, 28.0, 113.0, 28.2)], crs=4326
+    )
+    cov = gpd.GeoSeries([box(112.95, 28.05, 112.97, 28.07)], crs=4326)
+    mark = gpd.GeoSeries([Point(112.98, 28.19)], crs=4326)
+    groups = overlay_groups(unit=unit, coverage=cov, mark=mark)
+    panes = [next(iter(g._children.values())).options for g in groups]
+    assert panes == [
+        {"interactive": False, "pane": "hg-coverage"},  # legend entry "覆盖范围" in the client
+        {"interactive": False, "pane": "hg-highlight"},
+        {"interactive": False, "pane": "hg-search"},
+    ]
+    gj = next(iter(groups[-1]._children.values()))
+    assert list(gj.data["features"][0]["geometry"]["coordinates"]) == [112.98, 28.19]
+    assert OVERLAY_PANES["own"] == "hg-points"  # uploaded points keep their tooltip

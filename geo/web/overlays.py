@@ -3,8 +3,11 @@
 The base map (every layer, legend, controls) is built once per process and shared by sessions;
 what belongs to one session travels as these small feature groups (streamlit-folium's
 ``feature_group_to_add``), so a coverage or scenario change does not rebuild or reload the map and
-the view stays where the planner left it.  Areas here are not interactive: a click inside the
-selected unit or the coverage reaches the hospital under it.
+the view stays where the planner left it.  They are drawn into the map client's panes
+(``geo/assets/hgmap/hgmap.js``: areas < coverage < selected unit < lines < points < search mark),
+so the client's legend lists the coverage and the selected unit, and areas here are not
+interactive: a click inside the selected unit or the coverage reaches the hospital under it.
+The same groups go into the offline HTML (:func:`geo.web.webmap.build_map`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from geo.coords import geometry_to_wgs84
 from geo.crs import require_crs
 from geo.settings import WGS84
 
-__all__ = ["OVERLAY_STYLES", "overlay_groups", "view_for_bounds"]
+__all__ = ["OVERLAY_PANES", "OVERLAY_STYLES", "overlay_groups"]
 
 #: Styles of the overlays (also used by the legend note on the page).
 OVERLAY_STYLES: dict[str, dict[str, Any]] = {
@@ -37,6 +40,18 @@ OVERLAY_STYLES: dict[str, dict[str, Any]] = {
     "proposed": {"color": "#d62728", "fillColor": "#ffffff", "fillOpacity": 1.0, "radius": 8},
     "closed": {"color": "#000000", "fillColor": "#7f7f7f", "fillOpacity": 0.9, "radius": 7},
     "selected": {"color": "#ff7f00", "fillOpacity": 0.0, "radius": 14, "weight": 3},
+    "mark": {"color": "#ff00ff", "weight": 4, "fill": False, "className": "hg-mark"},
+}
+#: Pane of each overlay in the map client (areas never take clicks; own points show a tooltip).
+OVERLAY_PANES: dict[str, str] = {
+    "unit": "hg-highlight",
+    "coverage": "hg-coverage",
+    "uncertain": "hg-coverage",
+    "own": "hg-points",
+    "proposed": "hg-points",
+    "closed": "hg-points",
+    "selected": "hg-search",
+    "mark": "hg-search",
 }
 _NAMES = {
     "unit": ("所选区县", "Selected unit"),
@@ -46,6 +61,7 @@ _NAMES = {
     "proposed": ("拟建设施", "Proposed sites"),
     "closed": ("拟关闭设施", "Facilities to close"),
     "selected": ("选中要素", "Selected feature"),
+    "mark": ("搜索结果", "Search hit"),
 }
 
 
@@ -70,7 +86,13 @@ def _area_group(key: str, geoms: gpd.GeoSeries, *, datum: str, lang: str) -> fol
     folium.GeoJson(
         {"type": "FeatureCollection", "features": feats},
         style_function=lambda _f: style,
+        marker=(
+            folium.CircleMarker(radius=16, pane=OVERLAY_PANES[key], interactive=False, **style)
+            if key == "mark"
+            else None
+        ),
         interactive=False,
+        pane=OVERLAY_PANES[key],
     ).add_to(fg)
     return fg
 
@@ -90,7 +112,15 @@ def _point_group(
             continue
         p = _shift(geom, datum)
         label = f"{_NAMES[key][i]}: {html.escape(str(name))}"
-        folium.CircleMarker([p.y, p.x], radius=radius, tooltip=label, **style).add_to(fg)
+        interactive = OVERLAY_PANES[key] != "hg-search"
+        folium.CircleMarker(
+            [p.y, p.x],
+            radius=radius,
+            tooltip=label if interactive else None,
+            interactive=interactive,
+            pane=OVERLAY_PANES[key],
+            **style,
+        ).add_to(fg)
     return fg
 
 
@@ -103,6 +133,7 @@ def overlay_groups(
     proposed: gpd.GeoDataFrame | None = None,
     closed: gpd.GeoDataFrame | None = None,
     selected: gpd.GeoDataFrame | None = None,
+    mark: gpd.GeoSeries | None = None,
     datum: str = "WGS84",
     lang: str = "zh",
 ) -> list[folium.FeatureGroup]:
@@ -118,6 +149,8 @@ def overlay_groups(
         Part of the coverage around approximate/schematic positions (dashed, marked as such).
     own, proposed, closed, selected : GeoDataFrame, optional
         Points: uploaded facilities, proposed sites, facilities to close, the selected row.
+    mark : GeoSeries, optional
+        A found feature (search hit): a ring around a point, an outline around an area.
     datum : str
         ``"WGS84"`` or ``"GCJ02"`` (the basemap's datum; overlays are shifted to it).
     lang : str
@@ -148,29 +181,6 @@ def overlay_groups(
     ):
         if pts is not None and len(pts):
             groups.append(_point_group(key, pts, datum=datum, lang=lang))
+    if mark is not None and len(mark):
+        groups.append(_area_group("mark", mark, datum=datum, lang=lang))
     return groups
-
-
-def view_for_bounds(bounds: tuple[float, float, float, float]) -> tuple[tuple[float, float], int]:
-    """Centre ``(lat, lon)`` and a zoom level that shows WGS-84 ``bounds`` on a ~900 px map.
-
-    Parameters
-    ----------
-    bounds : tuple
-        ``(minx, miny, maxx, maxy)`` in degrees.
-
-    Returns
-    -------
-    ((lat, lon), zoom)
-
-    Examples
-    --------
-    >>> view_for_bounds((112.9, 28.0, 113.1, 28.2))
-    ((28.1, 113.0), 12)
-    """
-    import math
-
-    minx, miny, maxx, maxy = bounds
-    span = max(maxx - minx, (maxy - miny) * 1.3, 1e-4)
-    zoom = int(max(3, min(16, math.floor(math.log2(900 / 256 * 360 / span)))))
-    return (round((miny + maxy) / 2, 5), round((minx + maxx) / 2, 5)), zoom

@@ -23,7 +23,12 @@ __all__ = ["UnitCoverage", "facilities_in_unit", "find_unit", "search_places", "
 
 
 def search_places(
-    layers: dict[str, gpd.GeoDataFrame], query: str, *, limit: int = 20
+    layers: dict[str, gpd.GeoDataFrame],
+    query: str,
+    *,
+    limit: int = 20,
+    manifest: dict[str, Any] | None = None,
+    lang: str = "zh",
 ) -> pd.DataFrame:
     """Find features whose name contains ``query`` (case-insensitive substring).
 
@@ -35,14 +40,24 @@ def search_places(
         Substring, e.g. ``"湘雅"``.
     limit : int
         Most rows returned.
+    manifest : dict, optional
+        ``layers/manifest.json`` content: gives each hit its readable layer name.
+    lang : str
+        ``"zh"`` or ``"en"`` for the layer name.
 
     Returns
     -------
     DataFrame
-        Columns ``layer, id, name, minx, miny, maxx, maxy`` (WGS-84), exact matches first.
+        Columns ``layer, layer_name, id, name, label, minx, miny, maxx, maxy`` (WGS-84), exact
+        matches first; ``layer_name`` is the manifest's name in ``lang`` (the id without a
+        manifest) and ``label`` is ``"name · layer_name"``, the text to show for a hit.
     """
     q = query.strip().casefold()
-    cols = ["layer", "id", "name", "minx", "miny", "maxx", "maxy"]
+    cols = ["layer", "layer_name", "id", "name", "label", "minx", "miny", "maxx", "maxy"]
+    names_by_id = {
+        m["id"]: str(m.get(lang) or m.get("zh") or m["id"])
+        for m in (manifest or {}).get("layers", [])
+    }
     if not q:
         return pd.DataFrame(columns=cols)
     rows: list[dict[str, Any]] = []
@@ -59,8 +74,10 @@ def search_places(
             rows.append(
                 {
                     "layer": lid,
+                    "layer_name": names_by_id.get(lid, lid),
                     "id": str(fid),
                     "name": str(row["name"]),
+                    "label": f"{row['name']} · {names_by_id.get(lid, lid)}",
                     "minx": b[0],
                     "miny": b[1],
                     "maxx": b[2],

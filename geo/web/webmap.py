@@ -1,20 +1,24 @@
 """Browser map: a pure function from layers + options to a :class:`folium.Map`.
 
-The map needs no CDN: Leaflet 1.9.4 is vendored in ``geo/assets/leaflet`` and referenced from
-every map instance as ``data:`` URLs (so ``streamlit_folium``'s iframe and a downloaded HTML file
-load it without any request leaving the machine).  Points are drawn as ``L.CircleMarker`` so no
-marker plugin (jQuery, Bootstrap, Font Awesome) is needed.  Every text that comes from data is
-``html.escape``'d before it reaches HTML.
+One folium map carries every layer as data for the project's map client (``geo/assets/hgmap``),
+which does all display in the browser: a grouped layer control with a "hide schematic / goal"
+filter, a collapsible legend of the visible layers, search with a marked hit, labels at city zoom,
+identify of overlapping areas, tile-error notices, and the view kept through re-creation. Draw
+order uses Leaflet panes (areas < coverage < selected unit < lines < points); coverage and the
+selected unit's outline are non-interactive, so they never take a click. Leaflet 1.9.4 and the
+plugins (fullscreen, mini-map, measure, mouse position) are vendored from npm in ``geo/assets`` and
+referenced as ``data:`` URLs, so neither ``streamlit_folium``'s iframe nor a downloaded HTML file
+makes a request. Every text that comes from data is ``html.escape``'d before it reaches HTML.
 """
 
 from __future__ import annotations
 
-import base64
-import html
+import copy
+import hashlib
 import json
 import re
 import tempfile
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,20 +26,35 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import MacroElement
+from branca.element import CssLink, Element, Figure, JavascriptLink
+from folium.elements import JSCSSMixin
 from jinja2 import Template
 from shapely.geometry.base import BaseGeometry
 
 from geo.coords import geometry_to_wgs84
 from geo.crs import require_crs, to_metric
-from geo.data.layers import parse_targets
 from geo.errors import InputError
-from geo.settings import ASSETS_DIR, SIMPLIFY_TOLERANCE_M, WGS84
+from geo.settings import SIMPLIFY_TOLERANCE_M, WGS84
+from geo.web.overlays import overlay_groups
+from geo.web.webassets import LEAFLET_CSS, LEAFLET_JS, PLUGIN_CSS, PLUGIN_JS, asset_data_url
+from geo.web.webassets import inline_assets as _inline_assets
+from geo.web.webstyle import (
+    TEXT,
+    esc,
+    extra_legend_html,
+    layer_label,
+    layer_legend_html,
+    popup_html,
+    swatch,
+    truthy,
+)
 
 __all__ = [
     "BASEMAPS",
     "GCJ02_BASEMAPS",
+    "MAIN_PLACE_KINDS",
     "MAP_DECIMALS",
+    "MapData",
     "build_map",
     "geojson_payload_bytes",
     "layer_label",
@@ -43,6 +62,8 @@ __all__ = [
     "layers_to_gpkg",
     "map_to_offline_html",
     "prepare_layer",
+    "prepare_map_data",
+    "view_for_bounds",
 ]
 
 #: Basemap choices: id -> (zh, en) label.
@@ -57,141 +78,52 @@ BASEMAPS: Final[dict[str, tuple[str, str]]] = {
 GCJ02_BASEMAPS: Final[frozenset[str]] = frozenset({"amap"})
 #: Decimal places of coordinates shipped to the browser (1e-5 deg is about 1 m).
 MAP_DECIMALS: Final[int] = 5
-_DRAW_ORDER: Final[dict[str, int]] = {"boundary": 0, "zones": 1, "lines": 2, "points": 3}
+#: Point kinds whose names are labelled at city zoom (with every county name).
+MAIN_PLACE_KINDS: Final[frozenset[str]] = frozenset(
+    {"national_medical_centre", "regional_medical_centre", "regional_centre", "city_hospital"}
+)
+#: Zoom from which county names show (main places one level later).
+LABEL_ZOOM: Final[int] = 9
 _TIANDITU_KEY_RE: Final = re.compile(r"^[0-9A-Za-z]{8,64}$")
-_PRECISION_ZH: Final[dict[str, str]] = {
-    "surveyed": "实测",
-    "geocoded": "地理编码",
-    "approximate": "近似位置",
-    "schematic": "示意",
-}
-_TEXT: Final[dict[str, dict[str, str]]] = {
-    "zh": {
-        "role": "定位",
-        "targets": "规划目标",
-        "precision": "位置精度",
-        "schematic": "示意范围：几何形状为示意，不代表规划红线",
-        "source": "规划原文",
-        "legend": "图例",
-        "area": "面积",
-        "badge": "示意",
-        "highlight": "选中单元",
-        "coverage": "覆盖范围",
-    },
-    "en": {
-        "role": "Role",
-        "targets": "Planned targets",
-        "precision": "Precision",
-        "schematic": "Schematic: the shape is indicative, not a planning boundary",
-        "source": "Plan text",
-        "legend": "Legend",
-        "area": "Area",
-        "badge": "schematic",
-        "highlight": "Selected unit",
-        "coverage": "Coverage",
-    },
-}
-
-
-@lru_cache(maxsize=8)
-def _asset_data_url(relpath: str, mime: str) -> str:
-    data = (ASSETS_DIR / relpath).read_bytes()
-    if relpath.endswith(".css"):
-        css = data.decode("utf-8")
-
-        def _inline(match: re.Match[str]) -> str:
-            img = (ASSETS_DIR / "leaflet" / match.group(1)).read_bytes()
-            return f"url(data:image/png;base64,{base64.b64encode(img).decode()})"
-
-        data = re.sub(r"url\((images/[\w\-]+\.png)\)", _inline, css).encode("utf-8")
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
-
-
-def _local_assets(m: folium.Map) -> None:
-    """Point the map instance at the vendored Leaflet only (no CDN links)."""
-    m.default_js = [("leaflet", _asset_data_url("leaflet/leaflet.js", "text/javascript"))]
-    m.default_css = [("leaflet_css", _asset_data_url("leaflet/leaflet.css", "text/css"))]
-
-
-def layer_label(meta: dict[str, Any], lang: str = "zh") -> str:
-    """Display name of a manifest layer or group in ``lang`` (``zh`` or ``en``).
-
-    Parameters
-    ----------
-    meta : dict
-        Manifest entry with ``zh`` and ``en`` keys.
-    lang : str
-        ``"zh"`` or ``"en"``.
-
-    Returns
-    -------
-    str
-    """
-    return str(meta.get(lang) or meta.get("zh") or meta.get("id", ""))
-
-
-def _esc(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-def _targets_html(value: Any, lang: str) -> str:
-    items = []
-    for t in parse_targets(value):
-        label = t.get("label") or t.get("metric") or ""
-        amount = f"{t.get('value', '')}{t.get('unit', '') or ''}"
-        year = f" ({t['year']})" if t.get("year") else ""
-        base = ""
-        if t.get("baseline") is not None:
-            base = f"; {t.get('baseline_year', '')}: {t['baseline']}{t.get('unit', '') or ''}"
-        items.append(f"<li>{_esc(label)}: {_esc(amount)}{_esc(year)}{_esc(base)}</li>")
-    return f"<ul style='margin:2px 0 2px 16px;padding:0'>{''.join(items)}</ul>" if items else ""
-
-
-def _popup_html(props: dict[str, Any], layer_name: str, lang: str) -> str:
-    tx = _TEXT[lang]
-    rows = [f"<b style='font-size:14px'>{_esc(props.get('name'))}</b>"]
-    rows.append(f"<div style='color:#666'>{_esc(layer_name)}</div>")
-    if props.get("role"):
-        rows.append(f"<div><b>{tx['role']}</b>: {_esc(props['role'])}</div>")
-    area = props.get("area_km2")
-    if area is not None and not (isinstance(area, float) and np.isnan(area)):
-        rows.append(f"<div><b>{tx['area']}</b>: {_esc(f'{float(area):.1f}')} km²</div>")
-    targets = _targets_html(props.get("targets"), lang)
-    if targets:
-        rows.append(f"<div><b>{tx['targets']}</b>:{targets}</div>")
-    if props.get("precision"):
-        prec = str(props["precision"])
-        shown = f"{_PRECISION_ZH.get(prec, prec)} ({prec})" if lang == "zh" else prec
-        rows.append(f"<div><b>{tx['precision']}</b>: {_esc(shown)}</div>")
-    if _truthy(props.get("schematic")):
-        rows.append(f"<div style='color:#c0392b'>⚠ {tx['schematic']}</div>")
-    if props.get("population") is not None and props.get("quote") is None:
-        pop = props["population"]
-        if not (isinstance(pop, float) and np.isnan(pop)):
-            rows.append(f"<div>人口 (2020 census): {_esc(f'{int(pop):,}')}</div>")
-    if props.get("quote"):
-        doc = props.get("plan_title") or props.get("plan") or ""
-        sec = props.get("section") or ""
-        rows.append(
-            f"<blockquote class='hg-quote' style='margin:4px 0;padding-left:6px;"
-            f"border-left:3px solid #999'>“{_esc(props['quote'])}”</blockquote>"
-            f"<div style='color:#666'>{tx['source']}: 《{_esc(doc)}》 {_esc(sec)}</div>"
-        )
-    return "<div class='hg-popup' style='max-width:320px'>" + "".join(rows) + "</div>"
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes"}
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return False
-    return bool(value)
+_LAYER_ORDER: Final[dict[str, int]] = {"boundary": 0, "zones": 1, "lines": 2, "points": 3}
 
 
 def _round_geom(geom: BaseGeometry, decimals: int) -> BaseGeometry:
     return shapely.transform(geom, lambda xy: np.round(xy, decimals))
+
+
+def _area_km2(geoms: gpd.GeoSeries) -> np.ndarray:
+    if not len(geoms) or not geoms.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        return np.zeros(len(geoms))
+    return np.asarray(to_metric(geoms).area / 1e6)
+
+
+def _feature_props(
+    props: dict[str, Any], meta: dict[str, Any], name: str, lang: str, area: float
+) -> dict[str, Any]:
+    schematic = truthy(props.get("schematic")) or (
+        truthy(meta.get("schematic")) and meta.get("kind") == "zones"
+    )
+    if schematic:
+        props["schematic"] = True
+    badge = TEXT[lang]["badge"]
+    kind = props.get("kind")
+    kind = str(kind) if kind is not None and not (isinstance(kind, float)) else ""
+    raw_name = "" if props.get("name") is None else str(props.get("name"))
+    out: dict[str, Any] = {
+        "id": esc(props.get("id", props.get("adcode", ""))),
+        "name": esc(raw_name),
+        "kind": kind,
+        "_q": raw_name.casefold(),
+        "_tip": esc(raw_name) + (f"（{badge}）" if schematic else ""),
+        "_popup": popup_html(props, name, lang),
+        "_schematic": schematic,
+    }
+    if area > 0:
+        out["_area"] = round(float(area), 3)
+    if meta.get("id") == "counties" or (meta.get("kind") == "points" and kind in MAIN_PLACE_KINDS):
+        out["_label"] = True
+    return out
 
 
 def prepare_layer(
@@ -207,7 +139,8 @@ def prepare_layer(
 
     Boundary and line layers are simplified in a metric CRS (``preserve_topology``); all
     coordinates are rounded to ``decimals``; properties are reduced to the escaped popup and
-    tooltip HTML plus ``id`` and ``name``.
+    tooltip HTML plus ``id``, ``name``, ``kind`` and drawing hints (``_area`` km² for draw order,
+    ``_label`` for names shown at city zoom, ``_lp`` label point of polygons).
 
     Parameters
     ----------
@@ -238,37 +171,135 @@ def prepare_layer(
     gdf = gdf.to_crs(WGS84) if not gdf.crs.equals(WGS84) else gdf
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     geoms = gdf.geometry
+    areas = _area_km2(geoms)
     if simplify_m > 0 and meta.get("kind") in {"boundary", "lines"} and len(gdf):
-        metric = to_metric(geoms)
-        geoms = metric.simplify(simplify_m, preserve_topology=True).to_crs(WGS84)
+        geoms = to_metric(geoms).simplify(simplify_m, preserve_topology=True).to_crs(WGS84)
     name = layer_label(meta, lang)
-    schematic_layer = _truthy(meta.get("schematic"))
-    badge = _TEXT[lang]["badge"]
     features = []
-    for (_, row), geom in zip(gdf.iterrows(), geoms, strict=True):
+    for (_, row), geom, area in zip(gdf.iterrows(), geoms, areas, strict=True):
         props = {k: v for k, v in row.items() if k != gdf.geometry.name}
+        out = _feature_props(props, meta, name, lang, area)
         if datum.upper() != "WGS84":
             geom = geometry_to_wgs84(geom, datum, inverse=True)
+        if out.get("_label") and geom.geom_type != "Point":
+            lp = geom.representative_point()
+            out["_lp"] = [round(lp.x, 4), round(lp.y, 4)]
         geom = _round_geom(geom, decimals)
-        schematic = _truthy(props.get("schematic")) or (
-            schematic_layer and meta.get("kind") == "zones"
-        )
-        if schematic:
-            props["schematic"] = True
-        tip = _esc(props.get("name")) + (f"（{badge}）" if schematic else "")
         features.append(
-            {
-                "type": "Feature",
-                "properties": {
-                    "id": _esc(props.get("id", props.get("adcode", ""))),
-                    "name": _esc(props.get("name")),
-                    "_tip": tip,
-                    "_popup": _popup_html(props, name, lang),
-                },
-                "geometry": shapely.geometry.mapping(geom),
-            }
+            {"type": "Feature", "properties": out, "geometry": shapely.geometry.mapping(geom)}
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+@dataclass(frozen=True)
+class MapData:
+    """Prepared layers of a map: the expensive, cacheable part of :func:`build_map`.
+
+    A pure function of (layers, manifest, datum, lang, decimals, simplify_m); the app caches one
+    per (language, datum) for the whole process and every session builds its map from it.
+
+    Attributes
+    ----------
+    entries : tuple of dict
+        One client entry per layer (id, names, kind, style, legend HTML, GeoJSON), in the
+        manifest's group order.
+    datum : str
+        ``"WGS84"`` or ``"GCJ02"``.
+    lang : str
+        ``"zh"`` or ``"en"``.
+    bounds : dict of str to tuple
+        WGS-84 bounds per layer id.
+    entries_js : str
+        ``entries`` as script-safe JSON, serialised once.
+    """
+
+    entries: tuple[dict[str, Any], ...]
+    datum: str
+    lang: str
+    bounds: dict[str, tuple[float, float, float, float]]
+    entries_js: str = ""
+
+
+def _datum(basemap: str) -> str:
+    return "GCJ02" if basemap in GCJ02_BASEMAPS else "WGS84"
+
+
+def prepare_map_data(
+    layers: dict[str, gpd.GeoDataFrame],
+    manifest: dict[str, Any],
+    *,
+    basemap: str = "offline",
+    lang: str = "zh",
+    decimals: int = MAP_DECIMALS,
+    simplify_m: float = SIMPLIFY_TOLERANCE_M,
+) -> MapData:
+    """Prepare every manifest layer present in ``layers`` for the browser (see :class:`MapData`).
+
+    Parameters
+    ----------
+    layers : dict of str to GeoDataFrame
+        Layer id -> features.
+    manifest : dict
+        ``layers/manifest.json`` content.
+    basemap : str
+        Decides the datum (GCJ-02 basemaps shift the overlays).
+    lang : str
+        ``"zh"`` or ``"en"``.
+    decimals, simplify_m
+        As in :func:`prepare_layer`.
+
+    Returns
+    -------
+    MapData
+
+    Raises
+    ------
+    InputError
+        For an unknown language or basemap.
+    CRSError
+        When a layer has no CRS.
+    """
+    _check_options(lang, basemap)
+    datum = _datum(basemap)
+    groups = {g["id"]: g for g in manifest.get("groups", [])}
+    order = {gid: i for i, gid in enumerate(groups)}
+    metas = [meta for meta in manifest.get("layers", []) if meta["id"] in layers]
+    metas.sort(key=lambda meta: order.get(meta.get("group"), len(order)))
+    entries, bounds = [], {}
+    for meta in metas:
+        gdf = layers[meta["id"]]
+        data = prepare_layer(
+            gdf, meta, datum=datum, lang=lang, decimals=decimals, simplify_m=simplify_m
+        )
+        kinds = sorted({f["properties"]["kind"] for f in data["features"]} - {""})
+        group = groups.get(meta.get("group"), {"zh": meta.get("group", "")})
+        entries.append(
+            {
+                "id": meta["id"],
+                "name": layer_label(meta, lang),
+                "group_name": layer_label(group, lang),
+                "kind": meta.get("kind"),
+                "style": meta.get("style", {}),
+                "clickable": meta["id"] == "counties",
+                "swatch": swatch(meta),
+                "legend": layer_legend_html(meta, kinds, lang),
+                "data": data,
+            }
+        )
+        if len(gdf):
+            b = gdf.to_crs(WGS84).total_bounds
+            if np.all(np.isfinite(b)):
+                bounds[meta["id"]] = tuple(float(v) for v in b)
+    return MapData(tuple(entries), datum, lang, bounds, _safe_json(entries))
+
+
+def _check_options(lang: str, basemap: str) -> None:
+    if lang not in TEXT:
+        msg = f"unknown language {lang!r}: use 'zh' or 'en'"
+        raise InputError(msg, field="lang")
+    if basemap not in BASEMAPS:
+        msg = f"unknown basemap {basemap!r}: use one of {sorted(BASEMAPS)}"
+        raise InputError(msg, field="basemap")
 
 
 def geojson_payload_bytes(m: folium.Map) -> int:
@@ -282,10 +313,16 @@ def geojson_payload_bytes(m: folium.Map) -> int:
     Returns
     -------
     int
+        Layer data of the map client plus any overlay GeoJSON (selected unit, coverage).
     """
     total = 0
     for child in _walk(m):
-        if isinstance(child, folium.GeoJson):
+        if isinstance(child, _HgClient):
+            total += sum(
+                len(json.dumps(e["data"], ensure_ascii=False).encode("utf-8"))
+                for e in child.config["layers"]
+            )
+        elif isinstance(child, folium.GeoJson):
             total += len(json.dumps(child.data, ensure_ascii=False).encode("utf-8"))
     return total
 
@@ -296,73 +333,71 @@ def _walk(elem: Any):
         yield from _walk(child)
 
 
-class _Legend(MacroElement):
-    """Legend drawn as a Leaflet control (works in st_folium and standalone HTML)."""
+def _safe_json(value: Any) -> str:
+    """Return JSON that can sit inside a ``<script>`` element (every ``<`` escaped)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c")
+
+
+class _Raw(Element):
+    """Pre-rendered text in a figure (branca would otherwise compile it as a Jinja template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the text unchanged."""
+        return self._text
+
+
+class _HgClient(JSCSSMixin):
+    """The map client: one element holding all layer data and options for ``HgMap``."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function() {
-            var legend = L.control({position: 'bottomright'});
-            legend.onAdd = function () {
-                var div = L.DomUtil.create('div', 'hg-legend');
-                div.innerHTML = {{ this.legend_html|tojson }};
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            legend.addTo({{ this._parent.get_name() }});
-        })();
+        var {{ this.get_name() }} = new HgMap({{ this._parent.get_name() }}, {{ this.config_js }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, legend_html: str) -> None:
+    def __init__(self, config: dict[str, Any], lang: str, layers_js: str = "") -> None:
         super().__init__()
-        self._name = "Legend"
-        self.legend_html = legend_html
+        self._name = "HgClient"
+        self.config = config
+        self.layers_js = layers_js or _safe_json(config["layers"])
+        self.default_js = [
+            (name, asset_data_url(path.format(lang="cn" if lang == "zh" else "en")))
+            for name, path in PLUGIN_JS
+        ]
+        self.default_css = [(name, asset_data_url(path)) for name, path in PLUGIN_CSS]
+
+    def render(self, **kwargs: Any) -> None:
+        """Add links and the script to the figure without compiling the data as a template."""
+        figure = self.get_root()
+        for name, url in self.default_js:
+            figure.header.add_child(JavascriptLink(url), name=name)
+        for name, url in self.default_css:
+            figure.header.add_child(CssLink(url), name=name)
+        script = self._template.module.__dict__["script"](self, kwargs)
+        figure.script.add_child(_Raw(script), name=self.get_name())
+
+    @property
+    def config_js(self) -> str:
+        """The client configuration as script-safe JSON (layers serialised once)."""
+        rest = _safe_json({k: v for k, v in self.config.items() if k != "layers"})
+        return '{"layers":' + self.layers_js + "," + rest[1:]
 
 
-def _swatch(meta: dict[str, Any]) -> str:
-    st = meta.get("style", {})
-    color = _esc(st.get("color", "#333"))
-    fill = _esc(st.get("fillColor", st.get("color", "#333")))
-    dash = "dashed" if st.get("dashArray") else "solid"
-    kind = meta.get("kind")
-    if kind == "points":
-        return (
-            f"<span style='display:inline-block;width:10px;height:10px;border-radius:50%;"
-            f"background:{fill};border:2px solid {color};margin:0 6px 0 3px'></span>"
-        )
-    if kind == "lines":
-        return (
-            f"<span style='display:inline-block;width:18px;height:0;border-top:3px {dash} "
-            f"{color};margin:0 4px 3px 0'></span>"
-        )
-    return (
-        f"<span style='display:inline-block;width:16px;height:11px;background:{fill}33;"
-        f"border:2px {dash} {color};margin:0 4px 0 0'></span>"
-    )
+def _local_assets(m: folium.Map) -> None:
+    """Point the map instance at the vendored Leaflet only (no CDN links)."""
+    m.default_js = [(LEAFLET_JS[0], asset_data_url(LEAFLET_JS[1]))]
+    m.default_css = [(LEAFLET_CSS[0], asset_data_url(LEAFLET_CSS[1]))]
 
 
-def _legend_html(metas: list[dict[str, Any]], lang: str) -> str:
-    tx = _TEXT[lang]
-    rows = []
-    for meta in metas:
-        note = f" <i>({tx['badge']})</i>" if _truthy(meta.get("schematic")) else ""
-        rows.append(
-            f"<div style='white-space:nowrap'>{_swatch(meta)}"
-            f"{_esc(layer_label(meta, lang))}{note}</div>"
-        )
-    return (
-        "<div style='background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;"
-        "font:12px sans-serif;box-shadow:0 0 4px rgba(0,0,0,.3);max-height:300px;"
-        f"overflow:auto'><b>{tx['legend']}</b>{''.join(rows)}</div>"
-    )
-
-
-def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
-    if basemap == "offline":
-        return
+def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> list[str]:
+    """Add the basemap's tile layers; return notices for the map (e.g. a missing key)."""
     if basemap == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(m)
     elif basemap == "light":
@@ -375,8 +410,7 @@ def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
         ).add_to(m)
     elif basemap == "tianditu":
         if not tianditu_key or not _TIANDITU_KEY_RE.match(tianditu_key):
-            msg = "天地图 needs a key (letters/digits) in settings or env TIANDITU_KEY"
-            raise InputError(msg, field="tianditu_key")
+            return ["tianditu_key"]
         for layer in ("vec", "cva"):
             url = (
                 f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
@@ -390,6 +424,7 @@ def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
                 subdomains="01234567",
                 max_zoom=18,
             ).add_to(m)
+        m._hg_secret = tianditu_key  # removed again by map_to_offline_html
     elif basemap == "amap":
         folium.TileLayer(
             "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
@@ -399,27 +434,36 @@ def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
             subdomains="1234",
             max_zoom=18,
         ).add_to(m)
-    else:
-        msg = f"unknown basemap {basemap!r}: use one of {sorted(BASEMAPS)}"
-        raise InputError(msg, field="basemap")
+    return []
 
 
-def _style_fn(style: dict[str, Any], kind: str | None, schematic: bool):
-    s = {
-        "color": style.get("color", "#333"),
-        "weight": style.get("weight", 1.5 if kind == "points" else 2),
-        "opacity": style.get("opacity", 0.9),
-        "fillColor": style.get("fillColor", style.get("color", "#333")),
-        "fillOpacity": style.get("fillOpacity", 0.8 if kind == "points" else 0.15),
-        "fill": kind != "lines",
-    }
-    if style.get("dashArray"):
-        s["dashArray"] = style["dashArray"]
-    elif schematic and kind == "zones":
-        s["dashArray"] = "6 4"
-    if kind == "points":
-        s["radius"] = style.get("radius", 5)
-    return lambda _feature: s
+def _union(bounds: list[tuple[float, float, float, float]]) -> list[float] | None:
+    if not bounds:
+        return None
+    arr = np.array(bounds)
+    return [arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()]
+
+
+def _default_bounds(data: MapData, shown: list[str]) -> list[float] | None:
+    kinds = {e["id"]: e["kind"] for e in data.entries}
+    main = [
+        data.bounds[i]
+        for i in shown
+        if i in data.bounds and kinds.get(i) != "boundary" and i != "xiangjiang"
+    ]
+    return _union(main) or _union([data.bounds[i] for i in ("counties",) if i in data.bounds])
+
+
+def _to_latlng_bounds(bounds: list[float], datum: str) -> list[list[float]]:
+    lo, hi = shapely.Point(bounds[0], bounds[1]), shapely.Point(bounds[2], bounds[3])
+    if datum != "WGS84":
+        lo = geometry_to_wgs84(lo, datum, inverse=True)
+        hi = geometry_to_wgs84(hi, datum, inverse=True)
+    return [[round(lo.y, 5), round(lo.x, 5)], [round(hi.y, 5), round(hi.x, 5)]]
+
+
+def _token(*parts: Any) -> str:
+    return hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()[:12]
 
 
 def build_map(
@@ -437,8 +481,17 @@ def build_map(
     decimals: int = MAP_DECIMALS,
     simplify_m: float = SIMPLIFY_TOLERANCE_M,
     height: str = "100%",
+    center: tuple[float, float] | None = None,
+    zoom: int | None = None,
+    search_hit: tuple[str, str] | None = None,
+    data: MapData | None = None,
+    overlays: bool = True,
+    store_key: str = "map",
 ) -> folium.Map:
     """Build the planners' map from layers and options (pure: no I/O, no network).
+
+    Every layer in ``layers`` is shipped once; ``visible`` only decides which are switched on
+    at first, the rest are toggled in the browser without a server round-trip.
 
     Parameters
     ----------
@@ -447,19 +500,20 @@ def build_map(
     manifest : dict
         ``layers/manifest.json`` content (groups, layers, styles).
     visible : list of str, optional
-        Layer ids to draw; default: every layer in ``layers``. Hidden layers are not shipped.
+        Layer ids switched on at first; default: every layer in ``layers``.
     basemap : str
         A key of :data:`BASEMAPS`. ``"offline"`` adds no tiles. With a GCJ-02 basemap every
         overlay is shifted from WGS-84 to GCJ-02.
     tianditu_key : str, optional
-        Required for ``basemap="tianditu"``.
+        For ``basemap="tianditu"``; without a valid key the map has no tiles and says why (the
+        layers, selected unit, coverage and view are kept).
     highlight_unit : str, optional
-        Adcode or name of a unit in ``units`` (default: the ``counties`` layer) to outline and
-        zoom to.
+        Adcode or name of a unit in ``units`` (default: the ``counties`` layer) to outline
+        (non-interactive) and zoom to.
     units : GeoDataFrame, optional
         Units for ``highlight_unit``.
     coverage : GeoDataFrame or GeoSeries, optional
-        Reach polygons (e.g. 15-minute buffers) to draw.
+        Reach polygons (e.g. 15-minute buffers) to draw (non-interactive, with a legend entry).
     focus : tuple, optional
         ``(minx, miny, maxx, maxy)`` WGS-84 bounds to fit (e.g. a search hit).
     lang : str
@@ -470,207 +524,182 @@ def build_map(
         Boundary simplification tolerance in metres.
     height : str
         CSS height of the map.
+    center, zoom : optional
+        Initial view (``(lat, lon)``, zoom), e.g. restored from a share link; overrides the
+        fitted bounds.
+    search_hit : tuple of str, optional
+        ``(layer id, feature id)`` to mark, open and put into the map's search box.
+    data : MapData, optional
+        Prepared layers from :func:`prepare_map_data` (cached by the app); must match
+        ``basemap``'s datum and ``lang``.
+    overlays : bool
+        Draw the selected unit and coverage in the map itself (``False`` when the app sends
+        :func:`geo.web.overlays.overlay_groups` with each rerun instead).
+    store_key : str
+        Name under which the browser keeps the view and toggles (sessionStorage).
 
     Returns
     -------
     folium.Map
-        One FeatureGroup per visible manifest layer (named ``group · layer``), a legend of the
-        visible layers, popups and tooltips; Leaflet referenced from local ``data:`` URLs.
+        The map with one :class:`_HgClient` element (all layer data, controls, legend).
 
     Raises
     ------
     InputError
-        For an unknown basemap or language, a missing 天地图 key, or an unknown unit.
+        For an unknown basemap or language, prepared data of another datum/language, or an
+        unknown unit.
     CRSError
         When a layer has no CRS.
     """
-    if lang not in _TEXT:
-        msg = f"unknown language {lang!r}: use 'zh' or 'en'"
-        raise InputError(msg, field="lang")
-    if basemap not in BASEMAPS:
-        msg = f"unknown basemap {basemap!r}: use one of {sorted(BASEMAPS)}"
-        raise InputError(msg, field="basemap")
-    datum = "GCJ02" if basemap in GCJ02_BASEMAPS else "WGS84"
-    shown = list(layers) if visible is None else [v for v in visible if v in layers]
+    _check_options(lang, basemap)
+    datum = _datum(basemap)
+    if data is None:
+        data = prepare_map_data(
+            layers, manifest, basemap=basemap, lang=lang, decimals=decimals, simplify_m=simplify_m
+        )
+    elif (data.datum, data.lang) != (datum, lang):
+        msg = f"prepared map data is {data.datum}/{data.lang}, the map needs {datum}/{lang}"
+        raise InputError(msg, field="data")
+    ids = [e["id"] for e in data.entries]
+    shown = ids if visible is None else [v for v in ids if v in set(visible)]
     m = folium.Map(
-        location=[27.0, 112.5],
-        zoom_start=7,
+        location=list(center) if center else [27.0, 112.5],
+        zoom_start=zoom or 7,
         tiles=None,
         control_scale=True,
         height=height,
         prefer_canvas=False,
     )
     _local_assets(m)
-    _add_basemap(m, basemap, tianditu_key)
-    groups = {g["id"]: g for g in manifest.get("groups", [])}
-    metas = [meta for meta in manifest.get("layers", []) if meta["id"] in shown]
-    order = {gid: i for i, gid in enumerate(groups)}
-    metas.sort(key=lambda meta: order.get(meta.get("group"), len(order)))
-    # Draw order (SVG: later on top): boundaries, zones, lines, points, so small features stay
-    # clickable above the areas that contain them; the legend keeps the manifest order.
-    draw = sorted(metas, key=lambda meta: _DRAW_ORDER.get(meta.get("kind"), 2))
-    bounds: list[float] | None = None
-    for meta in draw:
-        gdf = layers[meta["id"]]
-        group_name = layer_label(groups.get(meta.get("group"), {"zh": meta.get("group", "")}), lang)
-        fg = folium.FeatureGroup(name=f"{group_name} · {layer_label(meta, lang)}", show=True)
-        data = prepare_layer(
-            gdf, meta, datum=datum, lang=lang, decimals=decimals, simplify_m=simplify_m
+    notices = _add_basemap(m, basemap, tianditu_key)
+    bounds = _default_bounds(data, shown)
+    groups: list[folium.FeatureGroup] = []
+    if overlays:
+        groups, unit_bounds = _session_overlays(
+            layers,
+            units=units,
+            highlight_unit=highlight_unit,
+            coverage=coverage,
+            datum=datum,
+            lang=lang,
         )
-        if not data["features"]:
-            fg.add_to(m)
-            continue
-        kind = meta.get("kind")
-        style = meta.get("style", {})
-        gj = folium.GeoJson(
-            data,
-            name=layer_label(meta, lang),
-            style_function=_style_fn(style, kind, _truthy(meta.get("schematic"))),
-            marker=folium.CircleMarker(radius=style.get("radius", 5)) if kind == "points" else None,
-            tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False),
-            popup=folium.GeoJsonPopup(fields=["_popup"], labels=False, max_width=340)
-            if kind != "boundary" or meta["id"] == "counties"
-            else None,
-            smooth_factor=1.0,
-        )
-        gj.add_to(fg)
-        fg.add_to(m)
-        if (kind != "boundary" and meta["id"] != "xiangjiang") or bounds is None:
-            b = gdf.to_crs(WGS84).total_bounds if len(gdf) else None
-            if b is not None and np.all(np.isfinite(b)):
-                bounds = (
-                    list(b)
-                    if bounds is None
-                    else [
-                        min(bounds[0], b[0]),
-                        min(bounds[1], b[1]),
-                        max(bounds[2], b[2]),
-                        max(bounds[3], b[3]),
-                    ]
-                )
-    if coverage is not None and len(coverage):
-        _add_coverage(m, coverage, datum=datum, decimals=decimals, lang=lang)
-    if highlight_unit:
-        bounds = _add_highlight(
-            m, layers, units, highlight_unit, datum=datum, decimals=decimals, lang=lang
-        )
-    if focus is not None:
-        bounds = list(focus)
-    if metas:
-        _Legend(_legend_html(metas, lang)).add_to(m)
-    if bounds is None and "counties" in layers and len(layers["counties"]):
-        bounds = list(layers["counties"].to_crs(WGS84).total_bounds)
-    if bounds is not None:
-        lo = (
-            geometry_to_wgs84(shapely.Point(bounds[0], bounds[1]), datum, inverse=True)
-            if datum != "WGS84"
-            else shapely.Point(bounds[0], bounds[1])
-        )
-        hi = (
-            geometry_to_wgs84(shapely.Point(bounds[2], bounds[3]), datum, inverse=True)
-            if datum != "WGS84"
-            else shapely.Point(bounds[2], bounds[3])
-        )
-        m.fit_bounds([[lo.y, lo.x], [hi.y, hi.x]], max_zoom=13)
+        bounds = unit_bounds or bounds
+    bounds = list(focus) if focus is not None else bounds
+    tx = TEXT[lang]
+    config = {
+        "layers": list(data.entries),
+        "visible": shown,
+        "visible_token": _token(shown),
+        "bounds": _to_latlng_bounds(bounds, datum) if bounds is not None else None,
+        "center": list(center) if center else None,
+        "zoom": zoom,
+        # only an explicit view request (unit, focus, centre/zoom, hit) overrides the kept view
+        "view_token": _token(focus, center, zoom, search_hit, highlight_unit),
+        "search_hit": list(search_hit) if search_hit else None,
+        "store_key": store_key,
+        "datum": "GCJ-02" if datum == "GCJ02" else "WGS-84",
+        "label_zoom": LABEL_ZOOM,
+        "minimap_layer": next((i for i in ("cities", "counties") if i in ids), None),
+        "layers_open": True,
+        "notices": [tx[n] for n in notices],
+        "legend_extra": extra_legend_html(lang),
+        "tx": {k: tx[k] for k in _CLIENT_TEXT},
+    }
+    _HgClient(config, lang, data.entries_js).add_to(m)
+    for group in groups:  # after the client, which creates the panes
+        group.add_to(m)
     return m
 
 
-def _add_coverage(
-    m: folium.Map,
-    coverage: gpd.GeoDataFrame | gpd.GeoSeries,
+_CLIENT_TEXT: Final = (
+    "legend",
+    "layers",
+    "also",
+    "filter",
+    "search",
+    "no_hit",
+    "nothing",
+    "tile_error",
+    "fullscreen",
+    "fullscreen_off",
+    "minimap_hide",
+    "minimap_show",
+)
+
+
+def view_for_bounds(
+    bounds: tuple[float, float, float, float] | list[float],
     *,
-    datum: str,
-    decimals: int,
-    lang: str,
-) -> None:
-    require_crs(coverage, name="coverage")
-    geoms = (
-        coverage.to_crs(WGS84).geometry
-        if isinstance(coverage, gpd.GeoDataFrame)
-        else coverage.to_crs(WGS84)
-    )
-    feats = []
-    for geom in geoms:
-        if geom is None or geom.is_empty:
-            continue
-        if datum != "WGS84":
-            geom = geometry_to_wgs84(geom, datum, inverse=True)
-        feats.append(
-            {
-                "type": "Feature",
-                "properties": {},
-                "geometry": shapely.geometry.mapping(_round_geom(geom, decimals)),
-            }
-        )
-    fg = folium.FeatureGroup(name=_TEXT[lang]["coverage"])
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": feats},
-        style_function=lambda _f: {
-            "color": "#1f77b4",
-            "weight": 1,
-            "fillColor": "#1f77b4",
-            "fillOpacity": 0.18,
-        },
-        interactive=False,
-    ).add_to(fg)
-    fg.add_to(m)
+    width_px: int = 900,
+    height_px: int = 640,
+    max_zoom: int = 13,
+) -> tuple[tuple[float, float], int]:
+    """Centre and zoom that fit WGS-84 bounds into a map of the given pixel size.
+
+    For ``st_folium(center=..., zoom=...)``, which moves the map without re-creating it.
+
+    Parameters
+    ----------
+    bounds : sequence of float
+        ``(minx, miny, maxx, maxy)`` in degrees.
+    width_px, height_px : int
+        Map size in pixels.
+    max_zoom : int
+        Upper zoom limit.
+
+    Returns
+    -------
+    tuple
+        ``((lat, lon), zoom)``.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+
+    def _merc_y(lat: float) -> float:
+        s = np.sin(np.radians(lat))
+        return 0.5 - np.log((1 + s) / (1 - s)) / (4 * np.pi)
+
+    dx = max((maxx - minx) / 360.0, 1e-9)
+    dy = max(abs(_merc_y(miny) - _merc_y(maxy)), 1e-9)
+    z = int(np.floor(min(np.log2(width_px / 256 / dx), np.log2(height_px / 256 / dy))))
+    return ((miny + maxy) / 2, (minx + maxx) / 2), max(1, min(max_zoom, z))
 
 
-def _add_highlight(
-    m: folium.Map,
+def _session_overlays(
     layers: dict[str, gpd.GeoDataFrame],
-    units: gpd.GeoDataFrame | None,
-    unit: str,
     *,
+    units: gpd.GeoDataFrame | None,
+    highlight_unit: str | None,
+    coverage: gpd.GeoDataFrame | gpd.GeoSeries | None,
     datum: str,
-    decimals: int,
     lang: str,
-) -> list[float]:
-    if units is None:
-        units = layers.get("counties")
-    if units is None:
-        msg = f"unit {unit!r} given but no units/counties layer to find it in"
-        raise InputError(msg, field="unit")
-    require_crs(units, name="units")
-    units = units.to_crs(WGS84)
-    hit = units[(units["adcode"].astype(str) == str(unit)) | (units["name"] == unit)]
-    if hit.empty:
-        msg = f"unknown unit {unit!r}: use an adcode or name of the counties layer"
-        raise InputError(msg, field="unit")
-    geom = hit.geometry.iloc[0]
-    if datum != "WGS84":
-        geom = geometry_to_wgs84(geom, datum, inverse=True)
-    row = hit.iloc[0]
-    pop = row.get("population")
-    tip = _esc(row["name"])
-    if pop is not None and not (isinstance(pop, float) and np.isnan(pop)):
-        tip += f" · 人口 {int(pop):,}"
-    fg = folium.FeatureGroup(name=_TEXT[lang]["highlight"])
-    folium.GeoJson(
-        {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "properties": {"_tip": tip},
-                    "geometry": shapely.geometry.mapping(_round_geom(geom, decimals)),
-                }
-            ],
-        },
-        style_function=lambda _f: {
-            "color": "#e6007e",
-            "weight": 4,
-            "fillOpacity": 0.04,
-            "fillColor": "#e6007e",
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False),
-    ).add_to(fg)
-    fg.add_to(m)
-    return list(hit.total_bounds)
+) -> tuple[list[folium.FeatureGroup], list[float] | None]:
+    """Return the unit outline and coverage (``overlay_groups``) and the unit's bounds."""
+    unit = None
+    if highlight_unit:
+        units = layers.get("counties") if units is None else units
+        if units is None:
+            msg = f"unit {highlight_unit!r} given but no units/counties layer to find it in"
+            raise InputError(msg, field="unit")
+        require_crs(units, name="units")
+        units = units.to_crs(WGS84)
+        unit = units[
+            (units["adcode"].astype(str) == str(highlight_unit)) | (units["name"] == highlight_unit)
+        ]
+        if unit.empty:
+            msg = f"unknown unit {highlight_unit!r}: use an adcode or name of the counties layer"
+            raise InputError(msg, field="unit")
+    if coverage is not None:
+        require_crs(coverage, name="coverage")
+        coverage = coverage.geometry if isinstance(coverage, gpd.GeoDataFrame) else coverage
+    groups = overlay_groups(unit=unit, coverage=coverage, datum=datum, lang=lang)
+    return groups, (list(unit.total_bounds) if unit is not None else None)
 
 
 def map_to_offline_html(m: folium.Map) -> str:
-    """Render a map as one self-contained HTML file (Leaflet JS/CSS inlined, no CDN).
+    """Render a map as one self-contained HTML file (every script and style inline, no CDN).
+
+    Renders a fresh copy in a new figure, so a map that ``st_folium`` has already rendered is
+    not written twice; a 天地图 key is removed (the file says its tiles will not load).
 
     Parameters
     ----------
@@ -682,23 +711,21 @@ def map_to_offline_html(m: folium.Map) -> str:
     str
         HTML whose scripts and styles are all inline; only basemap tiles (if any) are remote.
     """
-    _local_assets(m)
-    page = m.get_root().render()
-
-    def _script(match: re.Match[str]) -> str:
-        code = base64.b64decode(match.group(1)).decode("utf-8")
-        return "<script>" + code.replace("</script", "<\\/script") + "</script>"
-
-    def _style(match: re.Match[str]) -> str:
-        return "<style>" + base64.b64decode(match.group(1)).decode("utf-8") + "</style>"
-
-    page = re.sub(
-        r'<script src="data:text/javascript;base64,([A-Za-z0-9+/=]+)"></script>', _script, page
-    )
-    page = re.sub(
-        r'<link rel="stylesheet" href="data:text/css;base64,([A-Za-z0-9+/=]+)"/>', _style, page
-    )
-    return page
+    m2 = copy.deepcopy(m)
+    m2._parent = None  # detach from the figure st_folium rendered into
+    Figure().add_child(m2)
+    _local_assets(m2)
+    secret = getattr(m2, "_hg_secret", None)
+    for child in _walk(m2):
+        if isinstance(child, _HgClient):
+            child.config = dict(child.config, store_key=f"{child.config['store_key']}-file")
+            if secret:
+                lang_tx = TEXT["zh" if "图例" in child.config["tx"]["legend"] else "en"]
+                child.config["notices"] = [*child.config["notices"], lang_tx["key_removed"]]
+    page = m2.get_root().render()
+    if secret:
+        page = page.replace(secret, "")
+    return _inline_assets(page)
 
 
 _NESTED: Final = (list, dict, np.ndarray)

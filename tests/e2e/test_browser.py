@@ -163,11 +163,8 @@ def test_map_in_browser(app_url):
             assert n == expected
             page.screenshot(path=str(Path("/tmp") / "e2e_default.png"))
 
-            # layer toggle: hide the cities layer
-            cities = next(m for m in manifest["layers"] if m["id"] == "cities")
-            group = next(g for g in manifest["groups"] if g["id"] == cities["group"])
-            page.get_by_text(group["zh"], exact=True).click()
-            page.get_by_text(f"{cities['zh']} ({cities['count']})").click()
+            # layer toggle in the map's own control: hide the cities layer (no rerun)
+            frame.locator("input[data-layer='cities']").uncheck()
             frame, n2 = _settle(page, n)
             assert n2 == expected - len(layers["cities"])
 
@@ -337,9 +334,9 @@ def test_planner_journey(browser_page, tmp_path):
     # 1. zoom in, toggle a layer: the view stays
     frame.evaluate("() => window.map.setView([28.15, 112.98], 11)")
     page.wait_for_timeout(1500)  # the fragment stores the view
-    page.get_by_text("行政区划与水系", exact=True).click()
-    page.get_by_text(f"湘江 ({len(layers['xiangjiang'])})").click()
+    frame.locator("input[data-layer='xiangjiang']").uncheck()
     frame, _ = _settle(page, n)
+    assert _map_frame(page).locator("input[data-layer='xiangjiang']").is_checked() is False
     lat, lon, zoom = _until(page, lambda: _view(_map_frame(page)), "map view")
     assert zoom == 11 and abs(lat - 28.15) < 0.01 and abs(lon - 112.98) < 0.01
 
@@ -352,6 +349,8 @@ def test_planner_journey(browser_page, tmp_path):
     fac = facility_points(layers, ["cs_medical"])
     walk = _until(page, lambda: _metric(page, "面积覆盖率"), "walk share")
     assert walk == _share(fac, "walk")
+    legend = lambda: _map_frame(page).locator(".hg-legend").inner_text()  # noqa: E731
+    assert _until(page, lambda: "覆盖范围" in legend() and "选中单元" in legend(), "legend")
     page.get_by_text("驾车", exact=True).click()
     drive = _until(page, lambda: (v := _metric(page, "面积覆盖率")) != walk and v, "drive share")
     assert drive == _share(fac, "drive")
