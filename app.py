@@ -13,10 +13,12 @@ import shapely
 import streamlit as st
 import streamlit_folium as stf
 
+from geo.analysis.population import add_management_zones
 from geo.analysis.scenario import proposed_sites, report_files, run_scenario
 from geo.analysis.siting import MODELS
 from geo.analysis.siting_plan import SOLVERS
 from geo.coords import geometry_to_wgs84
+from geo.data.boundaries import load_units
 from geo.data.layers import layer_ids, load_layers, load_manifest, plan_layers, point_layers
 from geo.errors import CRSError, GeoDataError
 from geo.settings import MODE_SPEEDS, PLANS_DIR
@@ -78,6 +80,12 @@ def _layers(ids: tuple[str, ...]) -> dict:
     return load_layers(list(ids))
 
 
+@st.cache_resource
+def _units():
+    """All 122 Hunan counties with census 2020 population (management zones in their host)."""
+    return add_management_zones(load_units(cities=None))
+
+
 @st.cache_resource(max_entries=32)
 def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, lang: str):
     """The base map: every layer once (toggled in the browser), ``visible`` switched on first."""
@@ -135,16 +143,14 @@ def _overlay_script(groups: list) -> str:
 def _coverage(cov: tuple[str, ...], goals: bool, unit: str, mode: str, minutes: float, kmh: float):
     layers = _layers(tuple(layer_ids(_manifest())))
     fac = facility_points(layers, cov, include_goals=goals)
-    result = unit_coverage(
-        fac, layers["counties"], unit or None, mode=mode, minutes=minutes, speed_kmh=kmh
-    )
+    result = unit_coverage(fac, _units(), unit or None, mode=mode, minutes=minutes, speed_kmh=kmh)
     return fac, result, uncertain_reach(fac, result.radius_m, within=result.reach)
 
 
 @st.cache_data(max_entries=256)
 def _inside(unit: str):
     layers = _layers(tuple(layer_ids(_manifest())))
-    return facilities_in_unit(layers, layers["counties"], unit)
+    return facilities_in_unit(layers, _units(), unit)
 
 
 @st.cache_data
@@ -192,7 +198,7 @@ try:
 except (GeoDataError, FileNotFoundError) as exc:
     st.error(f"layers not available / 图层不可用: {exc}. Run `python -m geo build`.")
     st.stop()
-units = layers["counties"]
+units = _units()
 ss = st.session_state
 
 # ---- restore the shared state once per session from the URL ---------------------------------
@@ -284,7 +290,10 @@ if query:
         mark = found[found[key].astype(str) == str(h.id)].geometry.to_crs("EPSG:4326")
 
 unit_options = ["", *units["adcode"].astype(str)]
-names = dict(zip(units["adcode"].astype(str), units["name"], strict=True))
+names = {
+    str(a): f"{c} · {n}"
+    for a, c, n in zip(units["adcode"], units["city"], units["name"], strict=True)
+}
 if ss.get("unit") not in unit_options:
     ss["unit"] = ""
 unit = st.sidebar.selectbox(

@@ -292,3 +292,16 @@ def test_siting_tab_in_english_lscp_greedy():
     assert units_ba.iloc[0]["Unit"] == "芙蓉区"
     assert units_ba.iloc[0]["Covered after (%)"] >= 90 or not units_ba.iloc[0]["Target met"]
     assert {"Siting report XLSX", "Siting report HTML", "Sites as GeoJSON"} <= set(_labels(at))
+
+
+def test_any_hunan_county_can_be_picked_with_its_census_population():
+    # 岳阳楼区 (430602) lies outside Changsha and Yongzhou; 冷水滩区 holds 永州经开区's residents
+    at = _run({"unit": "430602", "cov": "provincial"})
+    assert not at.exception
+    assert at.sidebar.selectbox(key="unit").value == "430602"
+    assert "430602" in at.sidebar.selectbox(key="unit").options or any(
+        "岳阳楼区" in o for o in at.sidebar.selectbox(key="unit").options
+    )
+    assert len(at.sidebar.selectbox(key="unit").options) == 123  # 122 counties + none
+    at = _run({"unit": "431103"})
+    assert not at.exception

@@ -78,3 +78,22 @@ def test_uncertain_reach_is_the_disc_around_imprecise_points_only(page_layers):
     assert reach.iloc[0].contains(Point(112.90, 28.20))
     clipped = uncertain_reach(fac, 1000.0, within=gpd.GeoSeries([box(0, 0, 1, 1)], crs=4326))
     assert clipped.empty
+
+
+def test_display_shows_kind_and_precision_words_not_ids() -> None:
+    import pandas as pd
+
+    from geo.web.attributes import attribute_display
+
+    table = pd.DataFrame(
+        {
+            "layer": ["cs_medical"],
+            "kind": ["national_medical_centre"],
+            "precision": ["geocoded"],
+            "plan": ["cs_health"],
+        }
+    )
+    zh = attribute_display(table, lang="zh")
+    assert zh.loc[0, "kind"] == "国家医学中心"
+    en = attribute_display(table, lang="en")
+    assert en.loc[0, "kind"] == "National medical centre"

@@ -155,7 +155,7 @@ def attribute_display(
     plan_titles: Mapping[str, str] | None = None,
     lang: str = "zh",
 ) -> pd.DataFrame:
-    """Label the attribute table for display: layer names, plan titles, precision words.
+    """Label the attribute table for display: layer names, plan titles, kind and precision words.
 
     Parameters
     ----------
@@ -173,6 +173,7 @@ def attribute_display(
     DataFrame
         Same rows and columns; ``lon``/``lat`` kept for locating rows.
     """
+    from geo.settings import KIND_NAMES
     from geo.web.i18n import PRECISION_LABELS  # local: i18n is display-only
 
     i = 0 if lang == "zh" else 1
@@ -184,6 +185,7 @@ def attribute_display(
     out["precision"] = out["precision"].map(
         lambda v: PRECISION_LABELS[v][i] if v in PRECISION_LABELS else v
     )
+    out["kind"] = out["kind"].map(lambda v: KIND_NAMES[v][i] if v in KIND_NAMES else v)
     return out
 
 
