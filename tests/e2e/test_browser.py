@@ -341,7 +341,7 @@ def test_planner_journey(browser_page, tmp_path):
     assert zoom == 11 and abs(lat - 28.15) < 0.01 and abs(lon - 112.98) < 0.01
 
     # 2. select 天心区: the map goes there
-    _select(page, "区县", "天心区")
+    _select(page, "区县", "长沙市 · 天心区")
     _until(page, lambda: _view(_map_frame(page))[2] >= 11 and "430103" in page.url, "unit view")
 
     # 3. coverage of Changsha hospitals, walk then drive: the share is the drive figure
