@@ -155,7 +155,7 @@ def _app_interaction(browser, url: str) -> None:
     frame.locator("input[data-layer='cs_parks']").uncheck()
     page.wait_for_timeout(1000)
     print(f"app: frames sent on toggle   | {len(sent) - before} (0 = no server round-trip)")
-    box = page.get_by_label("分钟")
+    box = page.locator('[data-testid="stSidebar"]').get_by_label("分钟")
     box.fill("30")
     box.press("Enter")
     page.wait_for_timeout(4000)
