@@ -449,7 +449,7 @@ with tab_own:
         st.success(tx("upload_ok", n=len(ss["own"].facilities)))
         if not ss["own"].problems.empty:
             st.subheader(tx("bad_rows"))
-            shown = problems_for_display(ss["own"].problems)
+            shown = problems_for_display(ss["own"].problems, lang=lang)
             st.dataframe(localise_columns(shown, lang), hide_index=True, key="bad_rows")
 
 scenario = None

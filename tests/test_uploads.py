@@ -74,3 +74,17 @@ def test_bad_uploads_say_what_to_fix(data, name, datum, error, match):
 
 def test_the_four_datums_are_offered():
     assert list(DATUM_CHOICES) == ["WGS84", "GCJ02", "BD09", "CGCS2000"]
+
+
+def test_problems_are_worded_in_the_page_language() -> None:
+    import pandas as pd
+
+    from geo.analysis.facilities import PROBLEM_COLUMNS
+    from geo.web.uploads import problems_for_display
+
+    p = pd.DataFrame(
+        [["a.csv", 3, "经度", "not a number", "abc"], ["a.csv", 5, "id", "missing id", ""]],
+        columns=PROBLEM_COLUMNS,
+    )
+    assert problems_for_display(p, lang="zh")["problem"].tolist() == ["不是数字", "缺少编号"]
+    assert problems_for_display(p, lang="en")["problem"].tolist() == ["not a number", "missing id"]

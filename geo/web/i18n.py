@@ -14,6 +14,8 @@ Examples
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from geo.errors import CRSError, GeoDataError
@@ -26,6 +28,7 @@ __all__ = [
     "column_label",
     "error_text",
     "localise_columns",
+    "problem_text",
     "text",
 ]
 
@@ -357,3 +360,48 @@ def error_text(exc: Exception, lang: str) -> str:
         sep = "，" if i == 0 else ", "
         head += f"（{sep.join(where)}）" if i == 0 else f" ({sep.join(where)})"
     return f"{head}：{detail}" if i == 0 else f"{head}: {detail}"
+
+
+#: Chinese wording of the row problems :mod:`geo.analysis.facilities` reports (regex on the
+#: English text -> replacement); the English text stays the library's own.
+_PROBLEMS_ZH: tuple[tuple[str, str], ...] = (
+    (r"^missing coordinate$", "缺少坐标"),
+    (
+        r"^not a number \(decimal comma.*",
+        "不是数字（逗号分隔的文件中用了小数逗号：请改用小数点，或把 CSV 另存为分号分隔）",
+    ),
+    (r"^not a number$", "不是数字"),
+    (
+        r"^longitude and latitude look swapped.*",
+        "经纬度疑似颠倒（湖南约为东经 109–114°、北纬 25–30°）：请交换两列",
+    ),
+    (
+        r"^not longitude/latitude degrees.*",
+        "不是经纬度（可能是投影坐标，单位米）：请注明文件的 EPSG 代码，如 EPSG:4547",
+    ),
+    (r"^outside Hunan province.*", "不在湖南省内：请检查坐标和所选坐标系"),
+    (r"^a Point geometry is expected$", "应为点要素"),
+    (r"^missing id$", "缺少编号"),
+    (r"^duplicate id \(first used on row (\d+)\)$", r"编号重复（第 \1 行已用过）"),
+    (r"^capacity must be a number >= 0$", "容量须为不小于 0 的数字"),
+)
+
+
+def problem_text(problem: str, lang: str) -> str:
+    """Word a facility-row problem in the page language (unknown texts stay unchanged).
+
+    Examples
+    --------
+    >>> problem_text("not a number", "zh")
+    '不是数字'
+    >>> problem_text("duplicate id (first used on row 4)", "zh")
+    '编号重复（第 4 行已用过）'
+    >>> problem_text("not a number", "en")
+    'not a number'
+    """
+    if _index(lang) == 1:
+        return problem
+    for pattern, zh in _PROBLEMS_ZH:
+        if re.match(pattern, problem):
+            return re.sub(pattern, zh, problem)
+    return problem

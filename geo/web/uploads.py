@@ -72,13 +72,15 @@ def read_upload(data: bytes, filename: str, *, datum: str = "WGS84") -> Facility
     return load
 
 
-def problems_for_display(problems: pd.DataFrame) -> pd.DataFrame:
+def problems_for_display(problems: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
     """Bad rows with the row number a user sees in Excel (header = row 1).
 
     Parameters
     ----------
     problems : DataFrame
         :attr:`FacilityLoad.problems`.
+    lang : str
+        ``"zh"`` words the problems in Chinese (:func:`geo.web.i18n.problem_text`).
 
     Returns
     -------
@@ -92,6 +94,9 @@ def problems_for_display(problems: pd.DataFrame) -> pd.DataFrame:
     >>> int(problems_for_display(p).loc[0, "row"])
     3
     """
+    from geo.web.i18n import problem_text
+
     out = problems[["row", "field", "problem", "value"]].copy()
     out["row"] = out["row"].astype(int)
+    out["problem"] = out["problem"].astype(str).map(lambda p: problem_text(p, lang))
     return out.reset_index(drop=True)
