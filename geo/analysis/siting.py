@@ -877,21 +877,7 @@ def greedy_mclp(
     t0 = time.perf_counter()
     cover = sparse.csr_matrix(cover, dtype=bool)
     weight = np.asarray(weight, dtype=float)
-    fixed = np.asarray(fixed, dtype=bool)
-    cand, covered = _split(cover, fixed)
-    sub_t = cover[:, cand].T.tocsr().astype(float)
-    chosen: list[int] = []
-    for _ in range(min(k, len(cand))):
-        if stop is not None and stop(covered):
-            break
-        gains = sub_t @ np.where(covered, 0.0, weight)
-        if chosen:
-            gains[chosen] = -1.0
-        best = int(np.argmax(gains))
-        if gains[best] <= 0:
-            break
-        chosen.append(best)
-        covered = covered | (sub_t[best].toarray().ravel() > 0)
+    chosen, covered = _greedy_picks(cover, weight, fixed, limit=k, stop=stop)
     served = covered.astype(float)
     return Solution(
         "mclp",
@@ -940,30 +926,45 @@ def greedy_lscp(
         pending[:] = (have < goal)[codes]
         return bool((have >= goal).all())
 
-    sol = _rerun_with_pending(cover, weight, fixed, met, pending)
-    sol.model, sol.objective, sol.targets, sol.notes = (
+    chosen, covered = _greedy_picks(cover, weight, fixed, stop=met, counts=pending)
+    sol = Solution(
         "lscp",
-        float(len(sol.chosen)),
-        targets,
-        notes,
+        "greedy",
+        np.array(chosen, dtype=np.int64),
+        float(len(chosen)),
+        covered.astype(float),
+        "heuristic",
+        float("nan"),
     )
+    sol.targets, sol.notes = targets, notes
     sol.seconds = time.perf_counter() - t0
     return sol
 
 
-def _rerun_with_pending(
+def _greedy_picks(
     cover: sparse.csr_matrix,
     weight: NDArray,
     fixed: NDArray,
-    met: Callable[[NDArray], bool],
-    pending: NDArray,
-) -> Solution:
-    """Greedy loop where only units still below target count towards a candidate's gain."""
-    cand, covered = _split(cover, fixed)
+    *,
+    limit: int | None = None,
+    stop: Callable[[NDArray], bool] | None = None,
+    counts: NDArray | None = None,
+) -> tuple[list[int], NDArray]:
+    """Greedy loop shared by MCLP and LSCP: add the candidate covering the most population.
+
+    ``stop`` is asked with the covered mask before each addition; ``counts`` (updated in place
+    by ``stop``) marks the demand that still counts towards a candidate's gain.  Returns the
+    candidates chosen (indices among the non-fixed sites, in order) and the covered mask.
+    """
+    cand, covered = _split(cover, np.asarray(fixed, dtype=bool))
     sub_t = cover[:, cand].T.tocsr().astype(float)
     chosen: list[int] = []
-    while not met(covered) and len(chosen) < len(cand):
-        gains = sub_t @ np.where(covered | ~pending, 0.0, weight)
+    most = len(cand) if limit is None else min(limit, len(cand))
+    while len(chosen) < most:
+        if stop is not None and stop(covered):
+            break
+        ignore = covered if counts is None else covered | ~counts
+        gains = sub_t @ np.where(ignore, 0.0, weight)
         if chosen:
             gains[chosen] = -1.0
         best = int(np.argmax(gains))
@@ -971,16 +972,7 @@ def _rerun_with_pending(
             break
         chosen.append(best)
         covered = covered | (sub_t[best].toarray().ravel() > 0)
-    served = covered.astype(float)
-    return Solution(
-        "lscp",
-        "greedy",
-        np.array(chosen, dtype=np.int64),
-        float(len(chosen)),
-        served,
-        "heuristic",
-        float("nan"),
-    )
+    return chosen, covered
 
 
 def greedy_pmedian(
