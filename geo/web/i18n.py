@@ -27,6 +27,7 @@ __all__ = [
     "TEXT",
     "column_label",
     "error_text",
+    "lang_index",
     "localise_columns",
     "problem_text",
     "text",
@@ -246,7 +247,8 @@ _ERROR_HEAD = {
 }
 
 
-def _index(lang: str) -> int:
+def lang_index(lang: str) -> int:
+    """Position of ``lang`` in the (Chinese, English) label pairs; other values raise."""
     if lang not in LANGS:
         msg = f"unknown language {lang!r}: use 'zh' or 'en'"
         raise ValueError(msg)
@@ -276,7 +278,7 @@ def text(key: str, lang: str, **values: object) -> str:
     ValueError
         For an unknown language.
     """
-    s = TEXT[key][_index(lang)]
+    s = TEXT[key][lang_index(lang)]
     return s.format(**values) if values else s
 
 
@@ -295,7 +297,7 @@ def column_label(column: str, lang: str) -> str:
     str
     """
     pair = COLUMN_LABELS.get(column)
-    return pair[_index(lang)] if pair else column
+    return pair[lang_index(lang)] if pair else column
 
 
 def localise_columns(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -338,7 +340,7 @@ def error_text(exc: Exception, lang: str) -> str:
     >>> error_text(InputError("must be a number", file="a.csv", row=3, field="lon"), "zh")
     '输入有误（文件 a.csv，第 3 行，字段 lon）：must be a number'
     """
-    i = _index(lang)
+    i = lang_index(lang)
     name = next(
         (c.__name__ for c in type(exc).__mro__ if c.__name__ in _ERROR_HEAD),
         "ValueError",
@@ -399,7 +401,7 @@ def problem_text(problem: str, lang: str) -> str:
     >>> problem_text("not a number", "en")
     'not a number'
     """
-    if _index(lang) == 1:
+    if lang_index(lang) == 1:
         return problem
     for pattern, zh in _PROBLEMS_ZH:
         if re.match(pattern, problem):

@@ -27,6 +27,7 @@ from geo.analysis.facilities import facilities_from_layers
 from geo.analysis.siting_plan import SitingResult
 from geo.analysis.siting_report import write_siting_reports
 from geo.analysis.siting_run import site_units
+from geo.web.i18n import lang_index
 from geo.web.search import find_unit
 
 __all__ = [
@@ -78,13 +79,6 @@ _CURVE_LABELS = {
     "gain": ("该设施新增", "Gain of this site"),
     "objective": ("目标值", "Objective"),
 }
-
-
-def _i(lang: str) -> int:
-    if lang not in ("zh", "en"):
-        msg = f"unknown language {lang!r}: use 'zh' or 'en'"
-        raise ValueError(msg)
-    return 0 if lang == "zh" else 1
 
 
 def default_existing_layers(unit: str, point_layers: list[str]) -> list[str]:
@@ -193,7 +187,7 @@ def new_sites(result: SitingResult) -> gpd.GeoDataFrame:
 
 
 def _labelled(frame: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str) -> pd.DataFrame:
-    i = _i(lang)
+    i = lang_index(lang)
     cols = [c for c in labels if c in frame.columns]
     return frame[cols].rename(columns={c: labels[c][i] for c in cols}).reset_index(drop=True)
 
