@@ -557,9 +557,7 @@ def build_map(
         data = prepare_map_data(
             layers, manifest, basemap=basemap, lang=lang, decimals=decimals, simplify_m=simplify_m
         )
-    elif (data.datum, data.lang) != (datum, lang):
-        msg = f"prepared map data is {data.datum}/{data.lang}, the map needs {datum}/{lang}"
-        raise InputError(msg, field="data")
+    _check_data(data, datum, lang)
     ids = [e["id"] for e in data.entries]
     shown = ids if visible is None else [v for v in ids if v in set(visible)]
     m = folium.Map(
@@ -585,19 +583,57 @@ def build_map(
         )
         bounds = unit_bounds or bounds
     bounds = list(focus) if focus is not None else bounds
+    config = _client_config(
+        data,
+        shown,
+        bounds=bounds,
+        lang=lang,
+        notices=notices,
+        view=(focus, center, zoom, search_hit, highlight_unit),
+        store_key=store_key,
+    )
+    _HgClient(config, lang, data.entries_js).add_to(m)
+    for group in groups:  # after the client, which creates the panes
+        group.add_to(m)
+    return m
+
+
+def _check_data(data: MapData, datum: str, lang: str) -> None:
+    """Refuse prepared data made for another datum or language."""
+    if (data.datum, data.lang) != (datum, lang):
+        msg = f"prepared map data is {data.datum}/{data.lang}, the map needs {datum}/{lang}"
+        raise InputError(msg, field="data")
+
+
+def _client_config(
+    data: MapData,
+    shown: list[str],
+    *,
+    bounds: list[float] | None,
+    lang: str,
+    notices: list[str],
+    view: tuple,
+    store_key: str,
+) -> dict[str, Any]:
+    """Build the map client's configuration: layers, first view, texts.
+
+    ``view`` is (focus, centre, zoom, search hit, unit): only such an explicit view request
+    overrides the view the browser kept.
+    """
+    _focus, center, zoom, search_hit, _unit = view
+    ids = [e["id"] for e in data.entries]
     tx = TEXT[lang]
-    config = {
+    return {
         "layers": list(data.entries),
         "visible": shown,
         "visible_token": _token(shown),
-        "bounds": _to_latlng_bounds(bounds, datum) if bounds is not None else None,
+        "bounds": _to_latlng_bounds(bounds, data.datum) if bounds is not None else None,
         "center": list(center) if center else None,
         "zoom": zoom,
-        # only an explicit view request (unit, focus, centre/zoom, hit) overrides the kept view
-        "view_token": _token(focus, center, zoom, search_hit, highlight_unit),
+        "view_token": _token(*view),
         "search_hit": list(search_hit) if search_hit else None,
         "store_key": store_key,
-        "datum": "GCJ-02" if datum == "GCJ02" else "WGS-84",
+        "datum": "GCJ-02" if data.datum == "GCJ02" else "WGS-84",
         "label_zoom": LABEL_ZOOM,
         "minimap_layer": next((i for i in ("cities", "counties") if i in ids), None),
         "layers_open": True,
@@ -605,10 +641,6 @@ def build_map(
         "legend_extra": extra_legend_html(lang),
         "tx": {k: tx[k] for k in _CLIENT_TEXT},
     }
-    _HgClient(config, lang, data.entries_js).add_to(m)
-    for group in groups:  # after the client, which creates the panes
-        group.add_to(m)
-    return m
 
 
 _CLIENT_TEXT: Final = (
