@@ -686,3 +686,55 @@ def test_units_by_any_hunan_name(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, _out, err = _run(capsys, "--units", "火星县", "--out", str(tmp_path))
     assert code == 2
     assert "火星县" in err
+
+
+def test_report_states_position_precision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Yongzhou's network is placed at county seats (approximate) and 脑科医院 is schematic.
+
+    A report over these points must say so per unit and in the method, not present them as sites.
+    """
+    out = tmp_path / "yz"
+    code, _, err = _run(
+        capsys,
+        "--layers",
+        "yz_network",
+        "--units",
+        "永州市",
+        "--out",
+        str(out),
+        "--format",
+        "csv,html",
+    )
+    assert code == 0, err
+    summary = pd.read_csv(out / "coverage_summary.csv", dtype={"unit_id": str}).set_index("name")
+    assert summary.loc["冷水滩区", "facilities_schematic"] == 1  # 永州市脑科医院, a stand-in
+    assert (summary["facilities_approximate"] <= summary["facilities"]).all()
+    assert summary["facilities_approximate"].sum() >= 20
+    method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
+    assert "1 schematic" in method["facility_positions"]
+    assert "indicative" in method["facility_positions"]
+    html = (out / "coverage_report.html").read_text(encoding="utf-8")
+    assert "位置精度" in html and "schematic" in html
+
+
+def test_numeric_columns_of_user_files_stay_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Beds read from a CSV are numbers in the facilities sheet; a code like 007 stays text."""
+    path = tmp_path / "fac.csv"
+    path.write_text(
+        "id,name,lon,lat,beds,code\n007,甲院,112.98,28.19,1500,0731\n008,乙院,112.95,28.22,80.5,0732\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "o"
+    code, _, err = _run(capsys, "--facilities", str(path), "--units", "changsha", "--out", str(out))
+    assert code == 0, err
+    sheet = openpyxl.load_workbook(out / "coverage.xlsx")["facilities"]
+    header = [c.value for c in sheet[1]]
+    beds, code_col, ids = header.index("beds"), header.index("code"), header.index("id")
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert sorted(r[beds] for r in rows) == [80.5, 1500]
+    assert sorted(r[code_col] for r in rows) == ["0731", "0732"]
+    assert sorted(r[ids] for r in rows) == ["007", "008"]

@@ -59,6 +59,7 @@ __all__ = [
     "assign_units",
     "compare",
     "coverage_report",
+    "positions_note",
     "reach_for",
     "read_population_grid",
     "scenario_report",
@@ -429,6 +430,7 @@ def coverage_report(
     if grid is not None:
         step("population grid")
     fac_unit = assign_cells(fx, fy, unit_geoms)
+    fac_precision = _precisions(facilities)
     census, unit_notes = _census_columns(units_m, population_column)
     split = _split_units(unit_geoms, discs, disc_tree, reach_geometry)
     rows, reach_parts, gap_rows, dist_rows = _unit_rows(
@@ -442,6 +444,7 @@ def coverage_report(
         reach=reach,
         time_to_nearest=time_to_nearest,
         fac_unit=fac_unit,
+        fac_precision=fac_precision,
         min_gap_km2=min_gap_km2,
         sample_m=sample_m,
         step=step,
@@ -453,6 +456,7 @@ def coverage_report(
     params = _params(
         reach, metric, set(summary["population_model"]), len(facilities), method_note, sources or {}
     )
+    params["facility_positions"] = positions_note(fac_precision)
     return CoverageResult(
         summary=summary,
         gaps=gaps.to_crs(WGS84),
@@ -477,6 +481,49 @@ def _facilities_with_units(
     unit_ids = unit_ids.astype(str).to_numpy()
     fac_out["unit_id"] = [unit_ids[k] if k >= 0 else "" for k in fac_unit]
     return fac_out
+
+
+def _precisions(facilities: gpd.GeoDataFrame) -> NDArray:
+    """Position precision per facility (``precision`` column; user files without one: "given")."""
+    if "precision" not in facilities:
+        return np.full(len(facilities), "given", dtype=object)
+    return facilities["precision"].fillna("given").astype(str).to_numpy(dtype=object)
+
+
+def positions_note(precision: NDArray) -> str:
+    """Say how precise the facility positions behind a coverage figure are.
+
+    Parameters
+    ----------
+    precision : array of str
+        ``precision`` per facility (geocoded, surveyed, approximate, schematic, given).
+
+    Returns
+    -------
+    str
+        Counts per precision, and a warning when positions are approximate or schematic.
+
+    Examples
+    --------
+    >>> positions_note(np.array(["geocoded", "surveyed", "geocoded"]))
+    '3 facilities: 2 geocoded, 1 surveyed.'
+    >>> "indicative" in positions_note(np.array(["approximate"]))
+    True
+    """
+    values, counts = np.unique(np.asarray(precision, dtype=str), return_counts=True)
+    parts = ", ".join(f"{c} {v}" for v, c in zip(values, counts, strict=True))
+    text = f"{len(precision)} facilities: {parts}."
+    if "approximate" in values:
+        text += (
+            " Approximate positions are within about 5 km of the real site, so coverage around"
+            " them is indicative."
+        )
+    if "schematic" in values:
+        text += (
+            " Schematic positions are stand-ins for a site the plan does not locate; coverage"
+            " around them is schematic."
+        )
+    return text
 
 
 def _straight_line_time(tree: cKDTree, reach: Reach) -> Callable[[NDArray, NDArray], NDArray]:
@@ -514,6 +561,7 @@ def _unit_rows(
     reach: Reach,
     time_to_nearest: Callable[[NDArray, NDArray], NDArray],
     fac_unit: NDArray,
+    fac_precision: NDArray,
     min_gap_km2: float,
     sample_m: float,
     step: _ProgressFn,
@@ -539,9 +587,14 @@ def _unit_rows(
         )
         census_note = unit_notes[k] if up.model == "census_uniform" else ""  # census figures
         note = "; ".join(n for n in (census_note, up.note) if n)
+        here = fac_precision[fac_unit == k]
         rows.append(
-            _summary_row(uid, uname, geom.area, covered.area, parts, up, int((fac_unit == k).sum()))
-            | {"population_note": note}
+            _summary_row(uid, uname, geom.area, covered.area, parts, up, len(here))
+            | {
+                "facilities_approximate": int((here == "approximate").sum()),
+                "facilities_schematic": int((here == "schematic").sum()),
+                "population_note": note,
+            }
         )
         step(f"unit {uname}")
     return rows, reach_parts, gap_rows, dist_rows

@@ -22,9 +22,11 @@ import base64
 import html
 import io
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Final
 
 import geopandas as gpd
 import matplotlib
@@ -66,6 +68,8 @@ _SUMMARY_LABELS = {
     "population_covered_pct": "人口覆盖率 population covered (%)",
     "facilities": "设施数 facilities",
     "facilities_per_10k": "每万人设施数 per 10,000",
+    "facilities_approximate": "其中位置近似 approximate positions",
+    "facilities_schematic": "其中示意位置 schematic positions",
     "gaps": "盲区数 gaps",
     "largest_gap_km2": "最大盲区 largest gap (km²)",
     "minutes_mean": "平均时间 mean (min)",
@@ -201,7 +205,28 @@ def _flat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     for col in out.columns:
         if out[col].map(lambda v: isinstance(v, (list, dict))).any():
             out[col] = out[col].astype(str)
+        elif _numeric_text(out[col]) and col not in _CODE_COLUMNS:
+            out[col] = pd.to_numeric(out[col])
     return out
+
+
+#: Columns that hold codes (kept as text even when they look like numbers).
+_CODE_COLUMNS: Final = frozenset({"id", "unit_id", "adcode", "county", "dev_zone_code"})
+_NUMBER: Final = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+
+
+def _numeric_text(column: pd.Series) -> bool:
+    """Tell whether every value of a text column is a plain number (as read from a CSV: '1500').
+
+    Values with a leading zero (``"007"``) or other text keep the column as text.
+    """
+    if not (column.dtype == object or pd.api.types.is_string_dtype(column)):
+        return False
+    values = column.dropna()
+    values = values[values.astype(str).str.strip() != ""]
+    return bool(len(values)) and all(
+        isinstance(v, str) and _NUMBER.fullmatch(v.strip()) for v in values
+    )
 
 
 def _write_xlsx(
@@ -349,6 +374,7 @@ def _write_html(
         f"<h1>{e(title)}</h1>",
         f"<p>{e(result.params.get('method', ''))}</p>",
         f"<p><b>Population:</b> {e(result.params.get('population_assumption', ''))}</p>",
+        f"<p><b>Positions 位置精度:</b> {e(result.params.get('facility_positions', ''))}</p>",
         f"<img alt='coverage map' src='data:image/png;base64,{images['map']}'>",
         "<h2>Per unit 分区统计</h2>",
         _table_html(result.summary.rename(columns=_SUMMARY_LABELS)),

@@ -185,6 +185,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "population_covered_pct": ("人口覆盖率 (%)", "Population covered (%)"),
     "facilities": ("设施数", "Facilities"),
     "facilities_per_10k": ("每万人设施数", "Facilities per 10,000 people"),
+    "facilities_approximate": ("其中位置近似", "of which approximate positions"),
+    "facilities_schematic": ("其中示意位置", "of which schematic positions"),
     "gaps": ("未覆盖片区数", "Uncovered patches"),
     "largest_gap_km2": ("最大未覆盖片区 (km²)", "Largest uncovered patch (km²)"),
     "minutes_mean": ("到最近设施平均时间 (分钟)", "Mean minutes to nearest facility"),
