@@ -230,13 +230,13 @@ if "view" in ss and ss["view"] is None and ss.get("unit") in set(units["adcode"]
     ss["view"] = view_for_bounds(tuple(find_unit(units, ss["unit"]).total_bounds))
 
 
-def _mode_changed() -> None:
-    ss["speed"] = speed_for(ss["mode"])
+def _mode_changed(key: str) -> None:
+    ss["speed"] = speed_for(ss[key])
 
 
-def _unit_changed() -> None:
-    if ss["unit"]:
-        ss["view"] = view_for_bounds(tuple(find_unit(units, ss["unit"]).total_bounds))
+def _unit_changed(key: str) -> None:
+    if ss[key]:
+        ss["view"] = view_for_bounds(tuple(find_unit(units, ss[key]).total_bounds))
 
 
 def _go(bounds: tuple[float, float, float, float], tag: object) -> None:
@@ -256,16 +256,35 @@ def tx(key: str, **kw: object) -> str:
     return text(key, lang, **kw)
 
 
+def lkey(name: str, default: object = None) -> str:
+    """Widget key of a choice whose labels follow the language; its value lives in ``ss[name]``.
+
+    Streamlit keeps a radio/selectbox/multiselect choice by its label, so after a language switch
+    the old label would come back as an unknown value ('步行' for walk). Each language therefore
+    has a widget of its own, started from the value chosen in the other (see :func:`keep`).
+    """
+    key = f"{name}@{lang}"
+    if key not in ss and (name in ss or default is not None):
+        ss[key] = ss.get(name, default)
+    return key
+
+
+def keep(name: str, value: object) -> object:
+    """Remember a language-dependent widget's value under its language-free name."""
+    ss[name] = value
+    return value
+
+
 st.title(tx("title"))
 
 # ---- sidebar: basemap, search, unit, coverage -----------------------------------------------
 # Layers are switched on and off in the map's own control (in the browser, no rerun); the share
 # link's ``layers`` is the set switched on when the map first loads.
 visible = [lid for lid in all_ids if lid in set(ss["layers0"])]
-basemap = st.sidebar.selectbox(
-    tx("basemap"), list(BASEMAPS), key="basemap",
+basemap = keep("basemap", st.sidebar.selectbox(
+    tx("basemap"), list(BASEMAPS), key=lkey("basemap"),
     format_func=lambda b: BASEMAPS[b][0 if lang == "zh" else 1],
-)  # fmt: skip
+))  # fmt: skip
 datum = "GCJ02" if basemap in GCJ02_BASEMAPS else "WGS84"
 tianditu_key = st.sidebar.text_input(tx("key"), type="password") if basemap == "tianditu" else None
 
@@ -276,13 +295,14 @@ if query:
     if hits.empty:
         st.sidebar.info(tx("no_hit"))
     else:
-        if st.session_state.get("hit_query") != query:  # a new query starts at its first hit
-            st.session_state.pop("hit", None)
-            st.session_state["hit_query"] = query
-        pick = st.sidebar.selectbox(
-            tx("hits"), hits.index, key="hit",
+        if ss.get("hit_query") != query:  # a new query starts at its first hit
+            for k in ("hit", "hit@zh", "hit@en"):
+                ss.pop(k, None)
+            ss["hit_query"] = query
+        pick = keep("hit", st.sidebar.selectbox(
+            tx("hits"), hits.index, key=lkey("hit"),
             format_func=lambda i: hits.at[i, "label"],  # "name · readable layer name"
-        )  # fmt: skip
+        ))  # fmt: skip
         h = hits.loc[pick]
         _go((h.minx, h.miny, h.maxx, h.maxy), ("hit", query, pick))
         found = layers[h.layer]
@@ -296,24 +316,25 @@ names = {
 }
 if ss.get("unit") not in unit_options:
     ss["unit"] = ""
-unit = st.sidebar.selectbox(
-    tx("unit"), unit_options, key="unit", on_change=_unit_changed,
-    format_func=lambda a: names.get(a, tx("none")),
-)  # fmt: skip
+unit = keep("unit", st.sidebar.selectbox(
+    tx("unit"), unit_options, key=(k_unit := lkey("unit")), on_change=_unit_changed,
+    args=(k_unit,), format_func=lambda a: names.get(a, tx("none")),
+))  # fmt: skip
 
 st.sidebar.header(tx("cov"))
 pts = point_layers(manifest)
 ss["cov_layers"] = [c for c in ss.get("cov_layers", []) if c in pts]
-cov_layers = st.sidebar.multiselect(
-    tx("cov_layers"), pts, key="cov_layers", placeholder=tx("choose"),
+cov_layers = keep("cov_layers", st.sidebar.multiselect(
+    tx("cov_layers"), pts, key=lkey("cov_layers"), placeholder=tx("choose"),
     format_func=lambda i: layer_label(next(m for m in manifest["layers"] if m["id"] == i), lang),
-)  # fmt: skip
+))  # fmt: skip
 goals = st.sidebar.checkbox(tx("goals_as_fac"), key="goals")
 use_own = "own" in ss and st.sidebar.checkbox(tx("use_own"), key="use_own", value=True)
-mode = st.sidebar.radio(
-    tx("mode"), list(MODE_SPEEDS), key="mode", horizontal=True, on_change=_mode_changed,
+mode = keep("mode", st.sidebar.radio(
+    tx("mode"), list(MODE_SPEEDS), key=(k_mode := lkey("mode")), horizontal=True,
+    on_change=_mode_changed, args=(k_mode,),
     format_func=lambda k: getattr(MODE_SPEEDS[k], f"label_{lang}"),
-)  # fmt: skip
+))  # fmt: skip
 st.sidebar.caption(MODE_SPEEDS[mode].source)
 minutes = st.sidebar.number_input(tx("minutes"), 1.0, 240.0, step=1.0, key="minutes")
 speed = st.sidebar.number_input(tx("speed"), 0.5, 200.0, step=0.5, key="speed")
@@ -397,13 +418,10 @@ with tab_table:
             pd.DataFrame({c: options if c == field else "" for c in table_all.columns}),
             layer_names=names_by_id, plan_titles=_plan_titles(), lang=lang,
         )[field].tolist()  # fmt: skip
-        filters[field] = col.multiselect(
-            tx(label),
-            options,
-            key=f"f_{field}",
-            placeholder=tx("choose"),
+        filters[field] = keep(f"f_{field}", col.multiselect(
+            tx(label), options, key=lkey(f"f_{field}"), placeholder=tx("choose"),
             format_func=dict(zip(options, words, strict=True)).get,
-        )
+        ))  # fmt: skip
     table = filter_attributes(
         table_all,
         layers=filters["layer"], kinds=filters["kind"], precisions=filters["precision"],
@@ -422,10 +440,10 @@ with tab_table:
         _go((r.lon - 0.02, r.lat - 0.02, r.lon + 0.02, r.lat + 0.02), ("row", r.layer, r.id))
 
 with tab_own:
-    up_datum = st.selectbox(
-        tx("datum"), list(DATUM_CHOICES), key="up_datum",
+    up_datum = keep("up_datum", st.selectbox(
+        tx("datum"), list(DATUM_CHOICES), key=lkey("up_datum"),
         format_func=lambda d: DATUM_CHOICES[d][0 if lang == "zh" else 1],
-    )  # fmt: skip
+    ))  # fmt: skip
     upload = st.file_uploader(tx("upload"), type=["csv", "xlsx", "geojson", "json", "gpkg"])
     if upload is not None:
         tag = (upload.file_id, up_datum)
@@ -504,30 +522,32 @@ with tab_site:
     else:
         models = dict(zip(MODELS, tx("site_models").split("|"), strict=True))
         c1, c2, c3 = st.columns(3)
-        s_model = c1.selectbox(tx("site_model"), list(MODELS), key="site_model",
-                               format_func=models.get)  # fmt: skip
+        s_model = keep("site_model", c1.selectbox(
+            tx("site_model"), list(MODELS), key=lkey("site_model"), format_func=models.get
+        ))  # fmt: skip
         if s_model == "lscp":
             s_target = c2.slider(tx("site_target"), 10, 100, 90, 5, key="site_target") / 100
             s_k = 5
         else:
             s_k = int(c2.number_input(tx("site_k"), 1, 50, 5, key="site_k"))
             s_target = 0.9
-        s_mode = c3.selectbox(
-            tx("mode"), list(MODE_SPEEDS), key="site_mode",
+        s_mode = keep("site_mode", c3.selectbox(
+            tx("mode"), list(MODE_SPEEDS), key=lkey("site_mode"),
             format_func=lambda m: getattr(MODE_SPEEDS[m], f"label_{lang}"),
-        )  # fmt: skip
+        ))  # fmt: skip
         c4, c5, c6 = st.columns(3)
         s_min = float(c4.number_input(tx("minutes"), 1.0, 120.0, 15.0, 1.0, key="site_minutes"))
         s_grid = float(c5.number_input(tx("site_grid"), 200, 5000, 1000, 100, key="site_grid"))
         solvers = dict(zip(SOLVERS, tx("site_solvers").split("|"), strict=True))
-        s_solver = c6.selectbox(tx("site_solver"), list(SOLVERS), key="site_solver",
-                                format_func=solvers.get)  # fmt: skip
+        s_solver = keep("site_solver", c6.selectbox(
+            tx("site_solver"), list(SOLVERS), key=lkey("site_solver"), format_func=solvers.get
+        ))  # fmt: skip
         lnames = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
-        s_exist = st.multiselect(
-            tx("site_existing"), pts, default=default_existing_layers(unit, pts),
-            key=f"site_existing_{unit}", placeholder=tx("choose"),
+        s_exist = keep(f"site_existing_{unit}", st.multiselect(
+            tx("site_existing"), pts, placeholder=tx("choose"),
+            key=lkey(f"site_existing_{unit}", default_existing_layers(unit, pts)),
             format_func=lambda i: lnames[i],
-        )  # fmt: skip
+        ))  # fmt: skip
         st.caption(MODE_SPEEDS[s_mode].source)
         if st.button(tx("site_run"), key="site_run", type="primary"):
             ss["site_params"] = (

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.data.layers import layer_ids, load_layers, load_manifest
+from geo.settings import MODE_SPEEDS
 from geo.web.attributes import facility_points
 from geo.web.i18n import COLUMN_LABELS
 from geo.web.search import unit_coverage
@@ -38,7 +39,7 @@ def test_default_page_chinese_all_layers_on_and_toggled_in_the_map():
     # layers are switched in the map's own control (no rerun), not by sidebar checkboxes
     assert not [cb for cb in at.sidebar.checkbox if cb.key.startswith("lyr_")]
     assert at.session_state["layers0"] == tuple(layer_ids(manifest))
-    assert at.sidebar.selectbox(key="basemap").value == "offline"
+    assert at.sidebar.selectbox(key="basemap@zh").value == "offline"
     assert at.sidebar.number_input(key="minutes").value == 15.0
 
 
@@ -70,11 +71,11 @@ def test_query_string_restores_view():
     )
     assert not at.exception
     assert set(at.session_state["layers0"]) == {"cs_medical", "counties"}
-    assert at.sidebar.selectbox(key="unit").value == "430103"
-    assert at.sidebar.selectbox(key="basemap").value == "light"
-    assert at.sidebar.radio(key="mode").value == "bike"
+    assert at.sidebar.selectbox(key="unit@zh").value == "430103"
+    assert at.sidebar.selectbox(key="basemap@zh").value == "light"
+    assert at.sidebar.radio(key="mode@zh").value == "bike"
     assert at.sidebar.number_input(key="minutes").value == 10.0
-    assert at.sidebar.multiselect(key="cov_layers").value == ["cs_medical"]
+    assert at.sidebar.multiselect(key="cov_layers@zh").value == ["cs_medical"]
     labels = [m.label for m in at.metric]
     assert "面积覆盖率" in labels and "人口" in labels
     assert any("均匀分布" in c.value for c in at.caption)
@@ -84,7 +85,7 @@ def test_search_lists_hits():
     at = _run()
     at.sidebar.text_input(key="q").input("湘雅").run()
     assert not at.exception
-    opts = at.sidebar.selectbox(key="hit").options
+    opts = at.sidebar.selectbox(key="hit@zh").options
     assert any("湘雅" in o for o in opts)
 
 
@@ -121,7 +122,7 @@ def _expected_share(mode: str) -> str:
 def test_choosing_mode_sets_its_speed_and_coverage(mode, kmh):
     at = _run(TIANXIN)
     walk_share = _metric(at, "面积覆盖率")
-    at.sidebar.radio(key="mode").set_value(mode).run()
+    at.sidebar.radio(key="mode@zh").set_value(mode).run()
     assert not at.exception
     assert at.sidebar.number_input(key="speed").value == kmh
     assert _metric(at, "面积覆盖率") == _expected_share(mode) != walk_share
@@ -131,7 +132,7 @@ def test_choosing_mode_sets_its_speed_and_coverage(mode, kmh):
 def test_link_and_page_agree_on_drive():
     via_link = _run({**TIANXIN, "mode": "drive"})
     via_page = _run(TIANXIN)
-    via_page.sidebar.radio(key="mode").set_value("drive").run()
+    via_page.sidebar.radio(key="mode@zh").set_value("drive").run()
     assert via_link.sidebar.number_input(key="speed").value == 30.0
     assert _metric(via_link, "面积覆盖率") == _metric(via_page, "面积覆盖率")
     assert _metric(via_link, "面积覆盖率") == _expected_share("drive")
@@ -153,7 +154,7 @@ def test_share_link_keeps_zoom_and_centre():
 
 def test_selecting_a_unit_moves_the_view_into_the_link():
     at = _run()
-    at.sidebar.selectbox(key="unit").set_value("430103").run()
+    at.sidebar.selectbox(key="unit@zh").set_value("430103").run()
     lat, lon = (float(v) for v in _param(at, "c").split(","))
     assert 28.0 < lat < 28.2 and 112.9 < lon < 113.1
     assert 10 <= int(_param(at, "z")) <= 14
@@ -168,12 +169,12 @@ def test_pdf_of_previous_unit_is_never_offered():
     at.button(key="make_pdf").click().run()
     assert not at.exception
     assert "下载 PDF" in _labels(at)
-    at.sidebar.selectbox(key="unit").set_value("430104").run()
+    at.sidebar.selectbox(key="unit@zh").set_value("430104").run()
     assert "下载 PDF" not in _labels(at)  # 天心区's PDF is not offered for 岳麓区
     at.button(key="make_pdf").click().run()
     assert "下载 PDF" in _labels(at)
     assert any(c.value.endswith("岳麓区 · A4 · landscape") for c in at.caption)
-    at.sidebar.radio(key="mode").set_value("drive").run()
+    at.sidebar.radio(key="mode@zh").set_value("drive").run()
     assert "下载 PDF" not in _labels(at)  # the coverage shown changed
 
 
@@ -209,7 +210,7 @@ def test_attribute_table_filters_and_hides_schematic_and_goals():
     shown = at.dataframe(key="attr").value
     assert 0 < len(shown) < total
     assert "示意" not in set(shown["位置精度"]) and "goal" not in set(shown["类别"])
-    at.multiselect(key="f_precision").set_value(["geocoded"]).run()
+    at.multiselect(key="f_precision@zh").set_value(["geocoded"]).run()
     assert set(at.dataframe(key="attr").value["位置精度"]) == {"地理编码"}
     assert "医疗资源（专栏2）" in set(at.dataframe(key="attr").value["图层"])
 
@@ -259,7 +260,7 @@ def test_siting_tab_asks_for_a_unit_first():
 def test_siting_tab_runs_mclp_k2_for_furong():
     at = _run({"unit": "430102"})
     assert not at.exception
-    assert at.multiselect(key="site_existing_430102").value == ["cs_medical"]
+    assert at.multiselect(key="site_existing_430102@zh").value == ["cs_medical"]
     at.number_input(key="site_k").set_value(2)
     at.button(key="site_run").click().run()
     assert not at.exception
@@ -281,9 +282,9 @@ def test_siting_tab_runs_mclp_k2_for_furong():
 
 def test_siting_tab_in_english_lscp_greedy():
     at = _run({"unit": "430102", "lang": "en"})
-    at.selectbox(key="site_model").set_value("lscp")
+    at.selectbox(key="site_model@en").set_value("lscp")
     at.run()
-    at.selectbox(key="site_solver").set_value("greedy")
+    at.selectbox(key="site_solver@en").set_value("greedy")
     at.button(key="site_run").click().run()
     assert not at.exception
     sites = next(d.value for d in at.dataframe if "Gain (people)" in d.value.columns)
@@ -298,10 +299,31 @@ def test_any_hunan_county_can_be_picked_with_its_census_population():
     # 岳阳楼区 (430602) lies outside Changsha and Yongzhou; 冷水滩区 holds 永州经开区's residents
     at = _run({"unit": "430602", "cov": "provincial"})
     assert not at.exception
-    assert at.sidebar.selectbox(key="unit").value == "430602"
-    assert "430602" in at.sidebar.selectbox(key="unit").options or any(
-        "岳阳楼区" in o for o in at.sidebar.selectbox(key="unit").options
+    assert at.sidebar.selectbox(key="unit@zh").value == "430602"
+    assert "430602" in at.sidebar.selectbox(key="unit@zh").options or any(
+        "岳阳楼区" in o for o in at.sidebar.selectbox(key="unit@zh").options
     )
-    assert len(at.sidebar.selectbox(key="unit").options) == 123  # 122 counties + none
+    assert len(at.sidebar.selectbox(key="unit@zh").options) == 123  # 122 counties + none
     at = _run({"unit": "431103"})
     assert not at.exception
+
+
+def test_language_switch_keeps_every_choice():
+    """Switching 中文 → English keeps mode, unit, basemap and layers (Streamlit keeps choices by
+    label; the page once read the Chinese label '驾车' back as an unknown mode and crashed)."""
+    at = _run({**TIANXIN, "basemap": "light"})
+    at.sidebar.radio(key="mode@zh").set_value("drive").run()
+    at.multiselect(key="f_precision@zh").set_value(["geocoded"]).run()
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert not at.exception
+    assert at.sidebar.radio(key="mode@en").value == "drive"
+    assert at.sidebar.radio(key="mode@en").options == [s.label_en for s in MODE_SPEEDS.values()]
+    assert at.sidebar.selectbox(key="unit@en").value == "430103"
+    assert at.sidebar.selectbox(key="basemap@en").value == "light"
+    assert at.sidebar.multiselect(key="cov_layers@en").value == ["cs_medical"]
+    assert at.multiselect(key="f_precision@en").value == ["geocoded"]
+    assert at.sidebar.number_input(key="speed").value == 30.0
+    assert _param(at, "mode") == "drive" and _param(at, "lang") == "en"
+    at.sidebar.radio(key="lang").set_value("zh").run()
+    assert not at.exception
+    assert at.sidebar.radio(key="mode@zh").value == "drive"
