@@ -876,7 +876,8 @@ def _unit_population(
             else np.zeros(0)
         )
         total = float(pop.sum())
-        return _UnitPop(total, total - float(pop[out].sum()), times, pop, gap_pop, grid.model, "")
+        covered = total - float(pop[out].sum())
+        return _UnitPop(total, covered, times, pop, gap_pop, grid.model, grid.notes[k])
     area = geom.area
     sx, sy = sample_unit(geom, sample_m)
     share = census / area if area > 0 else math.nan
