@@ -21,8 +21,10 @@ from geo.analysis.candidates import (
     mask_candidates,
 )
 from geo.analysis.coverage import reach_for
+from geo.analysis.network import RoadNetwork
 from geo.analysis.population import PopulationGrid
 from geo.analysis.siting_demand import census_uniform_demand, demand_from_grid
+from geo.analysis.siting_network import MAX_SNAP_M
 from geo.analysis.siting_plan import SitingResult, plan_sites
 from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
@@ -155,6 +157,8 @@ def site_units(
     curve_k: int | None = None,
     sources: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    network: RoadNetwork | None = None,
+    max_snap_m: float = MAX_SNAP_M,
 ) -> SitingResult:
     """Propose new facility sites for the units (MCLP, LSCP or p-median).
 
@@ -195,6 +199,11 @@ def site_units(
         Provenance labels copied into the result's parameters.
     progress : callable, optional
         Called with a short label after each step.
+    network : RoadNetwork, optional
+        Road graph read for ``mode`` (:func:`geo.analysis.network.read_network`): reach over
+        the roads instead of the straight line.
+    max_snap_m : float
+        With a network: largest straight access leg from a point to its nearest road node.
 
     Returns
     -------
@@ -242,4 +251,6 @@ def site_units(
         excluded=excluded,
         sources=sources,
         progress=progress,
+        network=network,
+        max_snap_m=max_snap_m,
     )
