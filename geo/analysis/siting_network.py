@@ -34,7 +34,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo.analysis.coverage import Reach
-from geo.analysis.network import RoadNetwork
+from geo.analysis.network import RoadNetwork, resident_graph
 from geo.errors import InputError
 from geo.settings import WGS84
 
@@ -44,7 +44,6 @@ __all__ = [
     "NetworkTimes",
     "Snap",
     "pmedian_costs",
-    "resident_graph",
     "snap_points",
 ]
 
@@ -109,36 +108,6 @@ def snap_points(network: RoadNetwork, xy: NDArray, *, max_snap_m: float = MAX_SN
         return Snap(np.zeros(0, np.int64), np.zeros(0), float(max_snap_m))
     gap, node = cKDTree(network.node_xy).query(np.asarray(xy, dtype=float), k=1, workers=-1)
     return Snap(np.asarray(node, np.int64), np.asarray(gap, float), float(max_snap_m))
-
-
-def resident_graph(network: RoadNetwork) -> sparse.csr_matrix:
-    """CSR matrix of the *reversed* road graph: entry ``[b, a]`` = length of arc ``a -> b``.
-
-    A search from a site on this matrix finds the road distance from every node *to* the site.
-    Parallel arcs keep the shortest (a sparse constructor would add them up); self-loops are
-    dropped; zero lengths become a tiny positive weight (an explicit zero reads as no arc).
-
-    Parameters
-    ----------
-    network : RoadNetwork
-        The road graph (one-way edges only ``u -> v``).
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix (n_nodes, n_nodes)
-    """
-    two = np.ones(len(network.u), dtype=bool) if network.oneway is None else ~network.oneway
-    a = np.concatenate([network.u, network.v[two]])
-    b = np.concatenate([network.v, network.u[two]])
-    w = np.maximum(np.concatenate([network.length, network.length[two]]), _EPS)
-    keep = a != b
-    rows, cols, w = b[keep], a[keep], w[keep]
-    order = np.lexsort((w, cols, rows))
-    rows, cols, w = rows[order], cols[order], w[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    n = network.n_nodes
-    return sparse.csr_matrix((w[first], (rows[first], cols[first])), shape=(n, n))
 
 
 def pmedian_costs(minutes: NDArray) -> tuple[NDArray, NDArray[np.bool_], float]:
