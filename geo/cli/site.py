@@ -330,7 +330,12 @@ def run(args: argparse.Namespace) -> int:
         **({"max_snap_m": args.max_snap_m} if args.max_snap_m is not None else {}),
     )
     written = write_siting_reports(
-        result, args.out, formats=formats, units=units, radius_m=reach.radius_m
+        result,
+        args.out,
+        formats=formats,
+        units=units,
+        # straight-line reach discs only: a road reach is no circle
+        radius_m=reach.radius_m if network is None else None,
     )
     step("outputs")
     bar.close()
