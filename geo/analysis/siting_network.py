@@ -43,6 +43,7 @@ __all__ = [
     "MAX_SNAP_M",
     "NetworkTimes",
     "Snap",
+    "check_near_roads",
     "pmedian_costs",
     "snap_points",
 ]
@@ -186,9 +187,7 @@ class NetworkTimes:
             When no demand point lies within ``max_snap_m`` of the roads (an extract of another
             area); the message names the OSM file.
         """
-        demand = snap_points(network, demand_xy, max_snap_m=max_snap_m)
-        if len(demand.gap_m) and not demand.on.any():
-            _raise_elsewhere(network, demand_xy, max_snap_m)
+        demand = check_near_roads(network, demand_xy, max_snap_m=max_snap_m)
         sites = snap_points(network, site_xy, max_snap_m=max_snap_m)
         return cls(network, reach, demand, sites, resident_graph(network))
 
@@ -350,8 +349,32 @@ def _cat(parts: list[NDArray], dtype: type) -> NDArray:
     return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
 
-def _raise_elsewhere(network: RoadNetwork, demand_xy: NDArray, max_snap_m: float) -> None:
-    """Stop: the OSM file's roads are nowhere near the demand (an extract of another area)."""
+def check_near_roads(
+    network: RoadNetwork, demand_xy: NDArray, *, max_snap_m: float = MAX_SNAP_M
+) -> Snap:
+    """Snap the demand; stop when none of it lies near the roads (an extract of another area).
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    demand_xy : ndarray (n, 2)
+        Demand coordinates in ``network.crs``.
+    max_snap_m : float
+        Largest access leg (m).
+
+    Returns
+    -------
+    Snap
+        The demand's snapping.
+
+    Raises
+    ------
+    InputError
+        Naming the OSM file, its extent and the demand's, when no point is within reach.
+    """
+    snap = snap_points(network, demand_xy, max_snap_m=max_snap_m)
+    if len(snap.gap_m) == 0 or snap.on.any():
+        return snap
     nodes = gpd.GeoSeries(gpd.points_from_xy(*network.node_xy.T), crs=network.crs).to_crs(WGS84)
     x0, y0, x1, y1 = nodes.total_bounds
     dem = gpd.GeoSeries(gpd.points_from_xy(*np.asarray(demand_xy).T), crs=network.crs)

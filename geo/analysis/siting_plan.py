@@ -40,7 +40,13 @@ from geo.analysis.siting import (
     unit_served,
 )
 from geo.analysis.siting_demand import CENSUS_MODEL, MODEL_TEXT
-from geo.analysis.siting_network import MAX_SNAP_M, NetworkTimes, pmedian_costs, snap_points
+from geo.analysis.siting_network import (
+    MAX_SNAP_M,
+    NetworkTimes,
+    check_near_roads,
+    pmedian_costs,
+    snap_points,
+)
 from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
 from geo.settings import WGS84
@@ -605,7 +611,8 @@ def plan_sites(
     """
     _check_inputs(demand, candidates, existing, model, k, target, solver)
     crs = metric_crs_for(demand) if network is None else network.crs
-    if network is not None:
+    if network is not None:  # roads of another area: say so before anything else
+        check_near_roads(network, _xy(demand, crs), max_snap_m=max_snap_m)
         candidates, excluded = _on_network(candidates, excluded, network, max_snap_m)
     inst = _instance(
         demand,
