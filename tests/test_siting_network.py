@@ -303,3 +303,18 @@ def test_network_models_match_spopt(seed: int) -> None:
     lscp = plan_sites(demand, cands, reach=wide, model="lscp", target=1.0, curve_k=0, network=net)
     ref = _spopt_solve(locate.LSCP, cost, wide.minutes)
     assert lscp.solution.objective == pytest.approx(ref)
+
+
+def test_site_units_rejects_a_network_read_for_another_mode(test_pbf: Path) -> None:
+    from shapely.geometry import box
+
+    from geo.analysis.siting_run import site_units
+
+    walk = read_network(test_pbf, mode="walk")
+    units = gpd.GeoDataFrame(
+        {"adcode": ["h1"], "name": ["Helsinki test"], "population": [1000.0]},
+        geometry=[box(26.932, 60.522, 26.968, 60.538)],
+        crs="EPSG:4326",
+    )
+    with pytest.raises(InputError, match=r"test.osm.pbf, field 'mode': .*read for 'walk'"):
+        site_units(units, mode="drive", network=walk)

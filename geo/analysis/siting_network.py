@@ -121,18 +121,20 @@ def pmedian_costs(minutes: NDArray) -> tuple[NDArray, NDArray[np.bool_], float]:
     Parameters
     ----------
     minutes : ndarray (n_demand, n_sites)
-        Network minutes, ``inf`` without a path.
+        Network minutes, ``inf`` without a path; overwritten in place (it may be large).
 
     Returns
     -------
     (ndarray, ndarray of bool, float)
-        Finite costs, the demand points no site reaches, and the penalty in minutes.
+        Finite costs (``minutes`` itself), the demand points no site reaches, and the penalty
+        in minutes.
     """
-    finite = np.isfinite(minutes)
-    none = ~finite.any(axis=1)
-    longest = float(minutes[finite].max()) if finite.any() else 0.0
+    missing = ~np.isfinite(minutes)
+    none = missing.all(axis=1)
+    longest = float(np.max(minutes, where=~missing, initial=0.0))
     penalty = max(UNREACHABLE_FACTOR * longest, 1.0)
-    return np.where(finite, minutes, penalty), none, penalty
+    minutes[missing] = penalty
+    return minutes, none, penalty
 
 
 @dataclass

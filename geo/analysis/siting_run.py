@@ -28,6 +28,7 @@ from geo.analysis.siting_network import MAX_SNAP_M
 from geo.analysis.siting_plan import SitingResult, plan_sites
 from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
+from geo.settings import MODE_SPEEDS
 
 __all__ = ["existing_near", "site_units"]
 
@@ -133,6 +134,16 @@ def _fixed_existing(
     return fixed
 
 
+def _check_network_mode(network: RoadNetwork | None, mode: str) -> None:
+    """Stop when the road network was read for another mode (its profile starts 'mode:')."""
+    if network is None:
+        return
+    read_for = network.profile.split(":", 1)[0]
+    if read_for in MODE_SPEEDS and read_for != mode:
+        msg = f"the road network was read for {read_for!r}, not {mode!r}: read it for {mode!r}"
+        raise InputError(msg, file=network.source, field="mode")
+
+
 def site_units(
     units: gpd.GeoDataFrame,
     *,
@@ -216,6 +227,7 @@ def site_units(
     """
     require_crs(units, name="units")
     reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
+    _check_network_mode(network, reach.mode)
     sources = dict(sources or {})
     demand = _demand(
         units,
