@@ -332,8 +332,14 @@ class NetworkTimes:
             "network_profile": f"{net.profile}; {net.n_nodes:,} nodes, {len(net.u):,} edges"
             + (f", {oneway:,} one-way" if oneway else ""),
             "network_direction": "from the resident to the facility (the trip a resident "
-            "makes; searches run on the reversed graph, so one-way streets count in the "
-            "direction a resident drives them)",
+            "makes; searches run on the reversed graph"
+            + (
+                ", so one-way streets count in the direction a resident drives them)"
+                if net.directed
+                else "; this graph is undirected, so both directions take the same time)"
+            ),
+            "network_mean_minutes": "per-unit mean minutes are population-weighted over the "
+            "people with a road path to an open site",
             "snapping": "each demand point, candidate and existing facility joins its nearest "
             f"road node in a straight line; both access legs are added at {r.speed_kmh:g} km/h; "
             f"points farther than {self.demand.max_snap_m:g} m from every node are off the "
