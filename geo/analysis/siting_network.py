@@ -326,7 +326,8 @@ class NetworkTimes:
         r = self.reach
         return {
             "reach": f"road network: shortest road path within {r.minutes:g} min "
-            f"({r.radius_m:,.0f} m at {r.speed_kmh:g} km/h), scipy.sparse.csgraph.dijkstra",
+            f"({r.radius_m:,.0f} m at {r.speed_kmh:g} km/h), scipy.sparse.csgraph.dijkstra; "
+            f"lengths in {net.crs.name}",
             "reach_kind": "network",
             "network_file": net.source,
             "network_profile": f"{net.profile}; {net.n_nodes:,} nodes, {len(net.u):,} edges"
