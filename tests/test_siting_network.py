@@ -318,3 +318,35 @@ def test_site_units_rejects_a_network_read_for_another_mode(test_pbf: Path) -> N
     )
     with pytest.raises(InputError, match=r"test.osm.pbf, field 'mode': .*read for 'walk'"):
         site_units(units, mode="drive", network=walk)
+
+
+def test_chunked_searches_and_shared_nodes_give_the_same_times(
+    test_pbf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geo.analysis.siting_network as sn
+
+    net = read_network(test_pbf, mode="drive")
+    rng = np.random.default_rng(5)
+    lo, hi = net.node_xy.min(axis=0), net.node_xy.max(axis=0)
+    demand_xy = rng.uniform(lo, hi, (400, 2))
+    sites = net.node_xy[rng.choice(net.n_nodes, 9, replace=False)]
+    # two more sites beside the first one's node (same node, other access legs)
+    site_xy = np.vstack(
+        [sites, sites[:1] + np.array([4.0, 0.0]), sites[:1] + np.array([0.0, -7.0])]
+    )
+    reach = reach_for("drive", minutes=2)
+    whole = NetworkTimes.build(net, demand_xy, site_xy, reach=reach)
+    assert whole.sites.node[9] == whole.sites.node[10] == whole.sites.node[0]
+    ref_cover, ref_all = whole.cover_minutes().toarray(), whole.all_minutes()
+    monkeypatch.setattr(sn, "CHUNK", 2)  # 10 distinct nodes in 5 searches
+    got_cover, got_all = whole.cover_minutes().toarray(), whole.all_minutes()
+    assert np.array_equal(got_all, ref_all)
+    assert np.array_equal(got_cover, ref_cover)
+    speed = reach.metres_per_minute
+    # the same node, a longer access leg: exactly the extra metres at the mode's speed
+    extra = (whole.sites.gap_m[10] - whole.sites.gap_m[0]) / speed
+    ok = np.isfinite(ref_all[:, 0])
+    assert ref_all[ok, 10] - ref_all[ok, 0] == pytest.approx(np.full(ok.sum(), extra))
+    inside = ref_all <= reach.minutes
+    assert inside.sum() > 50
+    assert np.array_equal(got_cover > 0, inside)
