@@ -505,13 +505,14 @@ with tab_scen:
 # ---- siting tab (issue 12): runs only on click, cached per parameters ---------------------
 @st.cache_data(show_spinner=False, max_entries=16)
 def _siting(unit: str, model: str, k: int, target: float, mode: str, minutes: float,
-            existing: tuple[str, ...], spacing: float, solver: str):  # fmt: skip
+            existing: tuple[str, ...], spacing: float, solver: str,
+            osm: tuple[str, bytes] | None = None):  # fmt: skip
     kmh = speed_for(mode)
     res = run_unit_siting(
         units, unit, model=model, k=k, target=target, mode=mode, minutes=minutes, speed_kmh=kmh,
-        existing_layers=existing, grid_spacing_m=spacing, solver=solver, time_limit=30.0,
+        existing_layers=existing, grid_spacing_m=spacing, solver=solver, time_limit=30.0, osm=osm,
     )  # fmt: skip
-    radius = reach_radius_m(mode, minutes, kmh)
+    radius = reach_radius_m(mode, minutes, kmh)  # report_bytes draws none for a road reach
     return res, report_bytes(res, find_unit(units, unit), radius_m=radius)
 
 
@@ -549,9 +550,11 @@ with tab_site:
             format_func=lambda i: lnames[i],
         ))  # fmt: skip
         st.caption(MODE_SPEEDS[s_mode].source)
+        s_osm = st.file_uploader(tx("site_osm"), type=["pbf", "osm", "xml"], key="site_osm")
         if st.button(tx("site_run"), key="site_run", type="primary"):
             ss["site_params"] = (
-                unit, s_model, s_k, s_target, s_mode, s_min, tuple(s_exist), s_grid, s_solver
+                unit, s_model, s_k, s_target, s_mode, s_min, tuple(s_exist), s_grid, s_solver,
+                (s_osm.name, s_osm.getvalue()) if s_osm is not None else None,
             )  # fmt: skip
         params = ss.get("site_params")
         if params and params[0] == unit:
@@ -564,7 +567,7 @@ with tab_site:
                 site_new = new_sites(site_res)
                 if site_res.solution.status not in {"optimal", "heuristic"}:
                     st.warning(tx("site_not_optimal"))
-                st.caption(f"{site_res.params['model']} · {site_res.params['method']}")
+                st.caption(" · ".join(site_res.params[k] for k in ("model", "method", "reach")))
                 st.subheader(tx("site_sites"))
                 st.dataframe(sites_table(site_res, lang), hide_index=True, key="site_table")
                 st.subheader(tx("site_units"))

@@ -152,6 +152,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "The solver hit its time limit before proving the optimum: the best found is shown; "
         "try greedy or a coarser grid.",
     ),
+    "site_osm": (
+        "道路网络 (可选, OSM PBF/XML): 按道路计算可达, 否则按直线距离",
+        "Road network (optional, OSM PBF/XML): reach by road instead of the straight line",
+    ),
     "site_run": ("计算选址", "Run siting"),
     "site_running": ("正在求解选址模型…", "Solving the siting model…"),
     "site_need_unit": ("请先在侧栏选择区县。", "Pick a unit in the sidebar first."),

@@ -24,9 +24,11 @@ import pandas as pd
 
 from geo.analysis.coverage import reach_for
 from geo.analysis.facilities import facilities_from_layers
+from geo.analysis.network import RoadNetwork, read_network
 from geo.analysis.siting_plan import SitingResult
 from geo.analysis.siting_report import write_siting_reports
 from geo.analysis.siting_run import site_units
+from geo.errors import InputError
 from geo.web.i18n import lang_index
 from geo.web.search import find_unit
 
@@ -34,6 +36,7 @@ __all__ = [
     "REPORT_FILES",
     "curve_table",
     "default_existing_layers",
+    "network_from_upload",
     "new_sites",
     "reach_radius_m",
     "report_bytes",
@@ -116,6 +119,7 @@ def run_unit_siting(
     candidates: gpd.GeoDataFrame | None = None,
     solver: str = "exact",
     time_limit: float = 30.0,
+    osm: tuple[str, bytes] | None = None,
 ) -> SitingResult:
     """Propose sites for one unit, on a candidate grid (or given sites), plan layers held fixed.
 
@@ -137,16 +141,28 @@ def run_unit_siting(
         ``"exact"`` (HiGHS) or ``"greedy"`` (fast, for large units).
     time_limit : float
         Seconds per MILP; the page keeps it short (status says when it was hit).
+    osm : (str, bytes), optional
+        An uploaded OSM PBF or XML file (name, content): reach over its roads for ``mode``
+        (:func:`network_from_upload`) instead of the straight line.
 
     Returns
     -------
     SitingResult
+
+    Raises
+    ------
+    InputError
+        For bad parameters or an unusable OSM file (the message names the file).
     """
     one = find_unit(units, unit)
     sources = {"units": f"{', '.join(one['name'].astype(str))} (data/boundaries/counties.geojson)"}
     if existing is None and existing_layers:
         existing = facilities_from_layers(list(existing_layers))
         sources["existing"] = f"plan layers {', '.join(existing_layers)} (layers/*.geojson)"
+    network = None
+    if osm is not None:
+        network = network_from_upload(osm[0], osm[1], mode=mode)
+        sources["roads"] = f"OpenStreetMap extract {network.source} (uploaded)"
     return site_units(
         one,
         model=model,
@@ -162,7 +178,39 @@ def run_unit_siting(
         solver=solver,
         time_limit=time_limit,
         sources=sources,
+        network=network,
     )
+
+
+def network_from_upload(name: str, data: bytes, *, mode: str) -> RoadNetwork:
+    """Read an uploaded OSM PBF or XML file for ``mode`` (written to a temporary folder).
+
+    Parameters
+    ----------
+    name : str
+        The uploaded file's name (its ending picks the reader; errors name it).
+    data : bytes
+        The file content.
+    mode : str
+        ``walk``, ``bike`` or ``drive`` (the road filter and graph type).
+
+    Returns
+    -------
+    RoadNetwork
+
+    Raises
+    ------
+    InputError
+        For an empty, unreadable or road-less file.
+    """
+    safe = Path(str(name)).name or "upload.osm.pbf"
+    if not data:
+        msg = "the uploaded OSM file is empty"
+        raise InputError(msg, file=safe, field="osm")
+    with tempfile.TemporaryDirectory(prefix="siting-osm-") as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(data)
+        return read_network(path, mode=mode)
 
 
 def new_sites(result: SitingResult) -> gpd.GeoDataFrame:
@@ -264,7 +312,7 @@ def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
 
 
 def report_bytes(
-    result: SitingResult, units: gpd.GeoDataFrame, *, radius_m: float
+    result: SitingResult, units: gpd.GeoDataFrame, *, radius_m: float | None
 ) -> dict[str, bytes]:
     """Return the XLSX and HTML reports and the sites GeoJSON as bytes, for downloads.
 
@@ -273,14 +321,17 @@ def report_bytes(
     result : SitingResult
     units : GeoDataFrame
         Unit outline(s) for the HTML map.
-    radius_m : float
-        Reach radius drawn around new sites.
+    radius_m : float or None
+        Straight-line reach radius drawn around new sites (None: none drawn; a road reach is
+        no circle, so network results draw none whatever is given).
 
     Returns
     -------
     dict
         ``"xlsx"``, ``"html"``, ``"geojson"`` -> file content.
     """
+    if result.params.get("reach_kind") == "network":
+        radius_m = None
     with tempfile.TemporaryDirectory(prefix="siting-page-") as tmp:
         written = write_siting_reports(
             result, Path(tmp), formats=list(REPORT_FILES), units=units, radius_m=radius_m
