@@ -386,7 +386,9 @@ def test_mclp_time_limit_keeps_at_least_the_greedy_and_says_so() -> None:
     sol = solve_mclp(cover, w, k=20, fixed=none, time_limit=0.2)
     assert sol.objective >= greedy_mclp(cover, w, k=20, fixed=none).objective - 1e-9
     if sol.status != "optimal":
-        assert "not proven optimal" in sol.status and "upper bound" in sol.status
+        assert "not proven optimal" in sol.status
+        # with an upper bound when HiGHS found a solution in time (on a loaded machine it may not)
+        assert "upper bound" in sol.status or "found no solution" in sol.status
         assert not sol.mip_gap < 0  # the bound is never below the kept solution (NaN: none)
 
 
