@@ -24,6 +24,7 @@ import pandas as pd
 
 from geo.analysis.coverage import reach_for
 from geo.analysis.facilities import facilities_from_layers
+from geo.analysis.population import PopulationGrid
 from geo.analysis.siting_plan import SitingResult
 from geo.analysis.siting_report import write_siting_reports
 from geo.analysis.siting_run import site_units
@@ -116,6 +117,8 @@ def run_unit_siting(
     candidates: gpd.GeoDataFrame | None = None,
     solver: str = "exact",
     time_limit: float = 30.0,
+    population: PopulationGrid | gpd.GeoDataFrame | None = None,
+    population_source: str | None = None,
 ) -> SitingResult:
     """Propose sites for one unit, on a candidate grid (or given sites), plan layers held fixed.
 
@@ -137,6 +140,11 @@ def run_unit_siting(
         ``"exact"`` (HiGHS) or ``"greedy"`` (fast, for large units).
     time_limit : float
         Seconds per MILP; the page keeps it short (status says when it was hit).
+    population : PopulationGrid or GeoDataFrame, optional
+        Demand from a population grid (an upload, :mod:`geo.web.popgrid`); default the census
+        spread by area (coarse).
+    population_source : str, optional
+        Where the grid comes from, for the report's sources.
 
     Returns
     -------
@@ -147,6 +155,8 @@ def run_unit_siting(
     if existing is None and existing_layers:
         existing = facilities_from_layers(list(existing_layers))
         sources["existing"] = f"plan layers {', '.join(existing_layers)} (layers/*.geojson)"
+    if population is not None and population_source:
+        sources["population"] = population_source
     return site_units(
         one,
         model=model,
@@ -162,6 +172,7 @@ def run_unit_siting(
         solver=solver,
         time_limit=time_limit,
         sources=sources,
+        population=population,
     )
 
 
