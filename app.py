@@ -674,7 +674,7 @@ with tab_unit:
             for note in cov.notes:
                 st.warning(f"{tx('pop_fallback')}: {note}")
             summary_cols = ["covered_km2", "gaps", "largest_gap_km2", "minutes_p50", "minutes_p90",
-                            "population_model"]  # fmt: skip
+                            "population", "population_covered_pct", "population_model"]  # fmt: skip
             st.dataframe(localise_columns(cov.summary[summary_cols], lang), hide_index=True)
         st.subheader(tx("fac"))
         st.dataframe(localise_columns(_inside(unit), lang), hide_index=True)
