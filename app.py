@@ -662,7 +662,7 @@ with tab_unit:
         row = units[units["adcode"].astype(str) == unit].iloc[0]
         c1, c2, c3 = st.columns(3)
         c1.metric(tx("unit"), row["name"])
-        c2.metric(tx("pop"), f"{int(row['population']):,}")
+        c2.metric(tx("pop_census") if popgrid else tx("pop"), f"{int(row['population']):,}")
         if cov is not None:
             c3.metric(tx("area_share"), f"{cov.area_share:.1%}")
             if cov.population_covered is not None:

@@ -66,6 +66,7 @@ def test_uploaded_raster_drives_the_coverage_panel_and_removal_restores_census()
     assert summary.iloc[0]["人口覆盖率 (%)"] == pytest.approx(100 * covered / total)
     assert any("人口模型 raster" in c.value and "worldpop_clip.tif" in c.value for c in at.caption)
     assert any(s.value.startswith("已读入人口网格（raster）") for s in at.success)
+    assert "普查人口（2020）" in [m.label for m in at.metric]  # the census figure, said so
     # removed: the census again, and said so
     at.file_uploader(key="pop_file").set_value(None)
     at.run()

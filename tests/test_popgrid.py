@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+import tomllib
 from affine import Affine
 from pyproj import Geod, Transformer
 
@@ -169,6 +171,11 @@ def test_gcj02_points_are_converted_to_wgs84(units):
     # GCJ-02 is offset by hundreds of metres around Changsha: the conversion really happened
     assert 200 < _GEOD.inv(gcj[0], gcj[1], got.x, got.y)[2] < 1000
     assert "datum GCJ02" in up.source
+
+
+def test_the_browser_refuses_what_the_reader_would_refuse():
+    config = tomllib.loads((Path(__file__).parent.parent / ".streamlit/config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_UPLOAD_BYTES
 
 
 def test_xlsx_points_and_limits(units):

@@ -197,7 +197,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "The population grid has no cells in this unit: census spread by area used instead "
         "(census_uniform, coarse)",
     ),
-    "pop_model": ("人口模型", "Population model"),
+    "pop_census": ("普查人口（2020）", "Census population (2020)"),
     "assume_grid": (
         "假设：人口来自上传的人口网格（人口模型 {model}：{source}），"
         "格网中心在覆盖范围内即计为覆盖；"
