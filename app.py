@@ -341,9 +341,10 @@ with st.sidebar.expander(tx("pop_grid"), expanded="pop_tag" in ss):
         ss.pop("popgrid", None)
         ss.pop("pop_error", None)
         try:
-            ss["popgrid"] = read_population_upload(
-                pop_file.getvalue(), pop_file.name, units=units, datum=pop_datum
-            )
+            with st.spinner(tx("pop_reading")):
+                ss["popgrid"] = read_population_upload(
+                    pop_file.getvalue(), pop_file.name, units=units, datum=pop_datum
+                )
         except (GeoDataError, CRSError) as exc:
             ss["pop_error"] = exc
     elif pop_file is None:  # removed: census again

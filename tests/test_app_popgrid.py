@@ -132,6 +132,10 @@ def test_grid_missing_the_unit_shows_the_fallback_warning():
         facility_points(layers, ["yz_network"]), load_units(cities=None), "431124"
     )
     assert _metric(at, "覆盖人口") == f"{census.population_covered:,.0f}"
+    at.sidebar.radio(key="lang").set_value("en").run()
+    warned = [w.value for w in at.warning if w.value.startswith("The population grid has no cells")]
+    assert len(warned) == 1 and "(census_uniform, coarse)" in warned[0]
+    assert any(s.value.startswith("Population grid read (raster)") for s in at.success)
 
 
 def test_bad_upload_named_by_file_row_and_field_in_the_page_language():

@@ -198,6 +198,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "(census_uniform, coarse)",
     ),
     "pop_census": ("普查人口（2020）", "Census population (2020)"),
+    "pop_reading": ("正在读取人口网格…", "Reading the population grid…"),
     "assume_grid": (
         "假设：人口来自上传的人口网格（人口模型 {model}：{source}），"
         "格网中心在覆盖范围内即计为覆盖；"

@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.analysis.facilities import PROBLEM_COLUMNS
 from geo.analysis.population import (
     PopulationFallbackWarning,
     PopulationGrid,
@@ -148,7 +149,7 @@ def _raster_upload(path: Path, units: gpd.GeoDataFrame) -> PopulationUpload:
         f"{grid.source}: cells at their centres (raster)",
         int(inside.sum()),
         total,
-        pd.DataFrame(columns=["file", "row", "field", "problem", "value"]),
+        pd.DataFrame(columns=list(PROBLEM_COLUMNS)),
     )
 
 
