@@ -77,6 +77,6 @@ def test_population_grid_upload_drives_coverage_and_siting(page, tmp_path):
         "siting",
         120,
     )
-    assert page.get_by_text("人口模型: raster").count() >= 1
+    _until(page, lambda: page.get_by_text("人口模型: raster").count() >= 1, "model caption")
     page.wait_for_timeout(1500)
     _shot(page, "web_popgrid_siting.png")
