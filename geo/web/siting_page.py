@@ -25,6 +25,7 @@ import pandas as pd
 from geo.analysis.coverage import reach_for
 from geo.analysis.facilities import facilities_from_layers
 from geo.analysis.network import RoadNetwork, read_network
+from geo.analysis.population import PopulationGrid
 from geo.analysis.siting_plan import SitingResult
 from geo.analysis.siting_report import write_siting_reports
 from geo.analysis.siting_run import site_units
@@ -120,6 +121,8 @@ def run_unit_siting(
     solver: str = "exact",
     time_limit: float = 30.0,
     osm: tuple[str, bytes] | None = None,
+    population: PopulationGrid | gpd.GeoDataFrame | None = None,
+    population_source: str | None = None,
 ) -> SitingResult:
     """Propose sites for one unit, on a candidate grid (or given sites), plan layers held fixed.
 
@@ -144,6 +147,11 @@ def run_unit_siting(
     osm : (str, bytes), optional
         An uploaded OSM PBF or XML file (name, content): reach over its roads for ``mode``
         (:func:`network_from_upload`) instead of the straight line.
+    population : PopulationGrid or GeoDataFrame, optional
+        Demand from a population grid (an upload, :mod:`geo.web.popgrid`); default the census
+        spread by area (coarse).
+    population_source : str, optional
+        Where the grid comes from, for the report's sources.
 
     Returns
     -------
@@ -163,6 +171,8 @@ def run_unit_siting(
     if osm is not None:
         network = network_from_upload(osm[0], osm[1], mode=mode)
         sources["roads"] = f"OpenStreetMap extract {network.source} (uploaded)"
+    if population is not None and population_source:
+        sources["population"] = population_source
     return site_units(
         one,
         model=model,
@@ -179,6 +189,7 @@ def run_unit_siting(
         time_limit=time_limit,
         sources=sources,
         network=network,
+        population=population,
     )
 
 

@@ -361,7 +361,7 @@ def test_planner_journey(browser_page, tmp_path):
     csv_path = tmp_path / "我的设施.csv"
     csv_path.write_bytes(BAD_CSV.encode("gbk"))
     page.get_by_role("tab", name="我的设施").click()
-    page.locator('input[type="file"]').first.set_input_files(str(csv_path))
+    page.locator('[data-testid="stMain"] input[type="file"]').first.set_input_files(str(csv_path))
     bad = page.locator('[data-testid="stDataFrame"]').filter(has_text="行号")
     _until(page, lambda: bad.count() > 0, "bad rows table")
     own = read_upload(BAD_CSV.encode("gbk"), "a.csv").facilities
