@@ -701,7 +701,8 @@ with tab_unit:
                             "population", "population_covered_pct", "population_model"]  # fmt: skip
             st.dataframe(localise_columns(cov.summary[summary_cols], lang), hide_index=True)
         st.subheader(tx("fac"))
-        st.dataframe(localise_columns(_inside(unit), lang), hide_index=True)
+        places = attribute_display(_inside(unit), layer_names=names_by_id, lang=lang)
+        st.dataframe(localise_columns(places, lang), hide_index=True)
     elif cov is None:
         st.info(tx("no_cov"))
 

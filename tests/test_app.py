@@ -364,3 +364,14 @@ def test_language_switch_keeps_every_choice():
     at.sidebar.radio(key="lang").set_value("zh").run()
     assert not at.exception
     assert at.sidebar.radio(key="mode@zh").value == "drive"
+
+
+def test_unit_tab_lists_plan_places_with_readable_layer_and_kind():
+    """The unit tab's list holds parks and sports bases too: it says so, in readers' words."""
+    at = _run({"unit": "430103"})
+    assert not at.exception
+    assert "区内规划地点" in [s.value for s in at.subheader]
+    places = next(d.value for d in at.dataframe if {"图层", "类别", "名称"} <= set(d.value.columns))
+    ids = set(layer_ids(load_manifest()))
+    assert len(places) > 0 and not set(places["图层"]) & ids  # no raw layer ids
+    assert not set(places["类别"]) & {"hospital", "park", "goal", "sports"}

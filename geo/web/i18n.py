@@ -62,7 +62,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "dash": ("仪表盘", "Dashboard"),
     "dl": ("下载", "Downloads"),
     "pop": ("人口", "Population"),
-    "fac": ("区内设施", "Facilities inside"),
+    "fac": ("区内规划地点", "Plan places inside"),
     "area_share": ("面积覆盖率", "Area covered"),
     "pop_cov": ("覆盖人口", "Population covered"),
     "assume": (

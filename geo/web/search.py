@@ -134,7 +134,7 @@ def facilities_in_unit(
     *,
     point_ids: list[str] | None = None,
 ) -> pd.DataFrame:
-    """List point features inside a unit.
+    """List the plan's point places inside a unit (hospitals, parks, sports bases, zones' sites).
 
     Parameters
     ----------
@@ -150,7 +150,8 @@ def facilities_in_unit(
     Returns
     -------
     DataFrame
-        Columns ``layer, name, role``.
+        Columns ``layer, name, kind, role, precision`` (``kind`` says what the place is; goal
+        points keep ``kind == "goal"``).
     """
     target = find_unit(units, unit).to_crs(WGS84).geometry.iloc[0]
     rows = []
@@ -162,8 +163,11 @@ def facilities_in_unit(
         g = gdf.to_crs(WGS84)
         inside = g[g.within(target)]
         for _, row in inside.iterrows():
-            rows.append({"layer": lid, "name": row.get("name", ""), "role": row.get("role", "")})
-    return pd.DataFrame(rows, columns=["layer", "name", "role"])
+            rows.append({"layer": lid} | {c: row.get(c, "") for c in _PLACE_COLUMNS[1:]})
+    return pd.DataFrame(rows, columns=list(_PLACE_COLUMNS))
+
+
+_PLACE_COLUMNS = ("layer", "name", "kind", "role", "precision")
 
 
 @dataclass(frozen=True)
