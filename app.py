@@ -344,7 +344,7 @@ mode = keep("mode", st.sidebar.radio(
     on_change=_mode_changed, args=(k_mode,),
     format_func=lambda k: getattr(MODE_SPEEDS[k], f"label_{lang}"),
 ))  # fmt: skip
-st.sidebar.caption(MODE_SPEEDS[mode].source)
+st.sidebar.caption(MODE_SPEEDS[mode].source_in(lang))
 minutes = st.sidebar.number_input(tx("minutes"), 1.0, 240.0, step=1.0, key="minutes")
 speed = st.sidebar.number_input(tx("speed"), 0.5, 200.0, step=0.5, key="speed")
 
@@ -608,7 +608,7 @@ with tab_site:
             key=lkey(f"site_existing_{unit}", default_existing_layers(unit, pts)),
             format_func=lambda i: lnames[i],
         ))  # fmt: skip
-        st.caption(MODE_SPEEDS[s_mode].source)
+        st.caption(MODE_SPEEDS[s_mode].source_in(lang))
         s_osm = st.file_uploader(tx("site_osm"), type=["pbf", "osm", "xml"], key="site_osm")
         if st.button(tx("site_run"), key="site_run", type="primary"):
             ss["site_params"] = (

@@ -351,8 +351,10 @@ def test_language_switch_keeps_every_choice():
     at = _run({**TIANXIN, "basemap": "light"})
     at.sidebar.radio(key="mode@zh").set_value("drive").run()
     at.multiselect(key="f_precision@zh").set_value(["geocoded"]).run()
+    assert any("约30公里/小时" in c.value for c in at.sidebar.caption)  # speed source in Chinese
     at.sidebar.radio(key="lang").set_value("en").run()
     assert not at.exception
+    assert any("about 30 km/h" in c.value for c in at.sidebar.caption)
     assert at.sidebar.radio(key="mode@en").value == "drive"
     assert at.sidebar.radio(key="mode@en").options == [s.label_en for s in MODE_SPEEDS.values()]
     assert at.sidebar.selectbox(key="unit@en").value == "430103"
