@@ -241,8 +241,26 @@ def _font_env(tmp: Path) -> dict[str, str]:
     return {**os.environ, "FONTCONFIG_FILE": str(conf)}
 
 
+#: The journey's viewport, set once when the page is made (enlarging the window just for a
+#: screenshot was one source of white, unpainted patches).
+VIEWPORT = {"width": 1500, "height": 1600}
+_TWO_FRAMES = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
 def _shot(page, name: str) -> None:
+    """Screenshot of the page from its top, repainted in full first.
+
+    Headless Chromium (software compositing) kept stale tiles of regions that Streamlit had
+    re-rendered: white patches in the sidebar and the tabs, missing map controls. Waiting does not
+    help; taking the page out of the layout for a frame makes it raster every tile again.
+    """
     if os.environ.get("GEO_SCREENSHOTS"):
+        page.locator('[data-testid="stMain"]').evaluate("(el) => el.scrollTo(0, 0)")
+        page.evaluate("() => { document.body.style.display = 'none'; }")
+        page.evaluate(_TWO_FRAMES)
+        page.evaluate("() => { document.body.style.display = ''; }")
+        page.evaluate(_TWO_FRAMES)
+        page.wait_for_timeout(1000)
         page.screenshot(path=str(DOCS / name))
 
 
@@ -301,9 +319,7 @@ def browser_page(app_url, tmp_path_factory):
     env = _font_env(tmp_path_factory.mktemp("fonts"))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
-        context = browser.new_context(
-            viewport={"width": 1500, "height": 1000}, accept_downloads=True
-        )
+        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
         remote: list[str] = []
 
         def _block(route) -> None:
@@ -370,10 +386,7 @@ def test_planner_journey(browser_page, tmp_path):
     _until(page, lambda: _metric(page, "面积覆盖率") == expected, "coverage of own facilities")
     own_markers = lambda: _map_frame(page).locator('path[stroke="#6a3d9a"]').count()  # noqa: E731
     assert _until(page, lambda: own_markers() == 2, "own facilities drawn")
-    page.set_viewport_size({"width": 1500, "height": 1600})
-    page.wait_for_timeout(1000)
     _shot(page, "web_upload.png")
-    page.set_viewport_size({"width": 1500, "height": 1000})
 
     # 5. scenario: click the map to add a site, see before/after
     page.get_by_role("tab", name="情景").click()
@@ -388,10 +401,8 @@ def test_planner_journey(browser_page, tmp_path):
     diff = page.locator('[data-testid="stDataFrame"]').filter(has_text="调整后")
     _until(page, lambda: diff.count() > 0, "before/after table")
     _map_frame(page).evaluate("() => window.map.closePopup()")
-    page.set_viewport_size({"width": 1500, "height": 1500})
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(1000)
     _shot(page, "web_scenario.png")
-    page.set_viewport_size({"width": 1500, "height": 1000})
     page.get_by_text("点击地图添加拟建设施").click()  # leave add mode
 
     # 6. the PDF of the unit shown
@@ -441,11 +452,8 @@ def test_attribute_row_centres_the_map(browser_page):
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 8, box["y"] + 55)  # the first row's selection cell
     _until(page, lambda: _view(_map_frame(page))[2] >= 13, "map centred on the row")
-    page.set_viewport_size({"width": 1500, "height": 1500})
-    page.locator('[data-testid="stMain"]').evaluate("(el) => el.scrollTo(0, 0)")
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(1000)
     _shot(page, "web_attribute_table.png")
-    page.set_viewport_size({"width": 1500, "height": 1000})
 
 
 def test_offline_html_has_each_layer_once(browser_page, tmp_path):
@@ -518,7 +526,7 @@ def test_share_link_carries_the_layers_switched_in_the_map(browser_page):
         page.close()
 
     # the copied link in a fresh browser (no session storage): the layer is off, the view kept
-    fresh = browser_page.context.browser.new_context(viewport={"width": 1500, "height": 1000})
+    fresh = browser_page.context.browser.new_context(viewport=VIEWPORT)
     fresh.route(
         "**/*",
         lambda r: r.continue_() if urlparse(r.request.url).hostname in LOCAL else r.abort(),
