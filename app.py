@@ -45,7 +45,14 @@ from geo.web.popgrid import (
     with_population_model,
 )
 from geo.web.search import facilities_in_unit, find_unit, search_places, unit_coverage
-from geo.web.share import MapState, decode_state, encode_state, speed_for, view_from_map
+from geo.web.share import (
+    MapState,
+    decode_state,
+    encode_state,
+    shown_layers,
+    speed_for,
+    view_from_map,
+)
 from geo.web.siting_page import (
     REPORT_FILES,
     curve_table,
@@ -98,7 +105,7 @@ def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, la
     fmap = build_map(
         _layers(tuple(layer_ids(_manifest()))), _manifest(), visible=list(visible),
         basemap=basemap, tianditu_key=key, lang=lang,
-        data=_map_data(lang, basemap in GCJ02_BASEMAPS), overlays=False,
+        data=_map_data(lang, basemap in GCJ02_BASEMAPS), overlays=False, share_url=True,
     )  # fmt: skip
     return fmap, geojson_payload_bytes(fmap)
 
@@ -402,13 +409,19 @@ except (GeoDataError, CRSError) as exc:
     st.error(error_text(exc, lang))
 
 # ---- the share link -------------------------------------------------------------------------
+# The address bar is the share link. The map client writes the layers switched in the map and
+# its view into it (no rerun) and puts them back when Streamlit rewrites the URL; the page keeps
+# the link's layers rather than the initial set (they never rebuild the map: ``visible`` does).
+# The URL is written only when it differs, so a rerun adds no history entry of its own.
 view = ss.get("view")
 state = MapState(
-    layers=tuple(visible), unit=unit, basemap=basemap, cov_layers=tuple(cov_layers), mode=mode,
+    layers=shown_layers(st.query_params.to_dict(), known_layers=all_ids, default=tuple(visible)),
+    unit=unit, basemap=basemap, cov_layers=tuple(cov_layers), mode=mode,
     minutes=float(minutes), speed=None if speed == speed_for(mode) else float(speed), lang=lang,
     center=view[0] if view else None, zoom=view[1] if view else None,
 )  # fmt: skip
-st.query_params.from_dict(encode_state(state))
+if encode_state(state) != st.query_params.to_dict():
+    st.query_params.from_dict(encode_state(state))
 
 # ---- attribute table (drives the map's selection) -------------------------------------------
 table_all = _attributes()
