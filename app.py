@@ -36,7 +36,7 @@ from geo.web.dashboard import (
     load_indicators,
     zone_scale_table,
 )
-from geo.web.i18n import error_text, localise_columns, text
+from geo.web.i18n import PRECISION_LABELS, error_text, lang_index, localise_columns, text
 from geo.web.overlays import overlay_groups
 from geo.web.popgrid import (
     POPGRID_TYPES,
@@ -539,7 +539,10 @@ with tab_scen:
     add_mode = st.toggle(tx("add_click"), key="add_click")
     if ss["clicks"]:
         sites = proposed_sites(ss["clicks"])
-        sites = sites.assign(lon=sites.geometry.x.round(6), lat=sites.geometry.y.round(6))
+        sites = sites.assign(
+            lon=sites.geometry.x.round(6), lat=sites.geometry.y.round(6),
+            precision=sites["precision"].map(lambda v: PRECISION_LABELS[v][lang_index(lang)]),
+        )  # fmt: skip
         st.dataframe(localise_columns(sites.drop(columns="geometry"), lang), hide_index=True)
         if st.button(tx("clear"), key="clear_clicks"):
             ss["clicks"] = []

@@ -571,7 +571,7 @@ def build_map(
         location=list(center) if center else [27.0, 112.5],
         zoom_start=zoom or 7,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # the client adds a metric-only scale (hgmap.js)
         height=height,
         prefer_canvas=False,
     )

@@ -341,6 +341,7 @@
         primaryAreaUnit: 'hectares', secondaryAreaUnit: 'sqmeters', activeColor: '#c0392b', completedColor: '#1f618d',
         captureZIndex: 10000 }).addTo(map);
     }
+    L.control.scale({ imperial: false }).addTo(map);  // metric only (planners work in km)
     if (L.Control.MousePosition) {
       new L.Control.MousePosition({ position: 'bottomleft', separator: ', ', lngFirst: true, numDigits: 5,
         prefix: cfg.datum, emptyString: cfg.datum }).addTo(map);
@@ -349,7 +350,8 @@
       var mini = L.geoJSON(this.layers[cfg.minimap_layer].meta.data, {
         style: { color: '#566573', weight: 1, fill: false }, interactive: false
       });
-      new L.Control.MiniMap(mini, { position: 'bottomleft', toggleDisplay: true, zoomLevelOffset: -3,
+      // fixed at the province: an overview that never goes blank at street zoom (no tiles offline)
+      new L.Control.MiniMap(mini, { position: 'bottomleft', toggleDisplay: true, zoomLevelFixed: 5,
         width: 130, height: 110,
         aimingRectOptions: { color: '#ff7800', weight: 2, fillOpacity: 0.05, interactive: false },
         shadowRectOptions: { color: '#000000', weight: 1, opacity: 0, fillOpacity: 0, interactive: false },
