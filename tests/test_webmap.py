@@ -692,3 +692,21 @@ def test_planner_tools_marker_shapes_and_labels(real, open_map):
     pg.js("() => { window.hgmap.map.setView([28.2, 112.95], 10, {animate: false}); }")
     labels = page.locator(".hg-label-boundary").all_inner_texts()
     assert "天心区" in labels and "芙蓉区" in labels
+
+
+def test_coverage_without_unit_runs_only_over_units_reached(real):
+    """No unit chosen: the reach drawn is the same as over all 122 counties, computed over fewer."""
+    from geo.analysis.coverage import coverage_report, reach_for
+    from geo.data.boundaries import load_units
+    from geo.web.attributes import facility_points
+
+    layers, _ = real
+    counties = load_units(cities=None)  # all of Hunan, as the page has them
+    fac = facility_points(layers, ["cs_medical"])
+    cov = unit_coverage(fac, counties, None, mode="drive")
+    full = coverage_report(fac.to_crs(counties.crs), counties, reach=reach_for("drive"))
+    full_area = full.reach.to_crs("EPSG:4547").area.sum()
+    # same discs; only the Gauss-Kruger zone of the work differs (that of the units reached)
+    assert cov.reach.to_crs("EPSG:4547").area.sum() == pytest.approx(full_area, rel=2e-3)
+    assert 0 < len(cov.summary) < len(counties) == 122
+    assert set(cov.summary["name"]) >= {"天心区", "芙蓉区", "岳麓区"}

@@ -17,7 +17,7 @@ import pandas as pd
 
 from geo.analysis.coverage import coverage_report, reach_for
 from geo.analysis.population import PopulationGrid
-from geo.crs import require_crs
+from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, WGS84
 from geo.web.popgrid import population_fallbacks
@@ -170,6 +170,21 @@ def facilities_in_unit(
 _PLACE_COLUMNS = ("layer", "name", "kind", "role", "precision")
 
 
+def _units_reached(
+    units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, radius_m: float
+) -> gpd.GeoDataFrame:
+    """Units within ``radius_m`` of a facility (all units when none is): the only ones with reach.
+
+    With no unit chosen the page draws the reach over every unit; units no facility reaches add
+    nothing but time (122 counties: 1.2 s against about 0.3 s for Changsha's).
+    """
+    metric = metric_crs_for(units)
+    fac = facilities.to_crs(metric).geometry
+    units_m = units.to_crs(metric)
+    _, hit = units_m.sindex.query(fac, predicate="dwithin", distance=radius_m)
+    return units.iloc[sorted(set(hit.tolist()))] if len(hit) else units
+
+
 @dataclass(frozen=True)
 class UnitCoverage:
     """Coverage of one unit (or all units) by facility reach, from :mod:`geo.analysis.coverage`.
@@ -244,7 +259,11 @@ def unit_coverage(
     require_crs(facilities, name="facilities")
     require_crs(units, name="units")
     reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
-    target = units if unit is None else find_unit(units, unit)
+    target = (
+        _units_reached(units, facilities, reach.radius_m)
+        if unit is None
+        else find_unit(units, unit)
+    )
     with population_fallbacks() as notes:
         result = coverage_report(
             facilities.to_crs(target.crs), target, reach=reach, population=population
