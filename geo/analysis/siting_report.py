@@ -4,7 +4,8 @@ Every output carries the chosen sites with their rank and gain, the marginal-gai
 before/after per unit with its population model, and the model, parameters and assumptions.
 Files are written into a temporary folder inside the output folder and moved into place only
 when all of them succeeded, so a failed run leaves earlier outputs untouched.  Text that a
-spreadsheet would read as a formula is neutralised in XLSX and CSV; all text in the HTML is
+spreadsheet would read as a formula is stored as a text cell in the XLSX (no apostrophe, as in
+the coverage XLSX) and prefixed with an apostrophe in CSV; all text in the HTML is
 escaped; the HTML's images are embedded PNGs (no script, no network).
 """
 
@@ -23,7 +24,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from geo.analysis.report import check_out_dir
+from geo.analysis.report import check_out_dir, text_cells_as_strings
 from geo.analysis.siting_plan import SitingResult
 from geo.errors import InputError
 
@@ -37,6 +38,7 @@ _OUTPUT_NAMES = (
     "siting_units.csv",
     "siting_curve.csv",
     "siting_method.csv",
+    "siting_input_problems.csv",
     "siting_sites.geojson",
     "siting_report.html",
 )
@@ -105,25 +107,31 @@ def _params_frame(result: SitingResult) -> pd.DataFrame:
     )
 
 
-def _write_xlsx(path: Path, result: SitingResult) -> None:
+def _write_xlsx(path: Path, result: SitingResult, problems: pd.DataFrame | None) -> None:
+    # text cells are stored as text (no formula, no apostrophe), as in the coverage XLSX
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        _safe(_flat_sites(result.sites)).to_excel(writer, sheet_name="sites", index=False)
-        _safe(result.units.rename(columns=_UNIT_LABELS)).to_excel(
-            writer, sheet_name="units", index=False
-        )
+        _flat_sites(result.sites).to_excel(writer, sheet_name="sites", index=False)
+        result.units.rename(columns=_UNIT_LABELS).to_excel(writer, sheet_name="units", index=False)
         if not result.curve.empty:
-            _safe(result.curve).to_excel(writer, sheet_name="gain_curve", index=False)
+            result.curve.to_excel(writer, sheet_name="gain_curve", index=False)
         if not result.excluded.empty:
-            _safe(result.excluded).to_excel(writer, sheet_name="excluded", index=False)
-        _safe(_params_frame(result)).to_excel(writer, sheet_name="method", index=False)
+            result.excluded.to_excel(writer, sheet_name="excluded", index=False)
+        if problems is not None and not problems.empty:
+            problems.to_excel(writer, sheet_name="input_problems", index=False)
+        _params_frame(result).to_excel(writer, sheet_name="method", index=False)
+        text_cells_as_strings(writer.book)
 
 
-def _write_csv(folder: Path, result: SitingResult) -> Path:
+def _write_csv(folder: Path, result: SitingResult, problems: pd.DataFrame | None) -> Path:
     main = folder / "siting_sites.csv"
     _safe(_flat_sites(result.sites)).to_csv(main, index=False, encoding="utf-8-sig")
     _safe(result.units).to_csv(folder / "siting_units.csv", index=False, encoding="utf-8-sig")
     if not result.curve.empty:
         _safe(result.curve).to_csv(folder / "siting_curve.csv", index=False, encoding="utf-8-sig")
+    if problems is not None and not problems.empty:
+        _safe(problems).to_csv(
+            folder / "siting_input_problems.csv", index=False, encoding="utf-8-sig"
+        )
     _safe(_params_frame(result)).to_csv(
         folder / "siting_method.csv", index=False, encoding="utf-8-sig"
     )
@@ -217,6 +225,7 @@ def _write_html(
     units: gpd.GeoDataFrame | None,
     radius_m: float | None,
     title: str,
+    problems: pd.DataFrame | None = None,
 ) -> None:
     e = html.escape
     images = _figures(result, units, radius_m)
@@ -257,6 +266,8 @@ def _write_html(
             f"<h2>Excluded candidates 排除的候选点 ({len(result.excluded)})</h2>",
             _table(result.excluded.head(50)),
         ]
+    if problems is not None and not problems.empty:
+        parts += ["<h2>Input rows not used 未采用的输入行</h2>", _table(problems)]
     parts += ["<h2>Method, parameters, sources 方法与参数</h2>", f"<table>{params}</table>"]
     parts.append("</body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
@@ -270,6 +281,7 @@ def write_siting_reports(
     units: gpd.GeoDataFrame | None = None,
     radius_m: float | None = None,
     title: str = "新增设施选址 facility siting",
+    problems: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write the siting outputs into ``out_dir``, all or nothing.
 
@@ -287,6 +299,9 @@ def write_siting_reports(
         Reach radius drawn around new sites on the map.
     title : str
         Report title.
+    problems : DataFrame, optional
+        Input rows that were not used (``--skip-bad-rows``: file, row, field, problem, value),
+        listed in an ``input_problems`` sheet, ``siting_input_problems.csv`` and the HTML.
 
     Returns
     -------
@@ -309,15 +324,15 @@ def write_siting_reports(
         written: dict[str, Path] = {}
         if "xlsx" in wanted:
             written["xlsx"] = tmp / "siting.xlsx"
-            _write_xlsx(written["xlsx"], result)
+            _write_xlsx(written["xlsx"], result, problems)
         if "csv" in wanted:
-            written["csv"] = _write_csv(tmp, result)
+            written["csv"] = _write_csv(tmp, result, problems)
         if "geojson" in wanted:
             written["geojson"] = tmp / "siting_sites.geojson"
             result.sites.to_file(written["geojson"], driver="GeoJSON")
         if "html" in wanted:
             written["html"] = tmp / "siting_report.html"
-            _write_html(written["html"], result, units, radius_m, title)
+            _write_html(written["html"], result, units, radius_m, title, problems)
         fresh = sorted(tmp.iterdir())
         for item in fresh:
             os.replace(item, out / item.name)
