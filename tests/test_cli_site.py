@@ -99,6 +99,10 @@ def test_site_writes_reports_with_model_and_neutralised_text(
     assert "HiGHS" in method.loc["solver_library", "value"]
     units = pd.read_csv(out / "siting_units.csv", encoding="utf-8-sig")
     assert units["population"].iloc[0] == pytest.approx(642010)
+    # MCLP without --target: no target anywhere (the user set none)
+    assert not [c for c in units.columns if "target" in c]
+    assert "target" not in page and "目标" not in page
+    assert not [c.value for c in book["units"][1] if "target" in str(c.value)]
 
 
 def test_site_keeps_existing_facilities(

@@ -303,6 +303,27 @@ def test_plan_sites_lscp_reports_where_units_reach_target() -> None:
     assert int(res.units["target_reached_at_k"].max()) <= len(res.solution.chosen)
 
 
+@pytest.mark.parametrize(
+    ("model", "target", "shown"),
+    [("mclp", None, False), ("pmedian", None, False), ("mclp", 0.5, True), ("lscp", None, True)],
+)
+def test_target_columns_only_for_lscp_or_a_given_target(
+    model: str, target: float | None, shown: bool
+) -> None:
+    units = _units()
+    demand = census_uniform_demand(units, spacing_m=500.0)
+    cand = combine_candidates(None, grid_candidates(units, spacing_m=1000.0))
+    res = plan_sites(
+        demand, cand, reach=reach_for("walk", minutes=15), model=model, k=2, target=target
+    )
+    assert ("target_pct" in res.units) is shown
+    assert ("target_met" in res.units) is shown
+    assert ("target" in res.params) is shown
+    if shown:
+        assert res.units["target_pct"].eq(100 * (target or 0.9)).all()
+        assert res.params["target"].startswith("50%" if target else "90%")
+
+
 def test_plan_sites_needs_a_crs() -> None:
     demand = census_uniform_demand(_units(), spacing_m=500.0)
     cand = combine_candidates(None, grid_candidates(_units(), spacing_m=1000.0))

@@ -42,11 +42,13 @@ from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
 from geo.settings import WGS84
 
-__all__ = ["SOLVERS", "SitingResult", "plan_sites", "reach_matrix"]
+__all__ = ["DEFAULT_TARGET", "SOLVERS", "SitingResult", "plan_sites", "reach_matrix"]
 
 #: Solver choices: exact MILP (plus the greedy for its gap), or greedy only.
 SOLVERS: tuple[str, ...] = ("exact", "greedy")
 _ProgressFn = Callable[[str], None]
+#: LSCP target share when none is given (MCLP and p-median have a target only when given).
+DEFAULT_TARGET = 0.9
 #: Largest dense demand x site time matrix (p-median), about 0.5 GB of float64.
 MAX_DENSE_PAIRS = 60_000_000
 
@@ -253,7 +255,7 @@ def _unit_table(
     demand: gpd.GeoDataFrame,
     sol: Solution,
     before: NDArray,
-    target: float,
+    target: float | None,
     model: str,
 ) -> pd.DataFrame:
     b = unit_served(inst.weight, before, inst.unit_of)
@@ -276,10 +278,11 @@ def _unit_table(
             "share_after_pct": 100 * a.loc[b.index, "share"].to_numpy(),
         }
     )
-    out["target_pct"] = 100 * target
-    if sol.targets:
-        out["target_pct"] = [100 * sol.targets.get(u, target) for u in out["unit_id"]]
-    out["target_met"] = out["share_after_pct"] + 1e-6 >= out["target_pct"]
+    if target is not None:  # LSCP, or a target the user gave: no target column otherwise
+        out["target_pct"] = 100 * target
+        if sol.targets:
+            out["target_pct"] = [100 * sol.targets.get(u, target) for u in out["unit_id"]]
+        out["target_met"] = out["share_after_pct"] + 1e-6 >= out["target_pct"]
     open_sites = inst.fixed.copy()
     open_sites[np.flatnonzero(~inst.fixed)[sol.chosen]] = True
     for label, mask in (("before", inst.fixed), ("after", open_sites)):
@@ -456,7 +459,7 @@ def _check_inputs(
     existing: gpd.GeoDataFrame | None,
     model: str,
     k: int,
-    target: float,
+    target: float | None,
     solver: str,
 ) -> None:
     require_crs(demand, name="demand")
@@ -480,7 +483,9 @@ def _check_inputs(
     if not isinstance(k, (int, np.integer)) or k < 0:
         msg = f"k must be a whole number >= 0, got {k!r}"
         raise InputError(msg, field="k")
-    if not (isinstance(target, (int, float)) and math.isfinite(target) and 0 < target <= 1):
+    if target is not None and not (
+        isinstance(target, (int, float)) and math.isfinite(target) and 0 < target <= 1
+    ):
         msg = f"target must be a share in (0, 1], e.g. 0.9, got {target!r}"
         raise InputError(msg, field="target")
     if demand.empty:
@@ -499,7 +504,7 @@ def plan_sites(
     model: str = "mclp",
     k: int = 5,
     existing: gpd.GeoDataFrame | None = None,
-    target: float = 0.9,
+    target: float | None = None,
     capacity_column: str | None = None,
     candidate_capacity: float | None = None,
     solver: str = "exact",
@@ -526,9 +531,10 @@ def plan_sites(
         New sites for MCLP and p-median (LSCP finds the number itself).
     existing : GeoDataFrame, optional
         Existing facilities (``id``, ``name``): always open, counted, never removed.
-    target : float
-        Share (0..1] of each unit's population to cover (LSCP; also marks where the curve
-        reaches the target).
+    target : float, optional
+        Share (0..1] of each unit's population to cover (LSCP, default :data:`DEFAULT_TARGET`).
+        Given with MCLP or p-median it marks whether and where (curve k) each unit reaches it;
+        not given, the outputs have no target columns.
     capacity_column : str, optional
         Column of ``existing`` with the population each facility can serve.
     candidate_capacity : float, optional
@@ -559,6 +565,8 @@ def plan_sites(
         When an input has no CRS.
     """
     _check_inputs(demand, candidates, existing, model, k, target, solver)
+    shown_target = DEFAULT_TARGET if target is None and model == "lscp" else target
+    target = DEFAULT_TARGET if target is None else target
     crs = metric_crs_for(demand)
     inst = _instance(
         demand,
@@ -578,7 +586,7 @@ def plan_sites(
         progress("solve")
     order, gains = _gain_order(inst, sol, model)
     before = _served_before(inst, time_limit)
-    units = _unit_table(inst, demand, sol, before, target, model)
+    units = _unit_table(inst, demand, sol, before, shown_target, model)
     curve, units = _curve_and_reach(
         inst,
         units,
@@ -599,7 +607,7 @@ def plan_sites(
         greedy,
         model=model,
         k=k,
-        target=target,
+        target=shown_target,
         solver=solver,
         sources=sources or {},
         capacity_column=capacity_column,
@@ -699,7 +707,7 @@ def _curve_and_reach(
 
 def _reached_at(units: pd.DataFrame, curve: pd.DataFrame, model: str) -> pd.DataFrame:
     """First k of the curve at which each unit's share reaches its target (covering models)."""
-    if model == "pmedian":
+    if model == "pmedian" or "target_pct" not in units:
         return units
     first = []
     for uid, goal in zip(units["unit_id"], units["target_pct"], strict=True):
@@ -720,7 +728,7 @@ def _params(
     *,
     model: str,
     k: int,
-    target: float,
+    target: float | None,
     solver: str,
     sources: dict[str, str],
     capacity_column: str | None,
@@ -748,7 +756,6 @@ def _params(
         "speed_kmh": f"{r.speed_kmh:g} ({r.speed_source})",
         "reach": f"straight-line distance {r.radius_m:,.0f} m (speed x minutes), in "
         f"{crs.to_string() if hasattr(crs, 'to_string') else crs} (CGCS2000 Gauss-Kruger)",
-        "target": f"{target:.0%} of each unit's population within reach",
         "existing_facilities": f"{int(inst.fixed.sum())}, held fixed (always open, never removed)",
         "candidates": f"{len(candidates)} ("
         + ", ".join(
@@ -768,6 +775,8 @@ def _params(
         "solver_library": f"HiGHS via scipy.optimize.milp (SciPy {scipy.__version__})",
         "run_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+    if target is not None:
+        p["target"] = f"{target:.0%} of each unit's population within reach"
     if greedy is not None and solver == "exact":
         gap = _gap(sol, greedy, model)
         p["greedy_heuristic"] = f"objective {greedy.objective:,.1f}; {gap}"

@@ -139,7 +139,7 @@ def site_units(
     mode: str = "walk",
     minutes: float = 15.0,
     speed_kmh: float | None = None,
-    target: float = 0.9,
+    target: float | None = None,
     existing: gpd.GeoDataFrame | None = None,
     candidates: gpd.GeoDataFrame | None = None,
     candidate_source: str = "auto",

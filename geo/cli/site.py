@@ -65,7 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", default="mclp", choices=list(MODELS))
     p.add_argument("--k", type=int, default=5, help="new sites (mclp, pmedian)")
-    p.add_argument("--target", type=float, default=0.9, help="share of each unit's population")
+    p.add_argument(
+        "--target",
+        type=float,
+        help="share of each unit's population (lscp: default 0.9; mclp/pmedian: only when given)",
+    )
     p.add_argument("--mode", default="walk", help=f"one of {sorted(MODE_SPEEDS)}")
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
     p.add_argument("--speed-kmh", type=float, help="override the mode's default speed")
@@ -243,7 +247,7 @@ def _check_args(args: argparse.Namespace) -> list[str]:
     if unknown or not formats:
         msg = f"unknown output format(s) {unknown or args.format!r}: use {list(SITING_FORMATS)}"
         raise InputError(msg, field="format")
-    if args.target > 1 and args.target <= 100:
+    if args.target is not None and 1 < args.target <= 100:
         msg = f"--target is a share: give {args.target / 100:g} for {args.target:g} %"
         raise InputError(msg, field="target")
     return formats

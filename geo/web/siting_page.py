@@ -106,7 +106,7 @@ def run_unit_siting(
     *,
     model: str,
     k: int,
-    target: float,
+    target: float | None,
     mode: str,
     minutes: float,
     speed_kmh: float | None,
@@ -154,7 +154,7 @@ def run_unit_siting(
         mode=mode,
         minutes=minutes,
         speed_kmh=speed_kmh,
-        target=target,
+        target=target if model == "lscp" else None,  # the page asks a target for LSCP only
         existing=existing,
         candidates=candidates,
         candidate_source="grid" if candidates is None else "user",
