@@ -506,3 +506,44 @@ def test_points_grid_demand_keeps_its_own_positions() -> None:
     assert demand["unit_id"].tolist() == ["1", "2"] and demand.attrs["outside_units"] == 1
     assert demand.geometry.x.tolist() == pytest.approx(pts.geometry.x[:2].tolist(), abs=1e-9)
     assert (demand["population_model"] == "points").all()
+
+
+def test_sites_gains_and_per_k_curve_are_labelled_and_add_up(tmp_path: Path) -> None:
+    """Non-nested MCLP: X (at 1.5 km) is the best single site, Y + Z the best pair.
+
+    Demand a, b, c, d at 0, 1, 2, 3 km (5, 6, 6, 5 people); candidates Y 0.5 km (a, b),
+    X 1.5 km (b, c), Z 2.5 km (c, d), reach 1 km. k = 1: X covers 12; k = 2: Y + Z cover 22, so
+    the curve adds 12 then 10, while the sites (Y, Z) each add 11 in rank order.
+    """
+    from geo.analysis.siting_report import write_siting_reports
+
+    demand = _pts(
+        [(0, 0), (1000, 0), (2000, 0), (3000, 0)],
+        population=[5.0, 6.0, 6.0, 5.0],
+        unit_id="1",
+        unit_name="Line",
+        population_model="points",
+    )
+    cand = _pts([(500, 0), (1500, 0), (2500, 0)], id=["Y", "X", "Z"], name=["Y", "X", "Z"])
+    reach = reach_for("walk", minutes=15, speed_kmh=4.0)  # 1,000 m
+    res = plan_sites(demand, cand, reach=reach, model="mclp", k=2)
+    assert sorted(res.sites["id"]) == ["Y", "Z"]
+    assert res.curve_per_k
+    written = write_siting_reports(res, tmp_path, formats=["xlsx", "csv", "html"])
+    sites = pd.read_excel(written["xlsx"], sheet_name="sites")
+    gain_col = "按序加入时新增 gain when added in rank order to the chosen set"
+    assert sites[gain_col].tolist() == [11, 11]
+    curve = pd.read_excel(written["xlsx"], sheet_name="gain_curve")
+    optimum = "k个新址的最优值 optimum with k new sites"
+    added = "第k个新址新增 added by the k-th site (optimum k - optimum k-1)"
+    assert curve[optimum].tolist() == [0, 12, 22]
+    assert curve[added].iloc[1:].tolist() == [12, 10]
+    # the sites' gains sum to the final gain; the curve ends at the final optimum
+    assert sites[gain_col].sum() == curve[added].iloc[1:].sum() == res.solution.objective
+    assert curve[optimum].iloc[-1] == pytest.approx(res.solution.objective)
+    csv = pd.read_csv(tmp_path / "siting_curve.csv", encoding="utf-8-sig")
+    assert optimum in csv.columns and added in csv.columns
+    page = (tmp_path / "siting_report.html").read_text(encoding="utf-8")
+    assert "optimum with k new sites, solved exactly for each k" in page
+    assert "added one by one in rank order" in page
+    assert "not nested" in res.params["gain_curve"]

@@ -61,9 +61,15 @@ class SitingResult:
     ----------
     sites : GeoDataFrame
         WGS-84 points: the chosen new sites (``role = "new"``, ``rank``, ``gain``) and the
-        existing facilities (``role = "existing"``).
+        existing facilities (``role = "existing"``).  ``gain`` is what a site adds when the
+        chosen sites are added one by one in rank order (largest first) to the existing
+        facilities; the gains sum to the final improvement.
     curve : DataFrame
         Marginal-gain curve: ``k``, ``objective``, ``gain`` and per-unit shares or minutes.
+        With ``curve_per_k`` the objective is the optimum with k new sites, solved for each k
+        (the k-site optimum need not contain the (k-1)-site one, so ``gain``, the optimum's
+        change from k-1 to k, can differ from the sites' gains); otherwise it is the objective
+        of the first k sites of the sequence (greedy order, or LSCP's chosen sites by gain).
     units : DataFrame
         Before/after per unit, with the population model of each unit.
     params : dict
@@ -72,6 +78,10 @@ class SitingResult:
         The raw model solution.
     excluded : DataFrame
         Candidates excluded by the mask (``id``, ``reason``).
+    model : str
+        ``mclp``, ``lscp`` or ``pmedian``.
+    curve_per_k : bool
+        Whether the curve is an exact solve for each k (not nested), see ``curve``.
     """
 
     sites: gpd.GeoDataFrame
@@ -80,6 +90,8 @@ class SitingResult:
     params: dict[str, str]
     solution: Solution
     excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["id", "reason"]))
+    model: str = ""
+    curve_per_k: bool = False
 
 
 def reach_matrix(
@@ -623,7 +635,38 @@ def plan_sites(
         params,
         sol,
         excluded if excluded is not None else pd.DataFrame(columns=["id", "reason"]),
+        model=model,
+        curve_per_k=_curve_per_k(model, solver),
     )
+
+
+def _curve_per_k(model: str, solver: str) -> bool:
+    """Tell whether the gain curve is solved exactly for each k (MCLP, p-median, exact solver)."""
+    return model != "lscp" and solver == "exact"
+
+
+def _gain_texts(model: str, solver: str) -> dict[str, str]:
+    """Say what the sites' gains and the gain curve's columns are (for the method text)."""
+    what = "population-weighted minutes saved" if model == "pmedian" else "population newly covered"
+    texts = {
+        "gains_by_rank": f"sites' gain = {what} when the chosen sites are added one by one in "
+        "rank order (largest gain first) to the existing facilities; the gains sum to the "
+        "final improvement over the existing facilities",
+    }
+    if _curve_per_k(model, solver):
+        texts["gain_curve"] = (
+            "optimum with k new sites, solved exactly for each k = 0..K (not nested: the k-site "
+            "optimum need not contain the (k-1)-site optimum); 'added by the k-th site' = "
+            "optimum(k) - optimum(k-1), so it can differ from the sites' gains (same total at "
+            "the chosen k; the best solution found where a solve stops at its time limit)"
+        )
+    else:
+        order = "greedy order" if model != "lscp" else "the chosen sites, largest gain first"
+        texts["gain_curve"] = (
+            f"objective with the first k sites in {order}; 'added by the k-th site' is that "
+            "site's gain in this order"
+        )
+    return texts
 
 
 def _instance(
@@ -777,6 +820,7 @@ def _params(
     }
     if target is not None:
         p["target"] = f"{target:.0%} of each unit's population within reach"
+    p.update(_gain_texts(model, solver))
     if greedy is not None and solver == "exact":
         gap = _gap(sol, greedy, model)
         p["greedy_heuristic"] = f"objective {greedy.objective:,.1f}; {gap}"

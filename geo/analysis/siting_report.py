@@ -62,6 +62,25 @@ _UNIT_LABELS = {
     "population_note": "人口说明 population note",
 }
 
+#: The sites' gain: what each adds when the chosen sites are added one by one in rank order.
+_SITE_LABELS = {"gain": "按序加入时新增 gain when added in rank order to the chosen set"}
+#: Gain-curve columns when the curve is solved exactly for each k (not nested).
+_CURVE_LABELS_PER_K = {
+    "objective": "k个新址的最优值 optimum with k new sites",
+    "gain": "第k个新址新增 added by the k-th site (optimum k - optimum k-1)",
+}
+#: Gain-curve columns when the curve follows one sequence (greedy order, LSCP's chosen sites).
+_CURVE_LABELS_NESTED = {
+    "objective": "前k个新址的目标值 objective with the first k sites",
+    "gain": "第k个新址新增 added by the k-th site",
+}
+
+
+def _curve_frame(result: SitingResult) -> pd.DataFrame:
+    """Return the gain curve with columns named for what they are (per-k optimum or nested)."""
+    labels = _CURVE_LABELS_PER_K if result.curve_per_k else _CURVE_LABELS_NESTED
+    return result.curve.rename(columns=labels)
+
 
 def neutralise(value: object) -> object:
     """Make text that a spreadsheet would evaluate as a formula inert (leading apostrophe).
@@ -98,7 +117,7 @@ def _flat_sites(sites: gpd.GeoDataFrame) -> pd.DataFrame:
     out = pd.DataFrame(sites.drop(columns=sites.geometry.name))
     out["lon"] = sites.geometry.x.round(6).to_numpy()
     out["lat"] = sites.geometry.y.round(6).to_numpy()
-    return out
+    return out.rename(columns=_SITE_LABELS)
 
 
 def _params_frame(result: SitingResult) -> pd.DataFrame:
@@ -113,7 +132,7 @@ def _write_xlsx(path: Path, result: SitingResult, problems: pd.DataFrame | None)
         _flat_sites(result.sites).to_excel(writer, sheet_name="sites", index=False)
         result.units.rename(columns=_UNIT_LABELS).to_excel(writer, sheet_name="units", index=False)
         if not result.curve.empty:
-            result.curve.to_excel(writer, sheet_name="gain_curve", index=False)
+            _curve_frame(result).to_excel(writer, sheet_name="gain_curve", index=False)
         if not result.excluded.empty:
             result.excluded.to_excel(writer, sheet_name="excluded", index=False)
         if problems is not None and not problems.empty:
@@ -127,7 +146,9 @@ def _write_csv(folder: Path, result: SitingResult, problems: pd.DataFrame | None
     _safe(_flat_sites(result.sites)).to_csv(main, index=False, encoding="utf-8-sig")
     _safe(result.units).to_csv(folder / "siting_units.csv", index=False, encoding="utf-8-sig")
     if not result.curve.empty:
-        _safe(result.curve).to_csv(folder / "siting_curve.csv", index=False, encoding="utf-8-sig")
+        _safe(_curve_frame(result)).to_csv(
+            folder / "siting_curve.csv", index=False, encoding="utf-8-sig"
+        )
     if problems is not None and not problems.empty:
         _safe(problems).to_csv(
             folder / "siting_input_problems.csv", index=False, encoding="utf-8-sig"
@@ -194,8 +215,9 @@ def _figures(
             curve = result.curve
             ax.bar(curve["k"].iloc[1:], curve["gain"].iloc[1:], color="#e6550d")
             ax.set_xlabel("k (new sites)")
-            ax.set_ylabel("gain of the k-th site")
-            ax.set_title("边际收益 marginal gain per added site")
+            ax.set_ylabel("added by the k-th site")
+            per_k = " (optimum k - optimum k-1)" if result.curve_per_k else ""
+            ax.set_title(f"边际收益 added by the k-th site{per_k}")
             images["curve"] = _png(fig)
     return images
 
@@ -230,7 +252,7 @@ def _write_html(
     e = html.escape
     images = _figures(result, units, radius_m)
     new = _flat_sites(result.sites[result.sites["role"] == "new"])
-    curve = result.curve
+    curve = _curve_frame(result)
     if not curve.empty:
         curve = curve[[c for c in curve.columns if ":" not in c]]
     params = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in result.params.items())
@@ -251,6 +273,7 @@ def _write_html(
         ),
         f"<img alt='map of proposed sites' src='data:image/png;base64,{images['map']}'>",
         "<h2>Proposed sites 建议新增选址</h2>",
+        f"<p>{e(result.params.get('gains_by_rank', ''))}</p>",
         _table(new),
         "<h2>Before / after per unit 分区前后对比</h2>",
         _table(result.units.rename(columns=_UNIT_LABELS)),
@@ -258,6 +281,7 @@ def _write_html(
     if "curve" in images:
         parts += [
             "<h2>Marginal gain 边际收益曲线</h2>",
+            f"<p>{e(result.params.get('gain_curve', ''))}</p>",
             f"<img alt='marginal gain curve' src='data:image/png;base64,{images['curve']}'>",
             _table(curve),
         ]

@@ -58,7 +58,7 @@ REPORT_FILES: dict[str, tuple[str, str]] = {
 _SITE_LABELS = {
     "rank": ("序号", "Rank"),
     "name": ("名称", "Name"),
-    "gain": ("新增覆盖人口", "Gain (people)"),
+    "gain": ("按序加入时新增", "Gain when added in rank order"),
     "lon": ("经度", "Longitude"),
     "lat": ("纬度", "Latitude"),
 }
@@ -74,10 +74,17 @@ _UNIT_LABELS = {
     "target_met": ("达到目标", "Target met"),
     "population_model": ("人口模型", "Population model"),
 }
+#: Curve labels when each k is solved exactly (not nested: k-site optimum vs (k-1)-site one).
 _CURVE_LABELS = {
     "k": ("新增设施数", "New sites (k)"),
-    "gain": ("该设施新增", "Gain of this site"),
-    "objective": ("目标值", "Objective"),
+    "gain": ("第k个新址新增 (最优k − 最优k−1)", "Added by the k-th site (optimum k − k−1)"),
+    "objective": ("k个新址的最优值", "Optimum with k new sites"),
+}
+#: Curve labels when the curve follows one sequence (greedy order, LSCP's chosen sites).
+_CURVE_LABELS_NESTED = {
+    "k": ("新增设施数", "New sites (k)"),
+    "gain": ("第k个新址新增", "Added by the k-th site"),
+    "objective": ("前k个新址的目标值", "Objective with the first k sites"),
 }
 
 
@@ -193,7 +200,11 @@ def _labelled(frame: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str
 
 
 def sites_table(result: SitingResult, lang: str) -> pd.DataFrame:
-    """Tabulate the new sites: rank, name, gain in people (rounded), lon/lat (WGS-84).
+    """Tabulate the new sites: rank, name, gain (rounded), lon/lat (WGS-84).
+
+    The gain is what the site adds when the chosen sites are added one by one in rank order
+    (people newly covered; p-median: population-weighted minutes saved); the gains sum to the
+    final improvement.
 
     Parameters
     ----------
@@ -244,7 +255,11 @@ def units_table(result: SitingResult, lang: str) -> pd.DataFrame:
 
 
 def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
-    """Tabulate the marginal-gain curve: k, what site k adds, the objective at k.
+    """Tabulate the marginal-gain curve: k, what the k-th site adds, the objective at k.
+
+    For an exact MCLP or p-median run the objective is the optimum with k sites, solved for each
+    k (so what the k-th site adds can differ from the sites table's gains); otherwise the first
+    k sites of one sequence.
 
     Parameters
     ----------
@@ -260,7 +275,8 @@ def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
     curve = result.curve
     if curve is None or curve.empty:
         curve = pd.DataFrame(columns=["k", "gain", "objective"])
-    return _labelled(curve.round(1), _CURVE_LABELS, lang)
+    labels = _CURVE_LABELS if result.curve_per_k else _CURVE_LABELS_NESTED
+    return _labelled(curve.round(1), labels, lang)
 
 
 def report_bytes(
