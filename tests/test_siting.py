@@ -547,3 +547,34 @@ def test_sites_gains_and_per_k_curve_are_labelled_and_add_up(tmp_path: Path) -> 
     assert "optimum with k new sites, solved exactly for each k" in page
     assert "added one by one in rank order" in page
     assert "not nested" in res.params["gain_curve"]
+
+
+@pytest.mark.parametrize("population", ["census", "raster"])
+def test_time_to_nearest_before_equals_coverage_with_a_facility_beyond_reach(
+    tmp_path: Path, population: str
+) -> None:
+    """The hospital 3 km east of East (beyond its 1 km reach) is nearest for East's residents."""
+    from geo.analysis.coverage import coverage_report
+    from geo.analysis.population import read_population_raster
+    from geo.analysis.siting_run import site_units
+
+    units = _units()
+    fac = _pts([(500, 1000), (13_000, 1000)], id=["in", "beyond"], name=["in", "beyond"])
+    grid = None
+    if population == "raster":
+        grid = read_population_raster(_write_raster(tmp_path / "pop.tif", GK), units=units)
+    reach = reach_for("walk", minutes=15, speed_kmh=4.0)
+    cov = coverage_report(fac, units, reach=reach, population=grid).summary.set_index("unit_id")
+    kw = {"model": "mclp", "k": 1, "speed_kmh": 4.0, "population": grid, "grid_spacing_m": 1000.0}
+    res = site_units(units, existing=fac, curve_k=0, **kw)
+    before = res.units.set_index("unit_id")["mean_minutes_before"]
+    rel = 0.01 if population == "census" else 1e-9  # census: a 250 m grid vs 200 m samples
+    assert before["2"] == pytest.approx(cov.loc["2", "minutes_mean"], rel=rel)
+    assert before["1"] == pytest.approx(cov.loc["1", "minutes_mean"], rel=rel)
+    assert res.params["source_existing_within_reach"] == "1 of 2"
+    assert "1 more" in res.params["source_existing_nearest_beyond_reach"]
+    # coverage counts are unaffected: the same as with the facility within reach only
+    near = site_units(units, existing=fac.iloc[:1], curve_k=0, **kw)
+    for col in ("covered_before", "covered_after"):
+        assert res.units[col].tolist() == pytest.approx(near.units[col].tolist())
+    assert (near.units["mean_minutes_before"] > res.units["mean_minutes_before"] + 1).any()
