@@ -350,13 +350,16 @@ def _curve(
     time_limit: float,
     progress: _ProgressFn | None,
     sequence: NDArray | None = None,
+    solved: dict[int, NDArray] | None = None,
 ) -> pd.DataFrame:
     """Objective for k = 0..k_max, per-unit figures.
 
-    MCLP and p-median: the exact optimum for each k (or the greedy sequence).  LSCP: the chosen
+    MCLP and p-median: the exact optimum for each k (or the greedy sequence); a k in ``solved``
+    (the run's own k) reuses that solution instead of solving it again.  LSCP: the chosen
     sites in ``sequence`` order (largest gain first), so the curve ends where every unit
     reaches its target.
     """
+    solved = solved or {}
     rows = []
     cover_model = "pmedian" if model == "pmedian" else "mclp"
     minutes = inst.dense_minutes() if model == "pmedian" else None
@@ -370,6 +373,8 @@ def _curve(
             chosen = greedy_seq[:k]
         elif k == 0:
             chosen = np.array([], dtype=np.int64)
+        elif k in solved:
+            chosen = solved[k]
         elif model == "pmedian":
             chosen = solve_pmedian(
                 minutes,
@@ -604,6 +609,7 @@ def plan_sites(
         units,
         model=model,
         order=order,
+        solved={k: sol.chosen},
         k_curve=k if curve_k is None else curve_k,
         target=target,
         solver=solver,
@@ -723,6 +729,7 @@ def _curve_and_reach(
     *,
     model: str,
     order: NDArray,
+    solved: dict[int, NDArray],
     k_curve: int,
     target: float,
     solver: str,
@@ -743,6 +750,7 @@ def _curve_and_reach(
             time_limit=time_limit,
             progress=progress,
             sequence=order if model == "lscp" else None,
+            solved=solved,
         )
         units = _reached_at(units, curve, model)
     return curve, units
