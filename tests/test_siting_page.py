@@ -12,6 +12,7 @@ import shapely
 
 from geo.web.siting_page import (
     REPORT_FILES,
+    curve_chart,
     curve_table,
     default_existing_layers,
     new_sites,
@@ -62,6 +63,9 @@ def test_k2_takes_both_and_curve_gives_each_sites_gain(strip):
     curve = curve_table(res, "en")
     assert curve["Added by the k-th site (optimum k − k−1)"].iloc[1:].tolist() == [2000, 1500]
     assert curve["Optimum with k new sites"].tolist() == [0, 2000, 3500]
+    chart = curve_chart(res, "en")  # the page's bar chart: the gains, not the objective
+    assert chart.index.tolist() == [1, 2]
+    assert chart.iloc[:, 0].tolist() == [2000, 1500]
     assert units_table(res, "zh").iloc[0]["选址后覆盖率 (%)"] == 87.5
 
 

@@ -32,6 +32,7 @@ from geo.web.search import find_unit
 
 __all__ = [
     "REPORT_FILES",
+    "curve_chart",
     "curve_table",
     "default_existing_layers",
     "new_sites",
@@ -277,6 +278,24 @@ def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
         curve = pd.DataFrame(columns=["k", "gain", "objective"])
     labels = _CURVE_LABELS if result.curve_per_k else _CURVE_LABELS_NESTED
     return _labelled(curve.round(1), labels, lang)
+
+
+def curve_chart(result: SitingResult, lang: str) -> pd.DataFrame:
+    """Return what the k-th site adds, indexed by k = 1..K, for the page's bar chart.
+
+    Parameters
+    ----------
+    result : SitingResult
+    lang : str
+        ``"zh"`` or ``"en"`` labels.
+
+    Returns
+    -------
+    DataFrame
+        One column (the curve table's "added by the k-th site"), index k; empty without a curve.
+    """
+    table = curve_table(result, lang)
+    return table.set_index(table.columns[0])[[table.columns[1]]].iloc[1:]
 
 
 def report_bytes(
