@@ -21,7 +21,7 @@ from geo.coords import geometry_to_wgs84
 from geo.data.boundaries import load_units
 from geo.data.layers import layer_ids, load_layers, load_manifest, plan_layers, point_layers
 from geo.errors import CRSError, GeoDataError
-from geo.settings import MODE_SPEEDS, PLANS_DIR
+from geo.settings import MAX_UPLOAD_BYTES, MODE_SPEEDS, PLANS_DIR
 from geo.web.attributes import (
     attribute_display,
     attribute_table,
@@ -36,10 +36,23 @@ from geo.web.dashboard import (
     load_indicators,
     zone_scale_table,
 )
-from geo.web.i18n import error_text, localise_columns, text
+from geo.web.i18n import PRECISION_LABELS, error_text, lang_index, localise_columns, text
 from geo.web.overlays import overlay_groups
+from geo.web.popgrid import (
+    POPGRID_TYPES,
+    population_fallbacks,
+    read_population_upload,
+    with_population_model,
+)
 from geo.web.search import facilities_in_unit, find_unit, search_places, unit_coverage
-from geo.web.share import MapState, decode_state, encode_state, speed_for, view_from_map
+from geo.web.share import (
+    MapState,
+    decode_state,
+    encode_state,
+    shown_layers,
+    speed_for,
+    view_from_map,
+)
 from geo.web.siting_page import (
     REPORT_FILES,
     curve_chart,
@@ -93,7 +106,7 @@ def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, la
     fmap = build_map(
         _layers(tuple(layer_ids(_manifest()))), _manifest(), visible=list(visible),
         basemap=basemap, tianditu_key=key, lang=lang,
-        data=_map_data(lang, basemap in GCJ02_BASEMAPS), overlays=False,
+        data=_map_data(lang, basemap in GCJ02_BASEMAPS), overlays=False, share_url=True,
     )  # fmt: skip
     return fmap, geojson_payload_bytes(fmap)
 
@@ -141,10 +154,13 @@ def _overlay_script(groups: list) -> str:
 
 
 @st.cache_data(max_entries=256)
-def _coverage(cov: tuple[str, ...], goals: bool, unit: str, mode: str, minutes: float, kmh: float):
+def _coverage(cov: tuple[str, ...], goals: bool, unit: str, mode: str, minutes: float, kmh: float,
+              pop_tag: object = None, _pop: object = None):  # fmt: skip
     layers = _layers(tuple(layer_ids(_manifest())))
     fac = facility_points(layers, cov, include_goals=goals)
-    result = unit_coverage(fac, _units(), unit or None, mode=mode, minutes=minutes, speed_kmh=kmh)
+    result = unit_coverage(
+        fac, _units(), unit or None, mode=mode, minutes=minutes, speed_kmh=kmh, population=_pop
+    )
     return fac, result, uncertain_reach(fac, result.radius_m, within=result.reach)
 
 
@@ -336,29 +352,77 @@ mode = keep("mode", st.sidebar.radio(
     on_change=_mode_changed, args=(k_mode,),
     format_func=lambda k: getattr(MODE_SPEEDS[k], f"label_{lang}"),
 ))  # fmt: skip
-st.sidebar.caption(MODE_SPEEDS[mode].source)
+st.sidebar.caption(MODE_SPEEDS[mode].source_in(lang))
 minutes = st.sidebar.number_input(tx("minutes"), 1.0, 240.0, step=1.0, key="minutes")
 speed = st.sidebar.number_input(tx("speed"), 0.5, 200.0, step=0.5, key="speed")
+
+# ---- optional population grid (issues 9, 12): coverage, scenario and siting use it ------------
+with st.sidebar.expander(tx("pop_grid"), expanded="pop_tag" in ss):
+    pop_datum = keep("pop_datum", st.selectbox(
+        tx("pop_datum"), list(DATUM_CHOICES), key=lkey("pop_datum"),
+        format_func=lambda d: DATUM_CHOICES[d][0 if lang == "zh" else 1],
+    ))  # fmt: skip
+    pop_file = st.file_uploader(
+        tx("pop_upload", mb=MAX_UPLOAD_BYTES >> 20), type=list(POPGRID_TYPES), key="pop_file"
+    )
+    if pop_file is not None and ss.get("pop_tag") != (pop_file.file_id, pop_datum):
+        ss["pop_tag"] = (pop_file.file_id, pop_datum)
+        ss.pop("popgrid", None)
+        ss.pop("pop_error", None)
+        try:
+            with st.spinner(tx("pop_reading")):
+                ss["popgrid"] = read_population_upload(
+                    pop_file.getvalue(), pop_file.name, units=units, datum=pop_datum
+                )
+        except (GeoDataError, CRSError) as exc:
+            ss["pop_error"] = exc
+    elif pop_file is None:  # removed: census again
+        for k in ("popgrid", "pop_tag", "pop_error"):
+            ss.pop(k, None)
+    if "pop_error" in ss:
+        st.error(error_text(ss["pop_error"], lang))
+    popgrid = ss.get("popgrid")
+    if popgrid is not None:
+        st.success(tx("pop_ok", model=popgrid.model, cells=f"{popgrid.cells:,}",
+                      total=f"{popgrid.total:,.0f}"))  # fmt: skip
+        st.caption(popgrid.source)
+        if not popgrid.problems.empty:
+            st.caption(tx("bad_rows"))
+            shown = problems_for_display(popgrid.problems, lang=lang)
+            st.dataframe(localise_columns(shown, lang), hide_index=True, key="pop_bad_rows")
+    else:
+        st.caption(tx("pop_none"))
+pop_grid = popgrid.grid if popgrid is not None else None
+pop_sources = {"population": popgrid.source} if popgrid is not None else None
 
 fac, cov, uncertain = None, None, None
 try:
     if use_own:
         fac = ss["own"].facilities
-        cov = unit_coverage(fac, units, unit or None, mode=mode, minutes=minutes, speed_kmh=speed)
+        cov = unit_coverage(fac, units, unit or None, mode=mode, minutes=minutes, speed_kmh=speed,
+                            population=pop_grid)  # fmt: skip
         uncertain = uncertain_reach(fac, cov.radius_m, within=cov.reach)
     elif cov_layers:
-        fac, cov, uncertain = _coverage(tuple(cov_layers), goals, unit, mode, minutes, speed)
+        fac, cov, uncertain = _coverage(
+            tuple(cov_layers), goals, unit, mode, minutes, speed, ss.get("pop_tag"), pop_grid
+        )
 except (GeoDataError, CRSError) as exc:
     st.error(error_text(exc, lang))
 
 # ---- the share link -------------------------------------------------------------------------
+# The address bar is the share link. The map client writes the layers switched in the map and
+# its view into it (no rerun) and puts them back when Streamlit rewrites the URL; the page keeps
+# the link's layers rather than the initial set (they never rebuild the map: ``visible`` does).
+# The URL is written only when it differs, so a rerun adds no history entry of its own.
 view = ss.get("view")
 state = MapState(
-    layers=tuple(visible), unit=unit, basemap=basemap, cov_layers=tuple(cov_layers), mode=mode,
+    layers=shown_layers(st.query_params.to_dict(), known_layers=all_ids, default=tuple(visible)),
+    unit=unit, basemap=basemap, cov_layers=tuple(cov_layers), mode=mode,
     minutes=float(minutes), speed=None if speed == speed_for(mode) else float(speed), lang=lang,
     center=view[0] if view else None, zoom=view[1] if view else None,
 )  # fmt: skip
-st.query_params.from_dict(encode_state(state))
+if encode_state(state) != st.query_params.to_dict():
+    st.query_params.from_dict(encode_state(state))
 
 # ---- attribute table (drives the map's selection) -------------------------------------------
 table_all = _attributes()
@@ -476,7 +540,10 @@ with tab_scen:
     add_mode = st.toggle(tx("add_click"), key="add_click")
     if ss["clicks"]:
         sites = proposed_sites(ss["clicks"])
-        sites = sites.assign(lon=sites.geometry.x.round(6), lat=sites.geometry.y.round(6))
+        sites = sites.assign(
+            lon=sites.geometry.x.round(6), lat=sites.geometry.y.round(6),
+            precision=sites["precision"].map(lambda v: PRECISION_LABELS[v][lang_index(lang)]),
+        )  # fmt: skip
         st.dataframe(localise_columns(sites.drop(columns="geometry"), lang), hide_index=True)
         if st.button(tx("clear"), key="clear_clicks"):
             ss["clicks"] = []
@@ -489,15 +556,20 @@ with tab_scen:
         )  # fmt: skip
         if ss["clicks"] or close:
             try:
-                scenario = run_scenario(
-                    fac, units, unit, add=proposed_sites(ss["clicks"]), remove=close,
-                    mode=mode, minutes=minutes, speed_kmh=speed,
-                )  # fmt: skip
+                with population_fallbacks() as scen_notes:
+                    scenario = run_scenario(
+                        fac, units, unit, add=proposed_sites(ss["clicks"]), remove=close,
+                        mode=mode, minutes=minutes, speed_kmh=speed, population=pop_grid,
+                        sources=pop_sources,
+                    )  # fmt: skip
             except (GeoDataError, CRSError) as exc:
                 st.error(error_text(exc, lang))
+            for note in scen_notes:
+                st.warning(f"{tx('pop_fallback')}: {note}")
         if scenario is not None:
             st.subheader(tx("before_after"))
-            diff = scenario.diff.drop(columns=["unit_id"]).round(2)
+            diff = with_population_model(scenario.diff, scenario.after.summary)
+            diff = diff.drop(columns=["unit_id"]).round(2)
             st.dataframe(localise_columns(diff, lang), hide_index=True, key="scen_diff")
     else:
         st.info(tx("need_unit_fac"))
@@ -506,14 +578,18 @@ with tab_scen:
 # ---- siting tab (issue 12): runs only on click, cached per parameters ---------------------
 @st.cache_data(show_spinner=False, max_entries=16)
 def _siting(unit: str, model: str, k: int, target: float, mode: str, minutes: float,
-            existing: tuple[str, ...], spacing: float, solver: str):  # fmt: skip
+            existing: tuple[str, ...], spacing: float, solver: str,
+            osm: tuple[str, bytes] | None = None, pop_tag: object = None,
+            _pop: object = None, _pop_source: str | None = None):  # fmt: skip
     kmh = speed_for(mode)
-    res = run_unit_siting(
-        units, unit, model=model, k=k, target=target, mode=mode, minutes=minutes, speed_kmh=kmh,
-        existing_layers=existing, grid_spacing_m=spacing, solver=solver, time_limit=30.0,
-    )  # fmt: skip
-    radius = reach_radius_m(mode, minutes, kmh)
-    return res, report_bytes(res, find_unit(units, unit), radius_m=radius)
+    with population_fallbacks() as notes:
+        res = run_unit_siting(
+            units, unit, model=model, k=k, target=target, mode=mode, minutes=minutes,
+            speed_kmh=kmh, existing_layers=existing, grid_spacing_m=spacing, solver=solver,
+            time_limit=30.0, osm=osm, population=_pop, population_source=_pop_source,
+        )  # fmt: skip
+    radius = reach_radius_m(mode, minutes, kmh)  # report_bytes draws none for a road reach
+    return res, report_bytes(res, find_unit(units, unit), radius_m=radius), notes
 
 
 site_new = None
@@ -549,23 +625,29 @@ with tab_site:
             key=lkey(f"site_existing_{unit}", default_existing_layers(unit, pts)),
             format_func=lambda i: lnames[i],
         ))  # fmt: skip
-        st.caption(MODE_SPEEDS[s_mode].source)
+        st.caption(MODE_SPEEDS[s_mode].source_in(lang))
+        s_osm = st.file_uploader(tx("site_osm"), type=["pbf", "osm", "xml"], key="site_osm")
         if st.button(tx("site_run"), key="site_run", type="primary"):
             ss["site_params"] = (
-                unit, s_model, s_k, s_target, s_mode, s_min, tuple(s_exist), s_grid, s_solver
+                unit, s_model, s_k, s_target, s_mode, s_min, tuple(s_exist), s_grid, s_solver,
+                (s_osm.name, s_osm.getvalue()) if s_osm is not None else None,
             )  # fmt: skip
         params = ss.get("site_params")
         if params and params[0] == unit:
             try:
                 with st.spinner(tx("site_running")):
-                    site_res, site_files = _siting(*params)
+                    site_res, site_files, site_notes = _siting(
+                        *params, ss.get("pop_tag"), pop_grid, (pop_sources or {}).get("population")
+                    )
             except (GeoDataError, CRSError) as exc:
                 st.error(error_text(exc, lang))
             else:
                 site_new = new_sites(site_res)
+                for note in site_notes:
+                    st.warning(f"{tx('pop_fallback')}: {note}")
                 if site_res.solution.status not in {"optimal", "heuristic"}:
                     st.warning(tx("site_not_optimal"))
-                st.caption(f"{site_res.params['model']} · {site_res.params['method']}")
+                st.caption(" · ".join(site_res.params[k] for k in ("model", "method", "reach")))
                 st.subheader(tx("site_sites"))
                 st.dataframe(sites_table(site_res, lang), hide_index=True, key="site_table")
                 st.subheader(tx("site_units"))
@@ -621,16 +703,23 @@ with tab_unit:
         row = units[units["adcode"].astype(str) == unit].iloc[0]
         c1, c2, c3 = st.columns(3)
         c1.metric(tx("unit"), row["name"])
-        c2.metric(tx("pop"), f"{int(row['population']):,}")
+        c2.metric(tx("pop_census") if popgrid else tx("pop"), f"{int(row['population']):,}")
         if cov is not None:
             c3.metric(tx("area_share"), f"{cov.area_share:.1%}")
             if cov.population_covered is not None:
                 c3.metric(tx("pop_cov"), f"{cov.population_covered:,.0f}")
-            st.caption(tx("assume"))
-            summary_cols = ["covered_km2", "gaps", "largest_gap_km2", "minutes_p50", "minutes_p90"]
+            if popgrid is None or cov.population_model == "census_uniform":
+                st.caption(tx("assume"))
+            else:
+                st.caption(tx("assume_grid", model=cov.population_model, source=popgrid.source))
+            for note in cov.notes:
+                st.warning(f"{tx('pop_fallback')}: {note}")
+            summary_cols = ["covered_km2", "gaps", "largest_gap_km2", "minutes_p50", "minutes_p90",
+                            "population", "population_covered_pct", "population_model"]  # fmt: skip
             st.dataframe(localise_columns(cov.summary[summary_cols], lang), hide_index=True)
         st.subheader(tx("fac"))
-        st.dataframe(localise_columns(_inside(unit), lang), hide_index=True)
+        places = attribute_display(_inside(unit), layer_names=names_by_id, lang=lang)
+        st.dataframe(localise_columns(places, lang), hide_index=True)
     elif cov is None:
         st.info(tx("no_cov"))
 
@@ -670,12 +759,11 @@ with tab_dl:
         result = scenario.after if scenario is not None else None
 
         def _report(fmt: str) -> bytes:
-            res = (
-                result
-                or run_scenario(
-                    fac, units, unit, mode=mode, minutes=minutes, speed_kmh=speed
-                ).before
-            )
+            with population_fallbacks():  # shown with the coverage above
+                res = result or run_scenario(
+                    fac, units, unit, mode=mode, minutes=minutes, speed_kmh=speed,
+                    population=pop_grid, sources=pop_sources,
+                ).before  # fmt: skip
             files = report_files(
                 res, units=find_unit(units, unit), scenario=scenario, problems=own_problems
             )

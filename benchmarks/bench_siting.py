@@ -14,9 +14,18 @@ facilities.
    where spopt finishes, to check the same optimum and give a ratio that does not depend on the
    cap.
 
+4. ``--network``: reach over a road network instead (:mod:`geo.analysis.siting_network`): a
+   synthetic 250 x 250 street grid (62,500 nodes, 124,500 edges, 127 m blocks) over the same
+   square, built through :func:`geo.analysis.network.network_from_edges`; the same demand and
+   candidates snapped to their nearest node; walk 15 minutes (1,000 m of road, access legs
+   included), k = 20; then drive 3 minutes (1,500 m) with every other east-west street one-way
+   (directed graph).  Times: graph build, the sparse cover matrix (chunked Dijkstra), the exact
+   MCLP.  Run it alone so that the peak RSS is its own.
+
 Peak memory is the process's peak RSS (``resource.getrusage``).
 
-Run: ``python benchmarks/bench_siting.py [--spopt-cap SECONDS]``.
+Run: ``python benchmarks/bench_siting.py [--spopt-cap SECONDS]`` or
+``python benchmarks/bench_siting.py --network``.
 """
 
 from __future__ import annotations
@@ -147,11 +156,79 @@ def run_spopt(n_side: int, n_cand: int, k: int, cap_s: float) -> dict:
     return done[0] if done else {"total_s": None, "error": proc.exitcode, "stages": stages}
 
 
+def grid_network(n_side: int, side_m: float, *, oneway_rows: bool) -> object:
+    """A street grid of ``n_side`` x ``n_side`` nodes over ``side_m`` metres (GK zone 114 E)."""
+    import geopandas as gpd
+    import shapely
+
+    from geo.analysis.network import network_from_edges
+
+    x0, y0 = 500_000.0, 3_100_000.0
+    step = side_m / (n_side - 1)
+    i, j = (a.ravel() for a in np.meshgrid(np.arange(n_side), np.arange(n_side - 1)))
+    # east-west streets: row i, from column j to j + 1; north-south: column i, row j to j + 1
+    ew = np.stack(
+        [np.c_[x0 + j * step, y0 + i * step], np.c_[x0 + (j + 1) * step, y0 + i * step]], 1
+    )
+    ns = np.stack(
+        [np.c_[x0 + i * step, y0 + j * step], np.c_[x0 + i * step, y0 + (j + 1) * step]], 1
+    )
+    lines = shapely.linestrings(np.concatenate([ew, ns]))
+    oneway = np.concatenate([(i % 2 == 1) & oneway_rows, np.zeros(len(i), bool)])
+    edges = gpd.GeoDataFrame(geometry=lines, crs="EPSG:4547")
+    return network_from_edges(edges, metric_crs="EPSG:4547", oneway=oneway, source="grid")
+
+
+def run_network(mode: str, minutes: float, speed_kmh: float, *, oneway: bool) -> dict:
+    from geo.analysis.coverage import reach_for
+    from geo.analysis.siting_network import NetworkTimes
+
+    demand, pop, cand = instance(317, 2000)
+    origin = np.array([500_000.0, 3_100_000.0])
+    demand, cand = demand + origin, cand + origin
+    reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
+    c0, t0 = _cpu_s(), time.perf_counter()
+    net = grid_network(250, 31_700.0, oneway_rows=oneway)
+    t_graph = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    times = NetworkTimes.build(net, demand, cand, reach=reach).cover_minutes()
+    t_cover = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    fixed = np.zeros(len(cand), dtype=bool)
+    sol = solve_mclp(times, pop, k=20, fixed=fixed, time_limit=120)
+    t_solve = time.perf_counter() - t2
+    straight = reach_matrix(demand, cand, radius_m=reach.radius_m, metres_per_minute=1.0)
+    return {
+        "case": f"network {mode} {minutes:g} min ({reach.radius_m:,.0f} m)"
+        + (", every other east-west street one-way" if oneway else ""),
+        "nodes": net.n_nodes,
+        "edges": len(net.u),
+        "demand": len(pop),
+        "candidates": len(cand),
+        "pairs_in_reach": int(times.nnz),
+        "pairs_straight_line": int(straight.nnz),
+        "graph_s": t_graph,
+        "cover_matrix_s": t_cover,
+        "solve_s": t_solve,
+        "total_s": time.perf_counter() - t0,
+        "cpu_s": _cpu_s() - c0,
+        "objective": sol.objective,
+        "status": sol.status,
+        "peak_mb": _peak_mb(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--spopt-cap", type=float, default=600.0, help="seconds for spopt")
     parser.add_argument("--skip-spopt", action="store_true")
+    parser.add_argument("--network", action="store_true", help="only the road-network cases")
     args = parser.parse_args()
+    if args.network:
+        for mode, minutes, speed, oneway in (("walk", 15, 4.0, False), ("drive", 3, 30.0, True)):
+            print(json.dumps(run_network(mode, minutes, speed, oneway=oneway), indent=1))
+        print(f"load average (1, 5, 15 min): {os.getloadavg()}, CPUs: {os.cpu_count()}")
+        return
     rows = []
     for label, n_side, n_cand, k in (("full", 317, 2000, 20), ("small", 50, 50, 5)):
         ours = run_ours(n_side, n_cand, k)

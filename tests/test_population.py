@@ -382,3 +382,31 @@ def test_bad_population_row_is_numbered_as_excel_shows_it(tmp_path: Path) -> Non
     # header = row 1, so the bad value is on row 3 (it was reported as row 2)
     with pytest.raises(InputError, match=r"row 3"):
         read_population_grid(csv)
+
+
+def test_raster_covering_part_of_a_unit_says_so(wgs_tif: Path) -> None:
+    """A raster over the west quarter of a unit counts only those people, and says so."""
+    s = N0 - 6 * STEP
+    unit = gpd.GeoDataFrame(
+        {"adcode": ["u"], "name": ["宽单元"], "population": [1e6]},
+        geometry=[box(W0, s, W0 + 24 * STEP, N0)],  # four times as wide as the raster
+        crs="EPSG:4326",
+    )
+    with pytest.warns(PopulationFallbackWarning, match="covers only 25%"):
+        grid = read_population_raster(wgs_tif, units=unit)
+        fac = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(W0, N0)], crs="EPSG:4326")
+        result = coverage_report(fac, unit, population=grid)
+    row = result.summary.iloc[0]
+    assert grid.unit_share.tolist() == pytest.approx([0.25])
+    assert row["population"] == pytest.approx(sum(_hand_sums()))
+    assert row["population_model"] == "raster"
+    assert "covers only 25%" in row["population_note"]
+    assert "not counted" in row["population_note"]
+
+
+def test_raster_covering_the_units_adds_no_note(wgs_tif: Path, halves: gpd.GeoDataFrame) -> None:
+    grid = read_population_raster(wgs_tif, units=halves)
+    assert grid.unit_share.tolist() == pytest.approx([1.0, 1.0])
+    fac = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(W0, N0)], crs="EPSG:4326")
+    result = coverage_report(fac, halves, population=grid)
+    assert (result.summary["population_note"] == "").all()

@@ -1,7 +1,15 @@
 import pytest
 
 from geo.errors import InputError
-from geo.web.share import MapState, decode_state, encode_state, speed_for, view_from_map
+from geo.web.share import (
+    CLIENT_PARAMS,
+    MapState,
+    decode_state,
+    encode_state,
+    shown_layers,
+    speed_for,
+    view_from_map,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +93,27 @@ def test_view_from_st_folium_value():
 def test_link_mode_gives_mode_speed(mode, kmh):
     assert decode_state({"mode": mode}).speed_kmh == kmh
     assert speed_for(mode) == kmh
+
+
+KNOWN = ("sanqu", "cs_medical", "xiangjiang", "counties")
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        # the map client switched xiangjiang off: the link keeps that, in map order
+        ({"layers": "counties,sanqu,cs_medical"}, ("sanqu", "cs_medical", "counties")),
+        ({"layers": ["sanqu", "counties,zz"]}, ("counties",)),  # last value, unknown id dropped
+        ({"layers": ""}, ()),  # every layer switched off is a state of its own
+        ({"unit": "430103"}, ("sanqu", "xiangjiang")),  # no layers in the URL: the default
+    ],
+)
+def test_shown_layers_keep_the_links_layers(params, expected):
+    assert shown_layers(params, known_layers=KNOWN, default=("sanqu", "xiangjiang")) == expected
+
+
+def test_client_params_are_the_link_keys_of_layers_and_view():
+    s = MapState(layers=("sanqu",), center=(28.2, 113.0), zoom=12)
+    assert set(encode_state(s)) == set(CLIENT_PARAMS.values())
+    shown = shown_layers(encode_state(s), known_layers=KNOWN, default=())
+    assert shown == s.layers

@@ -408,8 +408,8 @@ def test_mclp_time_limit_keeps_at_least_the_greedy_and_says_so() -> None:
     assert sol.objective >= greedy_mclp(cover, w, k=20, fixed=none).objective - 1e-9
     if sol.status != "optimal":
         assert "not proven optimal" in sol.status
-        # with the bound it reached, or (on a loaded machine) no MILP solution at all in 0.2 s
-        assert "upper bound" in sol.status or "greedy + swaps kept" in sol.status
+        # with an upper bound when HiGHS found a solution in time (on a loaded machine it may not)
+        assert "upper bound" in sol.status or "found no solution" in sol.status
         assert not sol.mip_gap < 0  # the bound is never below the kept solution (NaN: none)
 
 

@@ -102,3 +102,71 @@ def test_default_existing_layers_follow_the_city():
 def test_unknown_language_is_refused(strip):
     with pytest.raises(ValueError, match="zh"):
         sites_table(_run(strip, k=1), "fr")
+
+
+# --- reach over an uploaded road network -------------------------------------------------------
+
+
+def _osm_xml(ways: list[list[tuple[float, float]]]) -> bytes:
+    """OSM XML of residential ways through GK points (metres), as a user's upload."""
+    from pyproj import Transformer
+
+    to_wgs = Transformer.from_crs(GK, "EPSG:4326", always_xy=True)
+    ids: dict[tuple[float, float], int] = {}
+    nodes, way_xml = [], []
+    for w, pts in enumerate(ways):
+        refs = []
+        for pt in pts:
+            if pt not in ids:
+                ids[pt] = len(ids) + 1
+                lon, lat = to_wgs.transform(X0 + pt[0], Y0 + pt[1])
+                nodes.append(f"<node id='{ids[pt]}' lat='{lat:.9f}' lon='{lon:.9f}'/>")
+            refs.append(f"<nd ref='{ids[pt]}'/>")
+        way_xml.append(f"<way id='{w + 1}'>{''.join(refs)}<tag k='highway' v='residential'/></way>")
+    body = "".join(nodes) + "".join(way_xml)
+    return f"<?xml version='1.0' encoding='UTF-8'?><osm version='0.6'>{body}</osm>".encode()
+
+
+def _strip_road_with_a_gap() -> bytes:
+    """The strip's centre line, nodes every 125 m, broken between x = 1500 and 1625 m."""
+    west = [(float(x), 125.0) for x in range(0, 1501, 125)]
+    east = [(float(x), 125.0) for x in range(1625, 4001, 125)]
+    return _osm_xml([west, east])
+
+
+def test_uploaded_road_network_changes_the_reach_and_reports_say_so(strip):
+    cand = _pts([1000], ["A"])
+    line = run_unit_siting(
+        strip, "T1", model="mclp", k=1, target=0.9, mode="walk", minutes=15,
+        speed_kmh=4.0, candidates=cand,
+    )  # fmt: skip
+    road = run_unit_siting(
+        strip, "T1", model="mclp", k=1, target=0.9, mode="walk", minutes=15,
+        speed_kmh=4.0, candidates=cand, osm=("strip.osm", _strip_road_with_a_gap()),
+    )  # fmt: skip
+    # straight line: x in 0-2 km, 8 cells; by road the gap at 1.5 km stops it: 6 cells
+    assert line.units["covered_after"].iloc[0] == pytest.approx(2000)
+    assert road.units["covered_after"].iloc[0] == pytest.approx(1500)
+    assert road.params["reach_kind"] == "network"
+    assert road.params["network_file"] == "strip.osm"
+    assert road.params["source_roads"] == "OpenStreetMap extract strip.osm (uploaded)"
+    files = report_bytes(road, strip, radius_m=1000.0)
+    assert b"road network" in files["html"]
+    assert b'"reach": "network"' in files["geojson"]
+
+
+def test_bad_uploaded_network_names_the_file(strip):
+    from geo.errors import InputError
+
+    with pytest.raises(InputError, match=r"^roads\.osm\.pbf, field 'osm': cannot read"):
+        run_unit_siting(
+            strip, "T1", model="mclp", k=1, target=0.9, mode="walk", minutes=15,
+            speed_kmh=4.0, osm=("roads.osm.pbf", b"not an OSM file" * 20),
+        )  # fmt: skip
+    with pytest.raises(
+        InputError, match=r"^empty\.osm, field 'osm': the uploaded OSM file is empty"
+    ):
+        run_unit_siting(
+            strip, "T1", model="mclp", k=1, target=0.9, mode="walk", minutes=15,
+            speed_kmh=4.0, osm=("empty.osm", b""),
+        )  # fmt: skip

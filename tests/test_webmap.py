@@ -137,6 +137,18 @@ def test_tianditu_key_used_in_app_but_never_exported(web_layers, web_manifest):
     assert "导出文件不含天地图密钥" in html
 
 
+def test_share_url_is_written_only_when_the_app_asks_and_never_by_the_file(
+    web_layers, web_manifest
+):
+    assert _client(build_map(web_layers, web_manifest)).config["share_url"] is None
+    m = build_map(web_layers, web_manifest, share_url=True)
+    assert _client(m).config["share_url"] == {"layers": "layers", "center": "c", "zoom": "z"}
+    assert '"share_url":{"layers":"layers","center":"c","zoom":"z"}' in m.get_root().render()
+    html = map_to_offline_html(m)  # a standalone file has no page URL to keep
+    assert '"share_url":null' in html and '"share_url":{' not in html
+    assert _client(m).config["share_url"] is not None  # the app's map is left as it was
+
+
 def test_unknown_basemap_and_unit(web_layers, web_manifest):
     with pytest.raises(InputError, match="unknown basemap 'bing'"):
         build_map(web_layers, web_manifest, basemap="bing")
@@ -639,6 +651,14 @@ def test_planner_tools_marker_shapes_and_labels(real, open_map):
         ".leaflet-control-scale",
     ):
         assert page.locator(sel).count() == 1, sel
+    # metric scale only; the mini-map stays an overview of the province at street zoom
+    assert page.locator(".leaflet-control-scale-line").count() == 1
+    pg.js("() => window.hgmap.map.setView([28.15, 112.98], 15, {animate: false})")
+    page.wait_for_timeout(500)
+    aim = page.locator('.leaflet-control-minimap path[stroke="#ff7800"]').bounding_box()
+    assert aim is not None and aim["width"] < 10  # a street view is a dot on the province
+    pg.js("() => window.hgmap.map.setView([27.6, 111.7], 7, {animate: false})")
+    page.wait_for_timeout(500)
     page.mouse.move(600, 400)
     # up to 5 decimals (Leaflet's formatNum drops trailing zeros), lon first, inside Hunan
     text_ = page.locator(".leaflet-control-mouseposition").inner_text()

@@ -62,6 +62,7 @@ __all__ = [
     "positions_note",
     "reach_for",
     "read_population_grid",
+    "read_population_points",
     "scenario_report",
 ]
 
@@ -206,7 +207,8 @@ def read_population_grid(
 ) -> gpd.GeoDataFrame:
     """Read a population grid given as points (CSV lon/lat or GeoJSON/GeoPackage).
 
-    Polygon cells are reduced to their centroids (computed in a metric CRS).
+    Polygon cells are reduced to their centroids (computed in a metric CRS).  Rows whose position
+    cannot be used are left out (:func:`read_population_points` lists them).
 
     Parameters
     ----------
@@ -228,9 +230,39 @@ def read_population_grid(
     InputError
         For a missing column, negative or non-numeric counts, or an unreadable file.
     """
-    from geo.analysis.facilities import read_facilities
+    return read_population_points(path, column=column, crs=crs)[0]
+
+
+def read_population_points(
+    path: str | Path, *, column: str = "population", crs: str | int = "WGS84"
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Read population points as :func:`read_population_grid` does, with the rows left out.
+
+    Parameters
+    ----------
+    path : str or Path
+        File of cell centres with a population column.
+    column : str
+        Population column.
+    crs : str or int
+        Coordinate system of a table's positions (WGS84, GCJ02, BD09, CGCS2000, EPSG:xxxx).
+
+    Returns
+    -------
+    (GeoDataFrame, DataFrame)
+        WGS-84 points with a float ``population`` column, and the rows of a table whose position
+        could not be used (:data:`geo.analysis.facilities.PROBLEM_COLUMNS`, row as Excel shows
+        it; empty for GeoJSON/GeoPackage).
+
+    Raises
+    ------
+    InputError
+        For a missing column, negative or non-numeric counts, or an unreadable file.
+    """
+    from geo.analysis.facilities import PROBLEM_COLUMNS, read_facilities
 
     path = Path(path)
+    problems = pd.DataFrame(columns=list(PROBLEM_COLUMNS))
     if path.suffix.lower() in (".gpkg", ".geojson", ".json") and path.exists():
         gdf = gpd.read_file(path)
         if gdf.crs is None:
@@ -240,7 +272,8 @@ def read_population_grid(
             gdf = gdf.set_geometry(gdf.to_crs(metric).centroid.to_crs(gdf.crs))
         gdf = gdf.to_crs(WGS84)
     else:
-        gdf = read_facilities(path, crs=crs, use_outline=False, max_rows=50_000_000).facilities
+        load = read_facilities(path, crs=crs, use_outline=False, max_rows=50_000_000)
+        gdf, problems = load.facilities, load.problems
     if column not in gdf.columns:
         msg = f"no population column {column!r}; the columns are {list(gdf.columns)}"
         raise InputError(msg, file=path.name, field=column)
@@ -253,7 +286,10 @@ def read_population_grid(
         row = int(rows.iloc[first]) if rows is not None else first + 1
         msg = f"population must be a number >= 0 ({int(bad.sum())} bad rows)"
         raise InputError(msg, file=path.name, row=row, field=column)
-    return gpd.GeoDataFrame({"population": values.astype(float)}, geometry=gdf.geometry, crs=WGS84)
+    points = gpd.GeoDataFrame(
+        {"population": values.astype(float)}, geometry=gdf.geometry, crs=WGS84
+    )
+    return points, problems.reset_index(drop=True)
 
 
 def _weighted_quantiles(values: NDArray, weights: NDArray, qs: tuple[float, ...]) -> list[float]:
@@ -876,7 +912,8 @@ def _unit_population(
             else np.zeros(0)
         )
         total = float(pop.sum())
-        return _UnitPop(total, total - float(pop[out].sum()), times, pop, gap_pop, grid.model, "")
+        covered = total - float(pop[out].sum())
+        return _UnitPop(total, covered, times, pop, gap_pop, grid.model, grid.notes[k])
     area = geom.area
     sx, sy = sample_unit(geom, sample_m)
     share = census / area if area > 0 else math.nan

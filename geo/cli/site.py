@@ -10,8 +10,13 @@ Examples::
         --existing clinics.csv --crs GCJ02 --capacity-column beds --candidate-capacity 20000
     python -m geo site --units 芙蓉区 --population-grid pop_points.csv --population-crs WGS84 \\
         --candidates sites.csv --crs GCJ02
+    python -m geo site --units 浏阳市 --osm liuyang.osm.pbf --mode drive --minutes 15 --k 10
 
-Reach is the straight-line distance speed x minutes.  Demand comes from the coverage engine's
+Reach is the straight-line distance speed x minutes, or with ``--osm`` (an OSM PBF or XML extract,
+read offline as ``coverage --osm`` does) the shortest road path from the resident to the site
+(one-way streets honoured for drive) plus the straight access legs to the nearest road nodes at
+the mode's speed; points farther than ``--max-snap-m`` from the roads are off the network
+(counted in the outputs).  Demand comes from the coverage engine's
 population models: ``--population-grid`` a GeoTIFF raster in any CRS (each cell a demand point at
 its centre, in the unit containing it) or population points (CSV in ``--population-crs``,
 independent of the facilities' ``--crs``; GeoJSON/GPKG in their own CRS).  A unit without cells,
@@ -28,12 +33,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 from tqdm import tqdm
 
 from geo.errors import InputError
+
+if TYPE_CHECKING:
+    from geo.analysis.network import RoadNetwork
 from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS
 
 __all__ = ["register", "run"]
@@ -73,6 +82,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", default="walk", help=f"one of {sorted(MODE_SPEEDS)}")
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
     p.add_argument("--speed-kmh", type=float, help="override the mode's default speed")
+    p.add_argument("--osm", type=Path, help="OSM PBF or XML for road-network reach")
+    p.add_argument(
+        "--max-snap-m",
+        type=float,
+        help="with --osm: largest straight access leg (m) to the nearest road node "
+        "(default 1000); points farther away are off the network",
+    )
     _site_arguments(p)
     _demand_arguments(p)
     _solver_arguments(p)
@@ -239,6 +255,20 @@ def _population(args: argparse.Namespace, units: gpd.GeoDataFrame) -> tuple[obje
     )
 
 
+def _network(args: argparse.Namespace, mode: str, sources: dict[str, str]) -> RoadNetwork | None:
+    """Read the ``--osm`` road network for ``mode`` (None without one)."""
+    if args.osm is None:
+        if args.max_snap_m is not None:
+            msg = "--max-snap-m needs a road network (--osm FILE)"
+            raise InputError(msg, field="max_snap_m")
+        return None
+    from geo.analysis.network import read_network
+
+    network = read_network(args.osm, mode=mode)
+    sources["roads"] = f"OpenStreetMap extract {args.osm.name} (ODbL)"
+    return network
+
+
 def _check_args(args: argparse.Namespace) -> list[str]:
     from geo.analysis.siting_report import SITING_FORMATS
 
@@ -274,8 +304,9 @@ def run(args: argparse.Namespace) -> int:
     formats = _check_args(args)
     reach = reach_for(args.mode, minutes=args.minutes, speed_kmh=args.speed_kmh)
     curve_k = args.curve_k if args.curve_k is not None else args.k
-    # files, demand, existing, candidates, reach matrix, solve, curve k = 0..K, outputs
+    # files, (network), demand, existing, candidates, reach matrix, solve, curve k = 0..K, outputs
     total = None if args.model == "lscp" else 7 + (curve_k + 1 if curve_k > 0 else 0)
+    total = total + 1 if total is not None and args.osm is not None else total
     bar = tqdm(total=total, desc="site", unit="step", disable=args.quiet, file=sys.stderr)
 
     def step(label: str) -> None:
@@ -300,6 +331,9 @@ def run(args: argparse.Namespace) -> int:
     if args.water is not None:
         sources["water_mask"] = args.water.name
     step("files")
+    network = _network(args, reach.mode, sources)
+    if network is not None:
+        step("network")
     result = with_fallback_warnings(
         site_units,
         units,
@@ -323,14 +357,17 @@ def run(args: argparse.Namespace) -> int:
         curve_k=args.curve_k,
         sources=sources,
         progress=step,
+        network=network,
+        **({"max_snap_m": args.max_snap_m} if args.max_snap_m is not None else {}),
     )
     written = write_siting_reports(
         result,
         args.out,
         formats=formats,
         units=units,
-        radius_m=reach.radius_m,
         problems=pd.concat(problems, ignore_index=True) if problems else None,
+        # straight-line reach discs only: a road reach is no circle
+        radius_m=reach.radius_m if network is None else None,
     )
     step("outputs")
     bar.close()

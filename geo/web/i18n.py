@@ -62,7 +62,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "dash": ("仪表盘", "Dashboard"),
     "dl": ("下载", "Downloads"),
     "pop": ("人口", "Population"),
-    "fac": ("区内设施", "Facilities inside"),
+    "fac": ("区内规划地点", "Plan places inside"),
     "area_share": ("面积覆盖率", "Area covered"),
     "pop_cov": ("覆盖人口", "Population covered"),
     "assume": (
@@ -152,6 +152,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "The solver hit its time limit before proving the optimum: the best found is shown; "
         "try greedy or a coarser grid.",
     ),
+    "site_osm": (
+        "道路网络 (可选, OSM PBF/XML): 按道路计算可达, 否则按直线距离",
+        "Road network (optional, OSM PBF/XML): reach by road instead of the straight line",
+    ),
     "site_run": ("计算选址", "Run siting"),
     "site_running": ("正在求解选址模型…", "Solving the siting model…"),
     "site_need_unit": ("请先在侧栏选择区县。", "Pick a unit in the sidebar first."),
@@ -169,6 +173,44 @@ TEXT: dict[str, tuple[str, str]] = {
     "site_dl_html": ("下载选址报告 HTML", "Siting report HTML"),
     "site_dl_geojson": ("下载新址 GeoJSON", "Sites as GeoJSON"),
     "site_clear": ("清除选址结果", "Clear the siting result"),
+    # ---- optional population grid (issues 9, 12) ----
+    "pop_grid": ("人口网格（可选）", "Population grid (optional)"),
+    "pop_upload": (
+        "上传人口网格：GeoTIFF（任意坐标系）或 CSV / XLSX 点表（经度、纬度、population），"
+        "不超过 {mb} MB",
+        "Population grid: GeoTIFF (any CRS) or CSV/XLSX points (lon, lat, population), "
+        "up to {mb} MB",
+    ),
+    "pop_datum": (
+        "点表坐标的基准（GeoTIFF、GeoJSON、GPKG 用文件自带坐标系）",
+        "Datum of a points table (GeoTIFF, GeoJSON, GPKG use their own CRS)",
+    ),
+    "pop_ok": (
+        "已读入人口网格（{model}）：{cells} 个有人口的格网/点，共 {total} 人。"
+        "覆盖、情景和选址均按它计算。",
+        "Population grid read ({model}): {cells} cells/points with people, {total} people. "
+        "Coverage, scenario and siting use it.",
+    ),
+    "pop_none": (
+        "未上传人口网格：人口按 2020 年普查区县人口在面积内均匀分布（census_uniform，粗略）。",
+        "No population grid: census-2020 county population spread evenly over the area "
+        "(census_uniform, coarse).",
+    ),
+    "pop_fallback": (
+        "人口网格在该区县内没有格网，已改用普查人口按面积均匀分布（census_uniform，粗略）",
+        "The population grid has no cells in this unit: census spread by area used instead "
+        "(census_uniform, coarse)",
+    ),
+    "pop_census": ("普查人口（2020）", "Census population (2020)"),
+    "pop_reading": ("正在读取人口网格…", "Reading the population grid…"),
+    "assume_grid": (
+        "假设：人口来自上传的人口网格（人口模型 {model}：{source}），"
+        "格网中心在覆盖范围内即计为覆盖；"
+        "覆盖为直线缓冲（速度×时间，在高斯-克吕格投影坐标系中计算），未考虑路网。",
+        "Assumption: population from the uploaded grid (population model {model}: {source}); a "
+        "cell counts as covered when its centre is within reach; coverage is a straight-line "
+        "buffer (speed x time, computed in the Gauss-Kruger CRS), no road network.",
+    ),
 }
 
 #: Table headers: column id -> (Chinese, English).
@@ -230,6 +272,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "facilities_before": ("调整前设施数", "Facilities before"),
     "facilities_after": ("调整后设施数", "Facilities after"),
     "facilities_change": ("设施数变化", "Change of facilities"),
+    "population_model": ("人口模型", "Population model"),
 }
 
 #: Position precision classes (:data:`geo.settings.PRECISION_CLASSES`) -> (Chinese, English).

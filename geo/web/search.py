@@ -2,8 +2,9 @@
 
 Coverage here is a straight-line buffer of ``speed x minutes`` drawn in the Gauss-Kruger metric
 CRS (:func:`geo.crs.to_metric`); the reach radius comes from
-:func:`geo.analysis.coverage.reach_for`. Population covered assumes census population spread
-uniformly over the unit's area.
+:func:`geo.analysis.coverage.reach_for`. Population covered comes from an uploaded population grid
+(:mod:`geo.web.popgrid`) when there is one, else from census population spread uniformly over the
+unit's area.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.analysis.coverage import coverage_report, reach_for
+from geo.analysis.population import PopulationGrid
 from geo.crs import require_crs
 from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, WGS84
+from geo.web.popgrid import population_fallbacks
 
 __all__ = ["UnitCoverage", "facilities_in_unit", "find_unit", "search_places", "unit_coverage"]
 
@@ -131,7 +134,7 @@ def facilities_in_unit(
     *,
     point_ids: list[str] | None = None,
 ) -> pd.DataFrame:
-    """List point features inside a unit.
+    """List the plan's point places inside a unit (hospitals, parks, sports bases, zones' sites).
 
     Parameters
     ----------
@@ -147,7 +150,8 @@ def facilities_in_unit(
     Returns
     -------
     DataFrame
-        Columns ``layer, name, role``.
+        Columns ``layer, name, kind, role, precision`` (``kind`` says what the place is; goal
+        points keep ``kind == "goal"``).
     """
     target = find_unit(units, unit).to_crs(WGS84).geometry.iloc[0]
     rows = []
@@ -159,8 +163,11 @@ def facilities_in_unit(
         g = gdf.to_crs(WGS84)
         inside = g[g.within(target)]
         for _, row in inside.iterrows():
-            rows.append({"layer": lid, "name": row.get("name", ""), "role": row.get("role", "")})
-    return pd.DataFrame(rows, columns=["layer", "name", "role"])
+            rows.append({"layer": lid} | {c: row.get(c, "") for c in _PLACE_COLUMNS[1:]})
+    return pd.DataFrame(rows, columns=list(_PLACE_COLUMNS))
+
+
+_PLACE_COLUMNS = ("layer", "name", "kind", "role", "precision")
 
 
 @dataclass(frozen=True)
@@ -174,13 +181,17 @@ class UnitCoverage:
     area_share : float
         Covered share of the unit's area (0-1); 0 when no unit is selected.
     population_covered : float or None
-        Census population covered (uniform-density assumption); None without a unit or census.
+        Population covered (model in ``population_model``); None without a unit or census.
     radius_m : float
         Reach distance (speed x minutes).
     summary : DataFrame
         The engine's per-unit summary (area, population, gaps, time to nearest facility).
     assumption : str
         How population was counted, as the engine states it.
+    population_model : str
+        The unit's population model (``raster``, ``points`` or ``census_uniform``).
+    notes : tuple of str
+        Population fallback warnings (a grid without cells in the unit: census used instead).
     """
 
     reach: gpd.GeoSeries
@@ -189,6 +200,8 @@ class UnitCoverage:
     radius_m: float
     summary: pd.DataFrame
     assumption: str
+    population_model: str = "census_uniform"
+    notes: tuple[str, ...] = ()
 
 
 def unit_coverage(
@@ -199,6 +212,7 @@ def unit_coverage(
     mode: str = "walk",
     minutes: float = DEFAULT_MINUTES,
     speed_kmh: float | None = None,
+    population: PopulationGrid | gpd.GeoDataFrame | None = None,
 ) -> UnitCoverage:
     """Run the coverage engine (:func:`geo.analysis.coverage.coverage_report`) for the map's panel.
 
@@ -212,6 +226,9 @@ def unit_coverage(
         Unit whose share is reported; without it every unit is covered and the share is 0.
     mode, minutes, speed_kmh
         As in :func:`geo.analysis.coverage.reach_for`.
+    population : PopulationGrid or GeoDataFrame, optional
+        Population grid (an upload, :mod:`geo.web.popgrid`); default the census spread by area.
+        A unit without cells falls back to the census; the warning is kept in ``notes``.
 
     Returns
     -------
@@ -228,14 +245,18 @@ def unit_coverage(
     require_crs(units, name="units")
     reach = reach_for(mode, minutes=minutes, speed_kmh=speed_kmh)
     target = units if unit is None else find_unit(units, unit)
-    result = coverage_report(facilities.to_crs(target.crs), target, reach=reach)
+    with population_fallbacks() as notes:
+        result = coverage_report(
+            facilities.to_crs(target.crs), target, reach=reach, population=population
+        )
     covered = result.reach.to_crs(WGS84).geometry.union_all()
-    share, pop = 0.0, None
+    share, pop, model = 0.0, None, "census_uniform"
     if unit is not None:
         row = result.summary.iloc[0]
         share = float(row["covered_pct"]) / 100.0
         value = row.get("population_covered")
         pop = None if value is None or pd.isna(value) else float(value)
+        model = str(row.get("population_model", model))
     return UnitCoverage(
         gpd.GeoSeries([covered], crs=WGS84),
         share,
@@ -243,4 +264,6 @@ def unit_coverage(
         reach.radius_m,
         result.summary,
         result.params.get("population_assumption", ""),
+        model,
+        tuple(notes),
     )

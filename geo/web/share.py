@@ -17,10 +17,23 @@ from typing import Final
 from geo.errors import InputError
 from geo.settings import DEFAULT_MINUTES, MODE_SPEEDS
 
-__all__ = ["BASEMAP_IDS", "MapState", "decode_state", "encode_state", "speed_for", "view_from_map"]
+__all__ = [
+    "BASEMAP_IDS",
+    "CLIENT_PARAMS",
+    "MapState",
+    "decode_state",
+    "encode_state",
+    "shown_layers",
+    "speed_for",
+    "view_from_map",
+]
 
 #: Basemap ids accepted in a URL (same keys as :data:`geo.web.webmap.BASEMAPS`).
 BASEMAP_IDS: Final[tuple[str, ...]] = ("offline", "osm", "light", "tianditu", "amap")
+
+#: Query parameters that the map client keeps current in the page's URL itself (layer toggles
+#: and the view happen in the browser, without a rerun): visible layers, centre, zoom.
+CLIENT_PARAMS: Final[dict[str, str]] = {"layers": "layers", "center": "c", "zoom": "z"}
 
 
 @dataclass(frozen=True)
@@ -146,7 +159,7 @@ def encode_state(state: MapState) -> dict[str, str]:
     default = MapState()
     out: dict[str, str] = {}
     if state.layers is not None:
-        out["layers"] = ",".join(state.layers)
+        out[CLIENT_PARAMS["layers"]] = ",".join(state.layers)
     if state.unit:
         out["unit"] = state.unit
     if state.basemap != default.basemap:
@@ -162,9 +175,50 @@ def encode_state(state: MapState) -> dict[str, str]:
     if state.lang != default.lang:
         out["lang"] = state.lang
     if state.center is not None and state.zoom is not None:
-        out["c"] = f"{state.center[0]:.5f},{state.center[1]:.5f}"
-        out["z"] = str(int(state.zoom))
+        out[CLIENT_PARAMS["center"]] = f"{state.center[0]:.5f},{state.center[1]:.5f}"
+        out[CLIENT_PARAMS["zoom"]] = str(int(state.zoom))
     return out
+
+
+def shown_layers(
+    params: Mapping[str, str | list[str]],
+    *,
+    known_layers: tuple[str, ...],
+    default: tuple[str, ...],
+) -> tuple[str, ...]:
+    """Layers of the share link: the URL's ``layers`` when it has them, else ``default``.
+
+    The map client switches layers in the browser and writes the visible set into the page's
+    URL (:data:`CLIENT_PARAMS`); the page keeps that set when it writes the link again after a
+    rerun, instead of putting back the set the session started with.
+
+    Parameters
+    ----------
+    params : mapping
+        Query parameters as the page received them (a list value uses its last item).
+    known_layers : tuple of str
+        Layer ids of the map, in map order; other ids are dropped.
+    default : tuple of str
+        The layers when the URL has no ``layers`` parameter.
+
+    Returns
+    -------
+    tuple of str
+        Known layer ids in ``known_layers`` order (empty when every layer is switched off).
+
+    Examples
+    --------
+    >>> shown_layers({"layers": "b,zz,a"}, known_layers=("a", "b", "c"), default=("c",))
+    ('a', 'b')
+    >>> shown_layers({}, known_layers=("a", "b", "c"), default=("c",))
+    ('c',)
+    """
+    raw = params.get(CLIENT_PARAMS["layers"])
+    raw = raw[-1] if isinstance(raw, list) and raw else raw
+    if not isinstance(raw, str):
+        return tuple(default)
+    wanted = set(_split(raw))
+    return tuple(x for x in known_layers if x in wanted)
 
 
 def _view(flat: Mapping[str, str]) -> tuple[tuple[float, float] | None, int | None]:

@@ -24,9 +24,12 @@ import pandas as pd
 
 from geo.analysis.coverage import reach_for
 from geo.analysis.facilities import facilities_from_layers
+from geo.analysis.network import RoadNetwork, read_network
+from geo.analysis.population import PopulationGrid
 from geo.analysis.siting_plan import SitingResult
 from geo.analysis.siting_report import write_siting_reports
 from geo.analysis.siting_run import site_units
+from geo.errors import InputError
 from geo.web.i18n import lang_index
 from geo.web.search import find_unit
 
@@ -35,6 +38,7 @@ __all__ = [
     "curve_chart",
     "curve_table",
     "default_existing_layers",
+    "network_from_upload",
     "new_sites",
     "reach_radius_m",
     "report_bytes",
@@ -124,6 +128,9 @@ def run_unit_siting(
     candidates: gpd.GeoDataFrame | None = None,
     solver: str = "exact",
     time_limit: float = 30.0,
+    osm: tuple[str, bytes] | None = None,
+    population: PopulationGrid | gpd.GeoDataFrame | None = None,
+    population_source: str | None = None,
 ) -> SitingResult:
     """Propose sites for one unit, on a candidate grid (or given sites), plan layers held fixed.
 
@@ -145,16 +152,35 @@ def run_unit_siting(
         ``"exact"`` (HiGHS) or ``"greedy"`` (fast, for large units).
     time_limit : float
         Seconds per MILP; the page keeps it short (status says when it was hit).
+    osm : (str, bytes), optional
+        An uploaded OSM PBF or XML file (name, content): reach over its roads for ``mode``
+        (:func:`network_from_upload`) instead of the straight line.
+    population : PopulationGrid or GeoDataFrame, optional
+        Demand from a population grid (an upload, :mod:`geo.web.popgrid`); default the census
+        spread by area (coarse).
+    population_source : str, optional
+        Where the grid comes from, for the report's sources.
 
     Returns
     -------
     SitingResult
+
+    Raises
+    ------
+    InputError
+        For bad parameters or an unusable OSM file (the message names the file).
     """
     one = find_unit(units, unit)
     sources = {"units": f"{', '.join(one['name'].astype(str))} (data/boundaries/counties.geojson)"}
     if existing is None and existing_layers:
         existing = facilities_from_layers(list(existing_layers))
         sources["existing"] = f"plan layers {', '.join(existing_layers)} (layers/*.geojson)"
+    network = None
+    if osm is not None:
+        network = network_from_upload(osm[0], osm[1], mode=mode)
+        sources["roads"] = f"OpenStreetMap extract {network.source} (uploaded)"
+    if population is not None and population_source:
+        sources["population"] = population_source
     return site_units(
         one,
         model=model,
@@ -170,7 +196,40 @@ def run_unit_siting(
         solver=solver,
         time_limit=time_limit,
         sources=sources,
+        network=network,
+        population=population,
     )
+
+
+def network_from_upload(name: str, data: bytes, *, mode: str) -> RoadNetwork:
+    """Read an uploaded OSM PBF or XML file for ``mode`` (written to a temporary folder).
+
+    Parameters
+    ----------
+    name : str
+        The uploaded file's name (its ending picks the reader; errors name it).
+    data : bytes
+        The file content.
+    mode : str
+        ``walk``, ``bike`` or ``drive`` (the road filter and graph type).
+
+    Returns
+    -------
+    RoadNetwork
+
+    Raises
+    ------
+    InputError
+        For an empty, unreadable or road-less file.
+    """
+    safe = Path(str(name)).name or "upload.osm.pbf"
+    if not data:
+        msg = "the uploaded OSM file is empty"
+        raise InputError(msg, file=safe, field="osm")
+    with tempfile.TemporaryDirectory(prefix="siting-osm-") as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(data)
+        return read_network(path, mode=mode)
 
 
 def new_sites(result: SitingResult) -> gpd.GeoDataFrame:
@@ -299,7 +358,7 @@ def curve_chart(result: SitingResult, lang: str) -> pd.DataFrame:
 
 
 def report_bytes(
-    result: SitingResult, units: gpd.GeoDataFrame, *, radius_m: float
+    result: SitingResult, units: gpd.GeoDataFrame, *, radius_m: float | None
 ) -> dict[str, bytes]:
     """Return the XLSX and HTML reports and the sites GeoJSON as bytes, for downloads.
 
@@ -308,14 +367,17 @@ def report_bytes(
     result : SitingResult
     units : GeoDataFrame
         Unit outline(s) for the HTML map.
-    radius_m : float
-        Reach radius drawn around new sites.
+    radius_m : float or None
+        Straight-line reach radius drawn around new sites (None: none drawn; a road reach is
+        no circle, so network results draw none whatever is given).
 
     Returns
     -------
     dict
         ``"xlsx"``, ``"html"``, ``"geojson"`` -> file content.
     """
+    if result.params.get("reach_kind") == "network":
+        radius_m = None
     with tempfile.TemporaryDirectory(prefix="siting-page-") as tmp:
         written = write_siting_reports(
             result, Path(tmp), formats=list(REPORT_FILES), units=units, radius_m=radius_m

@@ -36,6 +36,7 @@ from geo.crs import require_crs, to_metric
 from geo.errors import InputError
 from geo.settings import SIMPLIFY_TOLERANCE_M, WGS84
 from geo.web.overlays import overlay_groups
+from geo.web.share import CLIENT_PARAMS
 from geo.web.webassets import LEAFLET_CSS, LEAFLET_JS, PLUGIN_CSS, PLUGIN_JS, asset_data_url
 from geo.web.webassets import inline_assets as _inline_assets
 from geo.web.webstyle import (
@@ -487,6 +488,7 @@ def build_map(
     data: MapData | None = None,
     overlays: bool = True,
     store_key: str = "map",
+    share_url: bool = False,
 ) -> folium.Map:
     """Build the planners' map from layers and options (pure: no I/O, no network).
 
@@ -537,6 +539,11 @@ def build_map(
         :func:`geo.web.overlays.overlay_groups` with each rerun instead).
     store_key : str
         Name under which the browser keeps the view and toggles (sessionStorage).
+    share_url : bool
+        The map sits in a page whose URL is its share link (the Streamlit page): the client
+        writes the visible layers and the view into the host page's URL as they change, with no
+        server round-trip (:data:`geo.web.share.CLIENT_PARAMS`). Off for a standalone file
+        (:func:`map_to_offline_html` always turns it off).
 
     Returns
     -------
@@ -564,7 +571,7 @@ def build_map(
         location=list(center) if center else [27.0, 112.5],
         zoom_start=zoom or 7,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # the client adds a metric-only scale (hgmap.js)
         height=height,
         prefer_canvas=False,
     )
@@ -591,6 +598,7 @@ def build_map(
         notices=notices,
         view=(focus, center, zoom, search_hit, highlight_unit),
         store_key=store_key,
+        share_url=share_url,
     )
     _HgClient(config, lang, data.entries_js).add_to(m)
     for group in groups:  # after the client, which creates the panes
@@ -614,11 +622,13 @@ def _client_config(
     notices: list[str],
     view: tuple,
     store_key: str,
+    share_url: bool = False,
 ) -> dict[str, Any]:
     """Build the map client's configuration: layers, first view, texts.
 
     ``view`` is (focus, centre, zoom, search hit, unit): only such an explicit view request
-    overrides the view the browser kept.
+    overrides the view the browser kept. ``share_url`` gives the client the names of the query
+    parameters it keeps current in the host page's URL (``None``: it leaves the URL alone).
     """
     _focus, center, zoom, search_hit, _unit = view
     ids = [e["id"] for e in data.entries]
@@ -633,6 +643,7 @@ def _client_config(
         "view_token": _token(*view),
         "search_hit": list(search_hit) if search_hit else None,
         "store_key": store_key,
+        "share_url": dict(CLIENT_PARAMS) if share_url else None,
         "datum": "GCJ-02" if data.datum == "GCJ02" else "WGS-84",
         "label_zoom": LABEL_ZOOM,
         "minimap_layer": next((i for i in ("cities", "counties") if i in ids), None),
@@ -750,7 +761,9 @@ def map_to_offline_html(m: folium.Map) -> str:
     secret = getattr(m2, "_hg_secret", None)
     for child in _walk(m2):
         if isinstance(child, _HgClient):
-            child.config = dict(child.config, store_key=f"{child.config['store_key']}-file")
+            child.config = dict(
+                child.config, store_key=f"{child.config['store_key']}-file", share_url=None
+            )
             if secret:
                 lang_tx = TEXT["zh" if "图例" in child.config["tx"]["legend"] else "en"]
                 child.config["notices"] = [*child.config["notices"], lang_tx["key_removed"]]

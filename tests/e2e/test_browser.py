@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -241,8 +241,26 @@ def _font_env(tmp: Path) -> dict[str, str]:
     return {**os.environ, "FONTCONFIG_FILE": str(conf)}
 
 
+#: The journey's viewport, set once when the page is made (enlarging the window just for a
+#: screenshot was one source of white, unpainted patches).
+VIEWPORT = {"width": 1500, "height": 1600}
+_TWO_FRAMES = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
 def _shot(page, name: str) -> None:
+    """Screenshot of the page from its top, repainted in full first.
+
+    Headless Chromium (software compositing) kept stale tiles of regions that Streamlit had
+    re-rendered: white patches in the sidebar and the tabs, missing map controls. Waiting does not
+    help; taking the page out of the layout for a frame makes it raster every tile again.
+    """
     if os.environ.get("GEO_SCREENSHOTS"):
+        page.locator('[data-testid="stMain"]').evaluate("(el) => el.scrollTo(0, 0)")
+        page.evaluate("() => { document.body.style.display = 'none'; }")
+        page.evaluate(_TWO_FRAMES)
+        page.evaluate("() => { document.body.style.display = ''; }")
+        page.evaluate(_TWO_FRAMES)
+        page.wait_for_timeout(1000)
         page.screenshot(path=str(DOCS / name))
 
 
@@ -301,9 +319,7 @@ def browser_page(app_url, tmp_path_factory):
     env = _font_env(tmp_path_factory.mktemp("fonts"))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
-        context = browser.new_context(
-            viewport={"width": 1500, "height": 1000}, accept_downloads=True
-        )
+        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
         remote: list[str] = []
 
         def _block(route) -> None:
@@ -361,7 +377,7 @@ def test_planner_journey(browser_page, tmp_path):
     csv_path = tmp_path / "我的设施.csv"
     csv_path.write_bytes(BAD_CSV.encode("gbk"))
     page.get_by_role("tab", name="我的设施").click()
-    page.locator('input[type="file"]').first.set_input_files(str(csv_path))
+    page.locator('[data-testid="stMain"] input[type="file"]').first.set_input_files(str(csv_path))
     bad = page.locator('[data-testid="stDataFrame"]').filter(has_text="行号")
     _until(page, lambda: bad.count() > 0, "bad rows table")
     own = read_upload(BAD_CSV.encode("gbk"), "a.csv").facilities
@@ -370,10 +386,7 @@ def test_planner_journey(browser_page, tmp_path):
     _until(page, lambda: _metric(page, "面积覆盖率") == expected, "coverage of own facilities")
     own_markers = lambda: _map_frame(page).locator('path[stroke="#6a3d9a"]').count()  # noqa: E731
     assert _until(page, lambda: own_markers() == 2, "own facilities drawn")
-    page.set_viewport_size({"width": 1500, "height": 1600})
-    page.wait_for_timeout(1000)
     _shot(page, "web_upload.png")
-    page.set_viewport_size({"width": 1500, "height": 1000})
 
     # 5. scenario: click the map to add a site, see before/after
     page.get_by_role("tab", name="情景").click()
@@ -388,10 +401,8 @@ def test_planner_journey(browser_page, tmp_path):
     diff = page.locator('[data-testid="stDataFrame"]').filter(has_text="调整后")
     _until(page, lambda: diff.count() > 0, "before/after table")
     _map_frame(page).evaluate("() => window.map.closePopup()")
-    page.set_viewport_size({"width": 1500, "height": 1500})
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(1000)
     _shot(page, "web_scenario.png")
-    page.set_viewport_size({"width": 1500, "height": 1000})
     page.get_by_text("点击地图添加拟建设施").click()  # leave add mode
 
     # 6. the PDF of the unit shown
@@ -441,11 +452,8 @@ def test_attribute_row_centres_the_map(browser_page):
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 8, box["y"] + 55)  # the first row's selection cell
     _until(page, lambda: _view(_map_frame(page))[2] >= 13, "map centred on the row")
-    page.set_viewport_size({"width": 1500, "height": 1500})
-    page.locator('[data-testid="stMain"]').evaluate("(el) => el.scrollTo(0, 0)")
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(1000)
     _shot(page, "web_attribute_table.png")
-    page.set_viewport_size({"width": 1500, "height": 1000})
 
 
 def test_offline_html_has_each_layer_once(browser_page, tmp_path):
@@ -460,3 +468,78 @@ def test_offline_html_has_each_layer_once(browser_page, tmp_path):
         first = load_layers([lid])[lid].iloc[0]
         key = str(first.get("id") or first.get("adcode") or first.get("name"))
         assert html.count(f'"{key}"') == 1, lid
+
+
+def _link(url: str) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def test_share_link_carries_the_layers_switched_in_the_map(browser_page):
+    """A layer switched in the map reaches the address bar (the share link) with no frame sent;
+    it stays there through a pan and an analysis rerun, and the copied link opens with it."""
+    all_ids = layer_ids(load_manifest())
+    layers = load_layers(all_ids)
+    home = browser_page.url.split("?")[0]
+    page = browser_page.context.new_page()  # a tab of its own: no toggles kept from other tests
+    sent: list[object] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(f)))
+    try:
+        page.goto(home)
+        frame, n = _settle(page)
+        assert n == sum(len(v) for v in layers.values())
+        _until(page, lambda: _link(page.url).get("layers") == ",".join(all_ids), "link written")
+        frame.evaluate("() => window.map.setView([28.15, 112.98], 11)")
+        _until(page, lambda: _link(page.url).get("z") == "11", "view in the link")
+        page.wait_for_timeout(2000)  # the fragment rerun that stores the view is over
+
+        # toggle in the map: the link changes at once, no frame goes to the server
+        frames_before = len(sent)
+        frame.locator("input[data-layer='xiangjiang']").uncheck()
+        want = ",".join(x for x in all_ids if x != "xiangjiang")
+        _until(page, lambda: _link(page.url).get("layers") == want, "toggle in the link")
+        page.wait_for_timeout(1000)
+        assert len(sent) == frames_before
+        frame.evaluate("() => { window.hgSameMap = window.map; }")
+
+        # a pan (the fragment writes c/z) and an analysis rerun keep the toggled layers
+        frame.evaluate("() => window.map.setView([28.2, 113.0], 12)")
+        _until(page, lambda: _link(page.url).get("z") == "12", "new view in the link")
+        page.wait_for_timeout(2000)
+        assert _link(page.url)["layers"] == want
+        minutes = page.locator('[data-testid="stNumberInput"]').filter(has_text="分钟")
+        minutes.first.locator("input").fill("20")
+        minutes.first.locator("input").press("Enter")
+        _until(page, lambda: _link(page.url).get("min") == "20", "minutes in the link")
+        page.wait_for_timeout(2000)
+        link = _link(page.url)
+        assert link["layers"] == want
+        c_lat, c_lon = (float(v) for v in link["c"].split(","))
+        assert link["z"] == "12" and abs(c_lat - 28.2) < 1e-3 and abs(c_lon - 113.0) < 1e-3
+        frame = _map_frame(page)
+        assert frame.evaluate("() => window.hgSameMap === window.map")  # not rebuilt
+        lat, lon, zoom = _view(frame)
+        assert zoom == 12 and abs(lat - 28.2) < 1e-3 and abs(lon - 113.0) < 1e-3
+        assert (round(lat, 5), round(lon, 5)) == (c_lat, c_lon)  # the link is the view shown
+        assert not frame.locator("input[data-layer='xiangjiang']").is_checked()
+        copied = page.url
+    finally:
+        page.close()
+
+    # the copied link in a fresh browser (no session storage): the layer is off, the view kept
+    fresh = browser_page.context.browser.new_context(viewport=VIEWPORT)
+    fresh.route(
+        "**/*",
+        lambda r: r.continue_() if urlparse(r.request.url).hostname in LOCAL else r.abort(),
+    )
+    try:
+        other = fresh.new_page()
+        other.goto(copied)
+        frame, n = _settle(other)
+        assert n == sum(len(v) for k, v in layers.items() if k != "xiangjiang")
+        assert not frame.locator("input[data-layer='xiangjiang']").is_checked()
+        assert frame.locator("input[data-layer='cs_medical']").is_checked()
+        lat, lon, zoom = _until(other, lambda: _view(_map_frame(other)), "map view")
+        assert zoom == 12 and abs(lat - 28.2) < 1e-3 and abs(lon - 113.0) < 1e-3
+        assert _link(other.url)["layers"] == want and _link(other.url)["min"] == "20"
+    finally:
+        fresh.close()

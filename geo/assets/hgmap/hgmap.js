@@ -6,6 +6,8 @@
  * visible layers (collapsible, scrollable), place search with a marked hit, labels at city zoom,
  * identify (every area under a click is reachable from its popup), tile-error notices, and the
  * view (centre/zoom) kept in sessionStorage so a re-created map comes back where the user was.
+ * When the host page's URL is the share link (cfg.share_url), the visible layers and the view are
+ * written into it as they change, still without a server round-trip.
  *
  * Draw order uses Leaflet panes: boundaries < areas < coverage < selected unit < lines < points
  * < labels. Within the area panes, larger features are drawn below smaller ones. Coverage, the
@@ -138,12 +140,13 @@
     this._restoreOrFit();
     this._tileErrors();
     var self = this;
-    map.on('moveend', function () { self._saveView(); });
+    map.on('moveend', function () { self._saveView(); self._writeUrl(); });
     if (global.ResizeObserver) {  // the host (e.g. Streamlit's iframe) may resize the map div
       new global.ResizeObserver(function () { map.invalidateSize(); }).observe(map.getContainer());
     }
     map.on('zoomend', function () { self._updateLabels(); });
     this._updateLabels();
+    this._shareLink();
   }
 
   HgMap.prototype._panes = function () {
@@ -295,6 +298,7 @@
     this._updateLabels();
     this._renderLegend();
     this._save('visible', { token: this.cfg.visible_token, ids: this.visibleIds() });
+    this._writeUrl();
   };
 
   HgMap.prototype.visibleIds = function () {
@@ -337,6 +341,7 @@
         primaryAreaUnit: 'hectares', secondaryAreaUnit: 'sqmeters', activeColor: '#c0392b', completedColor: '#1f618d',
         captureZIndex: 10000 }).addTo(map);
     }
+    L.control.scale({ imperial: false }).addTo(map);  // metric only (planners work in km)
     if (L.Control.MousePosition) {
       new L.Control.MousePosition({ position: 'bottomleft', separator: ', ', lngFirst: true, numDigits: 5,
         prefix: cfg.datum, emptyString: cfg.datum }).addTo(map);
@@ -345,7 +350,8 @@
       var mini = L.geoJSON(this.layers[cfg.minimap_layer].meta.data, {
         style: { color: '#566573', weight: 1, fill: false }, interactive: false
       });
-      new L.Control.MiniMap(mini, { position: 'bottomleft', toggleDisplay: true, zoomLevelOffset: -3,
+      // fixed at the province: an overview that never goes blank at street zoom (no tiles offline)
+      new L.Control.MiniMap(mini, { position: 'bottomleft', toggleDisplay: true, zoomLevelFixed: 5,
         width: 130, height: 110,
         aimingRectOptions: { color: '#ff7800', weight: 2, fillOpacity: 0.05, interactive: false },
         shadowRectOptions: { color: '#000000', weight: 1, opacity: 0, fillOpacity: 0, interactive: false },
@@ -563,6 +569,65 @@
   };
   HgMap.prototype._load = function (what) {
     try { return JSON.parse(global.sessionStorage.getItem(this.storeKey + ':' + what) || 'null'); } catch (err) { return null; }
+  };
+
+  // --- the share link: the host page's URL carries what the user sees ---------------------
+  // Streamlit shows the map in a same-origin iframe. Its page keeps its own copy of the query
+  // string and writes that copy back into the address bar after a rerun (history.pushState /
+  // replaceState), so the map both writes its parameters (visible layers, centre, zoom) on each
+  // toggle and move, and puts them back whenever the host rewrites its URL. No frame goes to the
+  // server for any of it.
+  var HOOK = "['pushState', 'replaceState'].forEach(function (name) {" +
+    '  var h = window.history, orig = h[name];' +
+    '  h[name] = function () {' +
+    '    var out = orig.apply(h, arguments);' +
+    '    try { if (window.hgShareSync) { window.hgShareSync(); } } catch (err) { /* map gone */ }' +
+    '    return out;' +
+    '  };' +
+    '});' +
+    "window.addEventListener('popstate', function () {" +
+    '  try { if (window.hgShareSync) { window.hgShareSync(); } } catch (err) { /* map gone */ }' +
+    '});';
+
+  HgMap.prototype._shareLink = function () {
+    var self = this, host;
+    if (!this.cfg.share_url) { return; }
+    try {
+      host = global.parent;
+      if (!host || host === global || typeof host.location.search !== 'string') { return; }
+    } catch (err) { return; }  // a cross-origin host: its URL is not ours to write
+    this.shareHost = host;
+    host.hgShareSync = function () { self._writeUrl(); };  // the newest map wins
+    if (!host.hgShareHooked) {
+      try {
+        new host.Function(HOOK)();  // made in the host's realm: the hook outlives this iframe
+        host.hgShareHooked = true;
+      } catch (err) { /* no hook: the URL is still written on each toggle and move */ }
+    }
+  };
+
+  HgMap.prototype.shareParams = function () {
+    var names = this.cfg.share_url, c = this.map.getCenter(), out = {};
+    out[names.layers] = this.visibleIds().join(',');
+    out[names.center] = c.lat.toFixed(5) + ',' + c.lng.toFixed(5);
+    out[names.zoom] = String(this.map.getZoom());
+    return out;
+  };
+
+  HgMap.prototype._writeUrl = function () {
+    var host = this.shareHost;
+    if (!host || this._writing) { return; }
+    try {
+      var url = new host.URL(host.location.href), params = this.shareParams(), changed = false;
+      Object.keys(params).forEach(function (k) {
+        if (url.searchParams.get(k) !== params[k]) { url.searchParams.set(k, params[k]); changed = true; }
+      });
+      if (changed) {
+        this._writing = true;  // our own replaceState comes back through the hook
+        host.history.replaceState(host.history.state, '', url.toString());
+      }
+    } catch (err) { /* the host went away: the link keeps its last state */ }
+    this._writing = false;
   };
 
   // --- notices and tile errors -------------------------------------------------------------
