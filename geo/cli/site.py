@@ -164,7 +164,12 @@ def _solver_arguments(p: argparse.ArgumentParser) -> None:
 
     run_ = p.add_argument_group("solver and outputs")
     run_.add_argument("--solver", default="exact", choices=list(SOLVERS))
-    run_.add_argument("--time-limit", type=float, default=120.0, help="seconds per MILP")
+    run_.add_argument(
+        "--time-limit",
+        type=float,
+        default=120.0,
+        help="seconds per MILP solve (default 120; the gain curve adds one per k)",
+    )
     run_.add_argument("--curve-k", type=int, help="largest k of the gain curve (0: none)")
     run_.add_argument("--out", type=Path, default=Path("siting_out"), help="output folder")
     run_.add_argument("--format", default="xlsx,csv,geojson,html", help="xlsx,csv,geojson,html")
