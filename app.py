@@ -55,6 +55,7 @@ from geo.web.share import (
 )
 from geo.web.siting_page import (
     REPORT_FILES,
+    curve_chart,
     curve_table,
     default_existing_layers,
     new_sites,
@@ -654,7 +655,7 @@ with tab_site:
                 st.subheader(tx("site_curve"))
                 curve = curve_table(site_res, lang)
                 if len(curve) > 1:
-                    st.line_chart(curve.set_index(curve.columns[0]).iloc[:, [1]])
+                    st.bar_chart(curve_chart(site_res, lang))
                 st.dataframe(curve, hide_index=True, key="site_curve")
                 pop = site_res.params.get("population_model", "")
                 st.caption(f"{tx('site_model_caveat')}: {pop}. {site_res.params.get('caveat', '')}")

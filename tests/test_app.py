@@ -264,9 +264,9 @@ def test_siting_tab_runs_mclp_k2_for_furong():
     at.number_input(key="site_k").set_value(2)
     at.button(key="site_run").click().run()
     assert not at.exception
-    sites = next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns)
+    sites = next(d.value for d in at.dataframe if "按序加入时新增" in d.value.columns)
     assert list(sites["序号"]) == [1, 2]
-    assert (sites["新增覆盖人口"] > 0).all()
+    assert (sites["按序加入时新增"] > 0).all()
     # both new sites inside 芙蓉区 (lon/lat in its bounding box)
     assert sites["经度"].between(112.970, 113.104).all()
     assert sites["纬度"].between(28.176, 28.227).all()
@@ -277,7 +277,7 @@ def test_siting_tab_runs_mclp_k2_for_furong():
     assert {"下载选址报告 XLSX", "下载选址报告 HTML", "下载新址 GeoJSON"} <= set(_labels(at))
     # a rerun reuses the cached result and keeps showing it
     at.run()
-    assert next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns).shape[0] == 2
+    assert next(d.value for d in at.dataframe if "按序加入时新增" in d.value.columns).shape[0] == 2
 
 
 def _furong_streets() -> bytes:
@@ -307,7 +307,7 @@ def test_siting_tab_uploaded_road_network_reaches_by_road():
     at.button(key="site_run").click().run()
     assert not at.exception
     assert any("road network: shortest road path within 15 min" in c.value for c in at.caption)
-    sites = next(d.value for d in at.dataframe if "新增覆盖人口" in d.value.columns)
+    sites = next(d.value for d in at.dataframe if "按序加入时新增" in d.value.columns)
     assert list(sites["序号"]) == [1, 2]
     assert sites["经度"].between(112.970, 113.104).all()
     # a file that is not OSM: the error names it
@@ -324,7 +324,9 @@ def test_siting_tab_in_english_lscp_greedy():
     at.selectbox(key="site_solver@en").set_value("greedy")
     at.button(key="site_run").click().run()
     assert not at.exception
-    sites = next(d.value for d in at.dataframe if "Gain (people)" in d.value.columns)
+    sites = next(
+        d.value for d in at.dataframe if "Gain when added in rank order" in d.value.columns
+    )
     assert len(sites) >= 1 and list(sites["Rank"]) == list(range(1, len(sites) + 1))
     units_ba = next(d.value for d in at.dataframe if "Covered after (%)" in d.value.columns)
     assert units_ba.iloc[0]["Unit"] == "芙蓉区"

@@ -84,12 +84,14 @@ def test_site_writes_reports_with_model_and_neutralised_text(
     sheet = book["sites"]
     header = [c.value for c in sheet[1]]
     col = header.index("name")
-    values = [row[col].value for row in sheet.iter_rows(min_row=2)]
-    assert all(v is None or not str(v).startswith(("=", "+", "-", "@")) for v in values)
-    assert '\'=HYPERLINK("http://x")' in values
+    cells = {row[col].value: row[col].data_type for row in sheet.iter_rows(min_row=2)}
+    # XLSX: the names exactly as given, stored as text cells (no formula, no apostrophe)
+    assert set(names[: len(unit_points)]) <= set(cells)
+    assert all(cells[n] == "s" for n in names[: len(unit_points)])
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
     csv = pd.read_csv(out / "siting_sites.csv", encoding="utf-8-sig")
     assert not csv["name"].astype(str).str.match(r"^[=+\-@]").any()
+    assert '\'=HYPERLINK("http://x")' in set(csv["name"])
     page = (out / "siting_report.html").read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "census_uniform (coarse)" in page
@@ -97,6 +99,10 @@ def test_site_writes_reports_with_model_and_neutralised_text(
     assert "HiGHS" in method.loc["solver_library", "value"]
     units = pd.read_csv(out / "siting_units.csv", encoding="utf-8-sig")
     assert units["population"].iloc[0] == pytest.approx(642010)
+    # MCLP without --target: no target anywhere (the user set none)
+    assert not [c for c in units.columns if "target" in c]
+    assert "target" not in page and "目标" not in page
+    assert not [c.value for c in book["units"][1] if "target" in str(c.value)]
 
 
 def test_site_keeps_existing_facilities(
@@ -297,6 +303,35 @@ def test_site_adds_management_zone_residents_to_host_county(tmp_path: Path) -> N
     assert zone["name"] in units["population_note"].iloc[0]
     assert units["population_model"].iloc[0] == "census_uniform"
     assert bool(units["population_coarse"].iloc[0])
+
+
+def test_site_skip_bad_rows_uses_good_rows_and_lists_the_bad_ones(
+    tmp_path: Path, unit_points: list[tuple[float, float]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (lon, lat), (lon2, lat2) = unit_points[:2]
+    existing = tmp_path / "old.csv"
+    existing.write_text(
+        f"id,name,lon,lat\na,'+8613800000000 社区诊所,{lon},{lat}\nb,bad,abc,{lat}\n"
+        f"c,=HYPERLINK(1),{lon2},{lat2}\n".replace("'", ""),
+        encoding="utf-8",
+    )
+    argv = ["site", "--units", UNIT, "--k", "1", "--existing", str(existing), "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "stop")]) == 2
+    err = capsys.readouterr().err
+    assert "old.csv" in err and "row 3, field 'lon'" in err and "--skip-bad-rows" in err
+    out = tmp_path / "out"
+    assert main([*argv, "--skip-bad-rows", "--out", str(out)]) == 0
+    book = openpyxl.load_workbook(out / "siting.xlsx")
+    assert "input_problems" in book.sheetnames
+    problems = pd.read_excel(out / "siting.xlsx", sheet_name="input_problems")
+    assert problems[["row", "field"]].values.tolist() == [[3, "lon"]]
+    sites = pd.read_excel(out / "siting.xlsx", sheet_name="sites")
+    existing_names = set(sites.loc[sites["role"] == "existing", "name"])
+    assert existing_names == {"+8613800000000 社区诊所", "=HYPERLINK(1)"}
+    page = (out / "siting_report.html").read_text(encoding="utf-8")
+    assert "Input rows not used" in page and "old.csv" in page
+    csv = pd.read_csv(out / "siting_input_problems.csv", encoding="utf-8-sig")
+    assert csv["row"].tolist() == [3]
 
 
 # --- reach over a road network (--osm) -----------------------------------------------------------

@@ -303,6 +303,27 @@ def test_plan_sites_lscp_reports_where_units_reach_target() -> None:
     assert int(res.units["target_reached_at_k"].max()) <= len(res.solution.chosen)
 
 
+@pytest.mark.parametrize(
+    ("model", "target", "shown"),
+    [("mclp", None, False), ("pmedian", None, False), ("mclp", 0.5, True), ("lscp", None, True)],
+)
+def test_target_columns_only_for_lscp_or_a_given_target(
+    model: str, target: float | None, shown: bool
+) -> None:
+    units = _units()
+    demand = census_uniform_demand(units, spacing_m=500.0)
+    cand = combine_candidates(None, grid_candidates(units, spacing_m=1000.0))
+    res = plan_sites(
+        demand, cand, reach=reach_for("walk", minutes=15), model=model, k=2, target=target
+    )
+    assert ("target_pct" in res.units) is shown
+    assert ("target_met" in res.units) is shown
+    assert ("target" in res.params) is shown
+    if shown:
+        assert res.units["target_pct"].eq(100 * (target or 0.9)).all()
+        assert res.params["target"].startswith("50%" if target else "90%")
+
+
 def test_plan_sites_needs_a_crs() -> None:
     demand = census_uniform_demand(_units(), spacing_m=500.0)
     cand = combine_candidates(None, grid_candidates(_units(), spacing_m=1000.0))
@@ -487,3 +508,114 @@ def test_points_grid_demand_keeps_its_own_positions() -> None:
     assert demand["unit_id"].tolist() == ["1", "2"] and demand.attrs["outside_units"] == 1
     assert demand.geometry.x.tolist() == pytest.approx(pts.geometry.x[:2].tolist(), abs=1e-9)
     assert (demand["population_model"] == "points").all()
+
+
+def test_sites_gains_and_per_k_curve_are_labelled_and_add_up(tmp_path: Path) -> None:
+    """Non-nested MCLP: X (at 1.5 km) is the best single site, Y + Z the best pair.
+
+    Demand a, b, c, d at 0, 1, 2, 3 km (5, 6, 6, 5 people); candidates Y 0.5 km (a, b),
+    X 1.5 km (b, c), Z 2.5 km (c, d), reach 1 km. k = 1: X covers 12; k = 2: Y + Z cover 22, so
+    the curve adds 12 then 10, while the sites (Y, Z) each add 11 in rank order.
+    """
+    from geo.analysis.siting_report import write_siting_reports
+
+    demand = _pts(
+        [(0, 0), (1000, 0), (2000, 0), (3000, 0)],
+        population=[5.0, 6.0, 6.0, 5.0],
+        unit_id="1",
+        unit_name="Line",
+        population_model="points",
+    )
+    cand = _pts([(500, 0), (1500, 0), (2500, 0)], id=["Y", "X", "Z"], name=["Y", "X", "Z"])
+    reach = reach_for("walk", minutes=15, speed_kmh=4.0)  # 1,000 m
+    res = plan_sites(demand, cand, reach=reach, model="mclp", k=2)
+    assert sorted(res.sites["id"]) == ["Y", "Z"]
+    assert res.curve_per_k
+    written = write_siting_reports(res, tmp_path, formats=["xlsx", "csv", "html"])
+    sites = pd.read_excel(written["xlsx"], sheet_name="sites")
+    gain_col = "按序加入时新增 gain when added in rank order to the chosen set"
+    assert sites[gain_col].tolist() == [11, 11]
+    curve = pd.read_excel(written["xlsx"], sheet_name="gain_curve")
+    optimum = "k个新址的最优值 optimum with k new sites"
+    added = "第k个新址新增 added by the k-th site (optimum k - optimum k-1)"
+    assert curve[optimum].tolist() == [0, 12, 22]
+    assert curve[added].iloc[1:].tolist() == [12, 10]
+    # the sites' gains sum to the final gain; the curve ends at the final optimum
+    assert sites[gain_col].sum() == curve[added].iloc[1:].sum() == res.solution.objective
+    assert curve[optimum].iloc[-1] == pytest.approx(res.solution.objective)
+    csv = pd.read_csv(tmp_path / "siting_curve.csv", encoding="utf-8-sig")
+    assert optimum in csv.columns and added in csv.columns
+    page = (tmp_path / "siting_report.html").read_text(encoding="utf-8")
+    assert "optimum with k new sites, solved exactly for each k" in page
+    assert "added one by one in rank order" in page
+    assert "not nested" in res.params["gain_curve"]
+
+
+@pytest.mark.parametrize("population", ["census", "raster"])
+def test_time_to_nearest_before_equals_coverage_with_a_facility_beyond_reach(
+    tmp_path: Path, population: str
+) -> None:
+    """The hospital 3 km east of East (beyond its 1 km reach) is nearest for East's residents."""
+    from geo.analysis.coverage import coverage_report
+    from geo.analysis.population import read_population_raster
+    from geo.analysis.siting_run import site_units
+
+    units = _units()
+    fac = _pts([(500, 1000), (13_000, 1000)], id=["in", "beyond"], name=["in", "beyond"])
+    grid = None
+    if population == "raster":
+        grid = read_population_raster(_write_raster(tmp_path / "pop.tif", GK), units=units)
+    reach = reach_for("walk", minutes=15, speed_kmh=4.0)
+    cov = coverage_report(fac, units, reach=reach, population=grid).summary.set_index("unit_id")
+    kw = {"model": "mclp", "k": 1, "speed_kmh": 4.0, "population": grid, "grid_spacing_m": 1000.0}
+    res = site_units(units, existing=fac, curve_k=0, **kw)
+    before = res.units.set_index("unit_id")["mean_minutes_before"]
+    rel = 0.01 if population == "census" else 1e-9  # census: a 250 m grid vs 200 m samples
+    assert before["2"] == pytest.approx(cov.loc["2", "minutes_mean"], rel=rel)
+    assert before["1"] == pytest.approx(cov.loc["1", "minutes_mean"], rel=rel)
+    assert res.params["source_existing_within_reach"] == "1 of 2"
+    assert "1 more" in res.params["source_existing_nearest_beyond_reach"]
+    # coverage counts are unaffected: the same as with the facility within reach only
+    near = site_units(units, existing=fac.iloc[:1], curve_k=0, **kw)
+    for col in ("covered_before", "covered_after"):
+        assert res.units[col].tolist() == pytest.approx(near.units[col].tolist())
+    assert (near.units["mean_minutes_before"] > res.units["mean_minutes_before"] + 1).any()
+
+
+def test_curve_reuses_the_runs_own_solve_and_ends_at_its_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import geo.analysis.siting_plan as plan
+
+    calls: list[int] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(int(kwargs["k"]))
+        return solve_mclp(*args, **kwargs)
+
+    monkeypatch.setattr(plan, "solve_mclp", counted)
+    units = _units()
+    demand = census_uniform_demand(units, spacing_m=500.0)
+    cand = combine_candidates(None, grid_candidates(units, spacing_m=1000.0))
+    res = plan_sites(demand, cand, reach=reach_for("walk", minutes=15), model="mclp", k=3)
+    assert calls == [3, 1, 2]  # the run's k = 3, then the curve's k = 1, 2 (k = 3 not again)
+    assert res.curve["objective"].iloc[-1] == res.solution.objective
+
+
+def test_mclp_reaching_the_bound_of_the_best_single_sites_needs_no_milp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Equal disjoint clusters (as census_uniform demand gives): greedy is provably optimal."""
+    import geo.analysis.siting as siting
+
+    def no_milp(*args: object, **kwargs: object) -> None:
+        raise AssertionError("MILP run although the greedy reached the bound")
+
+    monkeypatch.setattr(siting, "milp", no_milp)
+    # 4 sites, each alone covering 3 demand points of 10 people; site 4 overlaps sites 0 and 1
+    rows = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 2, 3, 4]
+    cols = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    cover = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(12, 5))
+    sol = solve_mclp(cover, np.full(12, 10.0), k=3, fixed=np.zeros(5, bool))
+    assert sol.status == "optimal" and sol.objective == 90.0
+    assert len(set(sol.chosen.tolist()) & {0, 1, 2, 3}) == 3

@@ -12,6 +12,7 @@ import shapely
 
 from geo.web.siting_page import (
     REPORT_FILES,
+    curve_chart,
     curve_table,
     default_existing_layers,
     new_sites,
@@ -48,8 +49,8 @@ def _run(strip, *, k: int, existing=None):
 def test_mclp_k1_picks_the_larger_reach_and_tables_say_so(strip):
     res = _run(strip, k=1)
     table = sites_table(res, "zh")
-    assert list(table.columns) == ["序号", "名称", "新增覆盖人口", "经度", "纬度"]
-    assert table["名称"].tolist() == ["A"] and table["新增覆盖人口"].tolist() == [2000]
+    assert list(table.columns) == ["序号", "名称", "按序加入时新增", "经度", "纬度"]
+    assert table["名称"].tolist() == ["A"] and table["按序加入时新增"].tolist() == [2000]
     assert abs(table["经度"].iloc[0] - new_sites(res).geometry.x.iloc[0]) < 1e-6
     ba = units_table(res, "en").iloc[0]
     assert ba["Covered before (%)"] == 0 and ba["Covered after (%)"] == 50
@@ -58,10 +59,13 @@ def test_mclp_k1_picks_the_larger_reach_and_tables_say_so(strip):
 
 def test_k2_takes_both_and_curve_gives_each_sites_gain(strip):
     res = _run(strip, k=2)
-    assert sites_table(res, "en")["Gain (people)"].tolist() == [2000, 1500]
+    assert sites_table(res, "en")["Gain when added in rank order"].tolist() == [2000, 1500]
     curve = curve_table(res, "en")
-    assert curve["Gain of this site"].iloc[1:].tolist() == [2000, 1500]
-    assert curve["Objective"].tolist() == [0, 2000, 3500]
+    assert curve["Added by the k-th site (optimum k − k−1)"].iloc[1:].tolist() == [2000, 1500]
+    assert curve["Optimum with k new sites"].tolist() == [0, 2000, 3500]
+    chart = curve_chart(res, "en")  # the page's bar chart: the gains, not the objective
+    assert chart.index.tolist() == [1, 2]
+    assert chart.iloc[:, 0].tolist() == [2000, 1500]
     assert units_table(res, "zh").iloc[0]["选址后覆盖率 (%)"] == 87.5
 
 
@@ -69,7 +73,7 @@ def test_existing_site_is_held_fixed_and_not_drawn_as_new(strip):
     res = _run(strip, k=1, existing=_pts([1000], ["old"]))
     new = new_sites(res)
     assert len(new) == 1 and new.crs.to_epsg() == 4326
-    assert sites_table(res, "zh")["新增覆盖人口"].tolist() == [1500]  # B: A adds nothing
+    assert sites_table(res, "zh")["按序加入时新增"].tolist() == [1500]  # B: A adds nothing
     assert (res.sites["role"] == "existing").sum() == 1
     ba = units_table(res, "zh").iloc[0]
     assert ba["选址前覆盖人口"] == 2000 and ba["选址后覆盖人口"] == 3500

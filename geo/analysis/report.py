@@ -41,6 +41,7 @@ __all__ = [
     "check_formats",
     "check_out_dir",
     "safe_cell",
+    "text_cells_as_strings",
     "write_reports",
 ]
 
@@ -177,8 +178,14 @@ def _to_csv(frame: pd.DataFrame, path: Path) -> None:
     _safe_frame(frame).to_csv(path, index=False, encoding="utf-8-sig")
 
 
-def _text_cells_as_strings(book: object) -> None:
-    """Store every cell openpyxl took for a formula as plain text instead."""
+def text_cells_as_strings(book: object) -> None:
+    """Store every cell openpyxl took for a formula as plain text instead.
+
+    Parameters
+    ----------
+    book : openpyxl.Workbook
+        The workbook of a ``pandas.ExcelWriter`` (``writer.book``), before it is saved.
+    """
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
@@ -249,7 +256,7 @@ def _write_xlsx(
         if problems is not None and not problems.empty:
             problems.to_excel(writer, sheet_name="input_problems", index=False)
         _params_frame(result).to_excel(writer, sheet_name="method", index=False)
-        _text_cells_as_strings(writer.book)
+        text_cells_as_strings(writer.book)
 
 
 def _png(fig: matplotlib.figure.Figure) -> str:

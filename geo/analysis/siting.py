@@ -59,6 +59,8 @@ MAX_ASSIGNMENT_VARS = 400_000
 _EPS = 1e-9
 #: Grouped MCLP models with more demand groups than this are pruned by LP reduced costs first.
 PRUNE_ABOVE = 5_000
+#: Relative gap at which a solution counts as optimal (HiGHS ``mip_rel_gap``; also the bound test).
+MIP_REL_GAP = 1e-7
 
 
 @dataclass
@@ -148,7 +150,7 @@ def _solve_bound(
         constraints=constraints,
         integrality=integrality,
         bounds=bounds,
-        options={"time_limit": float(time_limit), "mip_rel_gap": 1e-7, "presolve": True},
+        options={"time_limit": float(time_limit), "mip_rel_gap": MIP_REL_GAP, "presolve": True},
     )
     if res.x is None:
         msg = (
@@ -325,13 +327,19 @@ def _mclp_groups(
     relaxation gives a bound ``L`` and reduced costs ``d``; a candidate at 0 in the LP can only
     be in a solution covering more than the incumbent if ``L + d_j`` beats the
     incumbent, so the others are dropped before the MILP.  The better of the MILP on the
-    remaining candidates and the incumbent is optimal for the whole problem.
+    remaining candidates and the incumbent is optimal for the whole problem.  When the incumbent
+    reaches an upper bound (the k largest single-site covers, or the LP relaxation) it is
+    optimal and no MILP is run: so with census_uniform demand, where many sites cover the same
+    population, the proof takes no branching.
     """
     m = patterns.shape[1]
     c, cons, integrality = _mclp_model(patterns, w, k)
     incumbent = _swap_improve(
         patterns, w, greedy_mclp(patterns, w, k=k, fixed=np.zeros(m, bool)).chosen
     )
+    single = np.asarray(sparse.csr_matrix(patterns, dtype=float).T @ w).ravel()
+    if _reaches(incumbent.objective, float(np.sort(single)[::-1][:k].sum())):
+        return incumbent.chosen, "optimal", 0.0
     keep = np.arange(m)
     if patterns.shape[0] > PRUNE_ABOVE and k > 0:
         lp = linprog(
@@ -346,6 +354,8 @@ def _mclp_groups(
             rounded = _swap_improve(patterns, w, np.argsort(-y)[:k])
             if rounded.objective > incumbent.objective:
                 incumbent = rounded
+            if _reaches(incumbent.objective, -float(lp.fun)):
+                return incumbent.chosen, "optimal", 0.0
             reduced = np.asarray(lp.lower.marginals)[:m]
             slack = 1e-6 * max(1.0, abs(lp.fun))
             keep = np.flatnonzero((y > 1e-9) | (lp.fun + reduced <= -incumbent.objective + slack))
@@ -366,6 +376,11 @@ def _mclp_groups(
         gap = (-bound - best) / max(-bound, 1e-9) if np.isfinite(bound) else float("nan")
         status = f"{status}; best of HiGHS and greedy + swaps kept, upper bound {-bound:,.1f}"
     return chosen, status, gap
+
+
+def _reaches(objective: float, bound: float) -> bool:
+    """Tell whether a covering objective reaches an upper bound (the MILP's relative gap)."""
+    return objective >= bound - MIP_REL_GAP * max(1.0, abs(bound))
 
 
 def _swap_improve(patterns: sparse.csr_matrix, w: NDArray, chosen: NDArray) -> Solution:

@@ -51,11 +51,13 @@ from geo.crs import metric_crs_for, require_crs
 from geo.errors import InputError
 from geo.settings import WGS84
 
-__all__ = ["SOLVERS", "SitingResult", "plan_sites", "reach_matrix"]
+__all__ = ["DEFAULT_TARGET", "SOLVERS", "SitingResult", "plan_sites", "reach_matrix"]
 
 #: Solver choices: exact MILP (plus the greedy for its gap), or greedy only.
 SOLVERS: tuple[str, ...] = ("exact", "greedy")
 _ProgressFn = Callable[[str], None]
+#: LSCP target share when none is given (MCLP and p-median have a target only when given).
+DEFAULT_TARGET = 0.9
 #: Largest dense demand x site time matrix (p-median), about 0.5 GB of float64.
 MAX_DENSE_PAIRS = 60_000_000
 
@@ -68,9 +70,15 @@ class SitingResult:
     ----------
     sites : GeoDataFrame
         WGS-84 points: the chosen new sites (``role = "new"``, ``rank``, ``gain``) and the
-        existing facilities (``role = "existing"``).
+        existing facilities (``role = "existing"``).  ``gain`` is what a site adds when the
+        chosen sites are added one by one in rank order (largest first) to the existing
+        facilities; the gains sum to the final improvement.
     curve : DataFrame
         Marginal-gain curve: ``k``, ``objective``, ``gain`` and per-unit shares or minutes.
+        With ``curve_per_k`` the objective is the optimum with k new sites, solved for each k
+        (the k-site optimum need not contain the (k-1)-site one, so ``gain``, the optimum's
+        change from k-1 to k, can differ from the sites' gains); otherwise it is the objective
+        of the first k sites of the sequence (greedy order, or LSCP's chosen sites by gain).
     units : DataFrame
         Before/after per unit, with the population model of each unit.
     params : dict
@@ -79,6 +87,10 @@ class SitingResult:
         The raw model solution.
     excluded : DataFrame
         Candidates excluded by the mask (``id``, ``reason``).
+    model : str
+        ``mclp``, ``lscp`` or ``pmedian``.
+    curve_per_k : bool
+        Whether the curve is an exact solve for each k (not nested), see ``curve``.
     """
 
     sites: gpd.GeoDataFrame
@@ -87,6 +99,8 @@ class SitingResult:
     params: dict[str, str]
     solution: Solution
     excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["id", "reason"]))
+    model: str = ""
+    curve_per_k: bool = False
 
 
 def reach_matrix(
@@ -283,7 +297,7 @@ def _unit_table(
     demand: gpd.GeoDataFrame,
     sol: Solution,
     before: NDArray,
-    target: float,
+    target: float | None,
     model: str,
 ) -> pd.DataFrame:
     b = unit_served(inst.weight, before, inst.unit_of)
@@ -306,10 +320,11 @@ def _unit_table(
             "share_after_pct": 100 * a.loc[b.index, "share"].to_numpy(),
         }
     )
-    out["target_pct"] = 100 * target
-    if sol.targets:
-        out["target_pct"] = [100 * sol.targets.get(u, target) for u in out["unit_id"]]
-    out["target_met"] = out["share_after_pct"] + 1e-6 >= out["target_pct"]
+    if target is not None:  # LSCP, or a target the user gave: no target column otherwise
+        out["target_pct"] = 100 * target
+        if sol.targets:
+            out["target_pct"] = [100 * sol.targets.get(u, target) for u in out["unit_id"]]
+        out["target_met"] = out["share_after_pct"] + 1e-6 >= out["target_pct"]
     open_sites = inst.fixed.copy()
     open_sites[np.flatnonzero(~inst.fixed)[sol.chosen]] = True
     for label, mask in (("before", inst.fixed), ("after", open_sites)):
@@ -372,13 +387,16 @@ def _curve(
     time_limit: float,
     progress: _ProgressFn | None,
     sequence: NDArray | None = None,
+    solved: dict[int, NDArray] | None = None,
 ) -> pd.DataFrame:
     """Objective for k = 0..k_max, per-unit figures.
 
-    MCLP and p-median: the exact optimum for each k (or the greedy sequence).  LSCP: the chosen
+    MCLP and p-median: the exact optimum for each k (or the greedy sequence); a k in ``solved``
+    (the run's own k) reuses that solution instead of solving it again.  LSCP: the chosen
     sites in ``sequence`` order (largest gain first), so the curve ends where every unit
     reaches its target.
     """
+    solved = solved or {}
     rows = []
     cover_model = "pmedian" if model == "pmedian" else "mclp"
     minutes = inst.dense_minutes() if model == "pmedian" else None
@@ -392,6 +410,8 @@ def _curve(
             chosen = greedy_seq[:k]
         elif k == 0:
             chosen = np.array([], dtype=np.int64)
+        elif k in solved:
+            chosen = solved[k]
         elif model == "pmedian":
             chosen = solve_pmedian(
                 minutes,
@@ -496,7 +516,7 @@ def _check_inputs(
     existing: gpd.GeoDataFrame | None,
     model: str,
     k: int,
-    target: float,
+    target: float | None,
     solver: str,
 ) -> None:
     require_crs(demand, name="demand")
@@ -520,7 +540,9 @@ def _check_inputs(
     if not isinstance(k, (int, np.integer)) or k < 0:
         msg = f"k must be a whole number >= 0, got {k!r}"
         raise InputError(msg, field="k")
-    if not (isinstance(target, (int, float)) and math.isfinite(target) and 0 < target <= 1):
+    if target is not None and not (
+        isinstance(target, (int, float)) and math.isfinite(target) and 0 < target <= 1
+    ):
         msg = f"target must be a share in (0, 1], e.g. 0.9, got {target!r}"
         raise InputError(msg, field="target")
     if demand.empty:
@@ -539,7 +561,7 @@ def plan_sites(
     model: str = "mclp",
     k: int = 5,
     existing: gpd.GeoDataFrame | None = None,
-    target: float = 0.9,
+    target: float | None = None,
     capacity_column: str | None = None,
     candidate_capacity: float | None = None,
     solver: str = "exact",
@@ -569,9 +591,10 @@ def plan_sites(
         New sites for MCLP and p-median (LSCP finds the number itself).
     existing : GeoDataFrame, optional
         Existing facilities (``id``, ``name``): always open, counted, never removed.
-    target : float
-        Share (0..1] of each unit's population to cover (LSCP; also marks where the curve
-        reaches the target).
+    target : float, optional
+        Share (0..1] of each unit's population to cover (LSCP, default :data:`DEFAULT_TARGET`).
+        Given with MCLP or p-median it marks whether and where (curve k) each unit reaches it;
+        not given, the outputs have no target columns.
     capacity_column : str, optional
         Column of ``existing`` with the population each facility can serve.
     candidate_capacity : float, optional
@@ -610,6 +633,8 @@ def plan_sites(
         When an input has no CRS.
     """
     _check_inputs(demand, candidates, existing, model, k, target, solver)
+    shown_target = DEFAULT_TARGET if target is None and model == "lscp" else target
+    target = DEFAULT_TARGET if target is None else target
     crs = metric_crs_for(demand) if network is None else network.crs
     if network is not None:  # roads of another area: say so before anything else
         check_near_roads(network, _xy(demand, crs), max_snap_m=max_snap_m)
@@ -634,12 +659,13 @@ def plan_sites(
         progress("solve")
     order, gains = _gain_order(inst, sol, model)
     before = _served_before(inst, time_limit)
-    units = _unit_table(inst, demand, sol, before, target, model)
+    units = _unit_table(inst, demand, sol, before, shown_target, model)
     curve, units = _curve_and_reach(
         inst,
         units,
         model=model,
         order=order,
+        solved={k: sol.chosen},
         k_curve=k if curve_k is None else curve_k,
         target=target,
         solver=solver,
@@ -655,7 +681,7 @@ def plan_sites(
         greedy,
         model=model,
         k=k,
-        target=target,
+        target=shown_target,
         solver=solver,
         sources=sources or {},
         capacity_column=capacity_column,
@@ -671,7 +697,38 @@ def plan_sites(
         params,
         sol,
         excluded if excluded is not None else pd.DataFrame(columns=["id", "reason"]),
+        model=model,
+        curve_per_k=_curve_per_k(model, solver),
     )
+
+
+def _curve_per_k(model: str, solver: str) -> bool:
+    """Tell whether the gain curve is solved exactly for each k (MCLP, p-median, exact solver)."""
+    return model != "lscp" and solver == "exact"
+
+
+def _gain_texts(model: str, solver: str) -> dict[str, str]:
+    """Say what the sites' gains and the gain curve's columns are (for the method text)."""
+    what = "population-weighted minutes saved" if model == "pmedian" else "population newly covered"
+    texts = {
+        "gains_by_rank": f"sites' gain = {what} when the chosen sites are added one by one in "
+        "rank order (largest gain first) to the existing facilities; the gains sum to the "
+        "final improvement over the existing facilities",
+    }
+    if _curve_per_k(model, solver):
+        texts["gain_curve"] = (
+            "optimum with k new sites, solved exactly for each k = 0..K (not nested: the k-site "
+            "optimum need not contain the (k-1)-site optimum); 'added by the k-th site' = "
+            "optimum(k) - optimum(k-1), so it can differ from the sites' gains (same total at "
+            "the chosen k; the best solution found where a solve stops at its time limit)"
+        )
+    else:
+        order = "greedy order" if model != "lscp" else "the chosen sites, largest gain first"
+        texts["gain_curve"] = (
+            f"objective with the first k sites in {order}; 'added by the k-th site' is that "
+            "site's gain in this order"
+        )
+    return texts
 
 
 def _on_network(
@@ -767,6 +824,7 @@ def _curve_and_reach(
     *,
     model: str,
     order: NDArray,
+    solved: dict[int, NDArray],
     k_curve: int,
     target: float,
     solver: str,
@@ -787,6 +845,7 @@ def _curve_and_reach(
             time_limit=time_limit,
             progress=progress,
             sequence=order if model == "lscp" else None,
+            solved=solved,
         )
         units = _reached_at(units, curve, model)
     return curve, units
@@ -794,7 +853,7 @@ def _curve_and_reach(
 
 def _reached_at(units: pd.DataFrame, curve: pd.DataFrame, model: str) -> pd.DataFrame:
     """First k of the curve at which each unit's share reaches its target (covering models)."""
-    if model == "pmedian":
+    if model == "pmedian" or "target_pct" not in units:
         return units
     first = []
     for uid, goal in zip(units["unit_id"], units["target_pct"], strict=True):
@@ -815,7 +874,7 @@ def _params(
     *,
     model: str,
     k: int,
-    target: float,
+    target: float | None,
     solver: str,
     sources: dict[str, str],
     capacity_column: str | None,
@@ -843,7 +902,6 @@ def _params(
         "speed_kmh": f"{r.speed_kmh:g} ({r.speed_source})",
         "reach": f"straight-line distance {r.radius_m:,.0f} m (speed x minutes), in "
         f"{crs.to_string() if hasattr(crs, 'to_string') else crs} (CGCS2000 Gauss-Kruger)",
-        "target": f"{target:.0%} of each unit's population within reach",
         "existing_facilities": f"{int(inst.fixed.sum())}, held fixed (always open, never removed)",
         "candidates": f"{len(candidates)} ("
         + ", ".join(
@@ -861,6 +919,9 @@ def _params(
         "solver_library": f"HiGHS via scipy.optimize.milp (SciPy {scipy.__version__})",
         "run_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
+    if target is not None:
+        p["target"] = f"{target:.0%} of each unit's population within reach"
+    p.update(_gain_texts(model, solver))
     p["reach_kind"] = "straight-line"
     if inst.net is not None:
         p.update(_network_params(inst, model))

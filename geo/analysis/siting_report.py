@@ -4,7 +4,8 @@ Every output carries the chosen sites with their rank and gain, the marginal-gai
 before/after per unit with its population model, and the model, parameters and assumptions.
 Files are written into a temporary folder inside the output folder and moved into place only
 when all of them succeeded, so a failed run leaves earlier outputs untouched.  Text that a
-spreadsheet would read as a formula is neutralised in XLSX and CSV; all text in the HTML is
+spreadsheet would read as a formula is stored as a text cell in the XLSX (no apostrophe, as in
+the coverage XLSX) and prefixed with an apostrophe in CSV; all text in the HTML is
 escaped; the HTML's images are embedded PNGs (no script, no network).
 """
 
@@ -23,7 +24,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from geo.analysis.report import check_out_dir
+from geo.analysis.report import check_out_dir, text_cells_as_strings
 from geo.analysis.siting_plan import SitingResult
 from geo.errors import InputError
 
@@ -37,6 +38,7 @@ _OUTPUT_NAMES = (
     "siting_units.csv",
     "siting_curve.csv",
     "siting_method.csv",
+    "siting_input_problems.csv",
     "siting_sites.geojson",
     "siting_report.html",
 )
@@ -59,6 +61,25 @@ _UNIT_LABELS = {
     "population_coarse": "粗略人口 coarse (census spread by area)",
     "population_note": "人口说明 population note",
 }
+
+#: The sites' gain: what each adds when the chosen sites are added one by one in rank order.
+_SITE_LABELS = {"gain": "按序加入时新增 gain when added in rank order to the chosen set"}
+#: Gain-curve columns when the curve is solved exactly for each k (not nested).
+_CURVE_LABELS_PER_K = {
+    "objective": "k个新址的最优值 optimum with k new sites",
+    "gain": "第k个新址新增 added by the k-th site (optimum k - optimum k-1)",
+}
+#: Gain-curve columns when the curve follows one sequence (greedy order, LSCP's chosen sites).
+_CURVE_LABELS_NESTED = {
+    "objective": "前k个新址的目标值 objective with the first k sites",
+    "gain": "第k个新址新增 added by the k-th site",
+}
+
+
+def _curve_frame(result: SitingResult) -> pd.DataFrame:
+    """Return the gain curve with columns named for what they are (per-k optimum or nested)."""
+    labels = _CURVE_LABELS_PER_K if result.curve_per_k else _CURVE_LABELS_NESTED
+    return result.curve.rename(columns=labels)
 
 
 def neutralise(value: object) -> object:
@@ -96,7 +117,7 @@ def _flat_sites(sites: gpd.GeoDataFrame) -> pd.DataFrame:
     out = pd.DataFrame(sites.drop(columns=sites.geometry.name))
     out["lon"] = sites.geometry.x.round(6).to_numpy()
     out["lat"] = sites.geometry.y.round(6).to_numpy()
-    return out
+    return out.rename(columns=_SITE_LABELS)
 
 
 def _geojson_sites(result: SitingResult) -> gpd.GeoDataFrame:
@@ -114,25 +135,33 @@ def _params_frame(result: SitingResult) -> pd.DataFrame:
     )
 
 
-def _write_xlsx(path: Path, result: SitingResult) -> None:
+def _write_xlsx(path: Path, result: SitingResult, problems: pd.DataFrame | None) -> None:
+    # text cells are stored as text (no formula, no apostrophe), as in the coverage XLSX
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        _safe(_flat_sites(result.sites)).to_excel(writer, sheet_name="sites", index=False)
-        _safe(result.units.rename(columns=_UNIT_LABELS)).to_excel(
-            writer, sheet_name="units", index=False
-        )
+        _flat_sites(result.sites).to_excel(writer, sheet_name="sites", index=False)
+        result.units.rename(columns=_UNIT_LABELS).to_excel(writer, sheet_name="units", index=False)
         if not result.curve.empty:
-            _safe(result.curve).to_excel(writer, sheet_name="gain_curve", index=False)
+            _curve_frame(result).to_excel(writer, sheet_name="gain_curve", index=False)
         if not result.excluded.empty:
-            _safe(result.excluded).to_excel(writer, sheet_name="excluded", index=False)
-        _safe(_params_frame(result)).to_excel(writer, sheet_name="method", index=False)
+            result.excluded.to_excel(writer, sheet_name="excluded", index=False)
+        if problems is not None and not problems.empty:
+            problems.to_excel(writer, sheet_name="input_problems", index=False)
+        _params_frame(result).to_excel(writer, sheet_name="method", index=False)
+        text_cells_as_strings(writer.book)
 
 
-def _write_csv(folder: Path, result: SitingResult) -> Path:
+def _write_csv(folder: Path, result: SitingResult, problems: pd.DataFrame | None) -> Path:
     main = folder / "siting_sites.csv"
     _safe(_flat_sites(result.sites)).to_csv(main, index=False, encoding="utf-8-sig")
     _safe(result.units).to_csv(folder / "siting_units.csv", index=False, encoding="utf-8-sig")
     if not result.curve.empty:
-        _safe(result.curve).to_csv(folder / "siting_curve.csv", index=False, encoding="utf-8-sig")
+        _safe(_curve_frame(result)).to_csv(
+            folder / "siting_curve.csv", index=False, encoding="utf-8-sig"
+        )
+    if problems is not None and not problems.empty:
+        _safe(problems).to_csv(
+            folder / "siting_input_problems.csv", index=False, encoding="utf-8-sig"
+        )
     _safe(_params_frame(result)).to_csv(
         folder / "siting_method.csv", index=False, encoding="utf-8-sig"
     )
@@ -195,8 +224,9 @@ def _figures(
             curve = result.curve
             ax.bar(curve["k"].iloc[1:], curve["gain"].iloc[1:], color="#e6550d")
             ax.set_xlabel("k (new sites)")
-            ax.set_ylabel("gain of the k-th site")
-            ax.set_title("边际收益 marginal gain per added site")
+            ax.set_ylabel("added by the k-th site")
+            per_k = " (optimum k - optimum k-1)" if result.curve_per_k else ""
+            ax.set_title(f"边际收益 added by the k-th site{per_k}")
             images["curve"] = _png(fig)
     return images
 
@@ -226,11 +256,12 @@ def _write_html(
     units: gpd.GeoDataFrame | None,
     radius_m: float | None,
     title: str,
+    problems: pd.DataFrame | None = None,
 ) -> None:
     e = html.escape
     images = _figures(result, units, radius_m)
     new = _flat_sites(result.sites[result.sites["role"] == "new"])
-    curve = result.curve
+    curve = _curve_frame(result)
     if not curve.empty:
         curve = curve[[c for c in curve.columns if ":" not in c]]
     params = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in result.params.items())
@@ -251,6 +282,7 @@ def _write_html(
         ),
         f"<img alt='map of proposed sites' src='data:image/png;base64,{images['map']}'>",
         "<h2>Proposed sites 建议新增选址</h2>",
+        f"<p>{e(result.params.get('gains_by_rank', ''))}</p>",
         _table(new),
         "<h2>Before / after per unit 分区前后对比</h2>",
         _table(result.units.rename(columns=_UNIT_LABELS)),
@@ -258,6 +290,7 @@ def _write_html(
     if "curve" in images:
         parts += [
             "<h2>Marginal gain 边际收益曲线</h2>",
+            f"<p>{e(result.params.get('gain_curve', ''))}</p>",
             f"<img alt='marginal gain curve' src='data:image/png;base64,{images['curve']}'>",
             _table(curve),
         ]
@@ -266,6 +299,8 @@ def _write_html(
             f"<h2>Excluded candidates 排除的候选点 ({len(result.excluded)})</h2>",
             _table(result.excluded.head(50)),
         ]
+    if problems is not None and not problems.empty:
+        parts += ["<h2>Input rows not used 未采用的输入行</h2>", _table(problems)]
     parts += ["<h2>Method, parameters, sources 方法与参数</h2>", f"<table>{params}</table>"]
     parts.append("</body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
@@ -279,6 +314,7 @@ def write_siting_reports(
     units: gpd.GeoDataFrame | None = None,
     radius_m: float | None = None,
     title: str = "新增设施选址 facility siting",
+    problems: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write the siting outputs into ``out_dir``, all or nothing.
 
@@ -296,6 +332,9 @@ def write_siting_reports(
         Reach radius drawn around new sites on the map.
     title : str
         Report title.
+    problems : DataFrame, optional
+        Input rows that were not used (``--skip-bad-rows``: file, row, field, problem, value),
+        listed in an ``input_problems`` sheet, ``siting_input_problems.csv`` and the HTML.
 
     Returns
     -------
@@ -318,15 +357,15 @@ def write_siting_reports(
         written: dict[str, Path] = {}
         if "xlsx" in wanted:
             written["xlsx"] = tmp / "siting.xlsx"
-            _write_xlsx(written["xlsx"], result)
+            _write_xlsx(written["xlsx"], result, problems)
         if "csv" in wanted:
-            written["csv"] = _write_csv(tmp, result)
+            written["csv"] = _write_csv(tmp, result, problems)
         if "geojson" in wanted:
             written["geojson"] = tmp / "siting_sites.geojson"
             _geojson_sites(result).to_file(written["geojson"], driver="GeoJSON")
         if "html" in wanted:
             written["html"] = tmp / "siting_report.html"
-            _write_html(written["html"], result, units, radius_m, title)
+            _write_html(written["html"], result, units, radius_m, title, problems)
         fresh = sorted(tmp.iterdir())
         for item in fresh:
             os.replace(item, out / item.name)

@@ -3,7 +3,8 @@
 :func:`site_units` builds the demand (the coverage engine's population models: raster cells,
 points, or the coarse census grid, with the census fallback for units without cells), the
 candidates (user list, grid, or both; masked by the units and water), keeps the existing
-facilities within reach of the units (plan goal/placeholder points left out), and runs
+facilities within reach of the units and those nearest to some resident wherever they are (for
+the time to the nearest; plan goal/placeholder points left out), and runs
 :func:`geo.analysis.siting_plan.plan_sites`.  It reads no files: callers pass GeoDataFrames.
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from geo.analysis.candidates import (
     CANDIDATE_SOURCES,
@@ -34,9 +37,17 @@ __all__ = ["existing_near", "site_units"]
 
 
 def existing_near(
-    facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *, radius_m: float
+    facilities: gpd.GeoDataFrame,
+    units: gpd.GeoDataFrame,
+    *,
+    radius_m: float,
+    demand: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Facilities inside the units or within ``radius_m`` of them, goal points left out.
+
+    With ``demand``, also every facility that is the nearest one of some demand point, wherever
+    it is: the time to the nearest facility (and p-median) must see the hospital 4 km beyond
+    the border, as the coverage report does, although it covers no one inside.
 
     Parameters
     ----------
@@ -46,6 +57,8 @@ def existing_near(
         Polygons with a CRS.
     radius_m : float
         Reach: facilities just outside a unit still serve people inside it.
+    demand : GeoDataFrame, optional
+        Demand points with a CRS.
 
     Returns
     -------
@@ -59,7 +72,15 @@ def existing_near(
         fac = fac[fac["kind"].fillna("") != "goal"]
     crs = metric_crs_for(units)
     area = units.to_crs(crs).union_all().buffer(radius_m)
-    return fac[fac.to_crs(crs).within(area).to_numpy()].reset_index(drop=True)
+    fac_m = fac.to_crs(crs)
+    keep = fac_m.within(area).to_numpy().copy()
+    if demand is not None and len(demand) and len(fac):
+        require_crs(demand, name="demand")
+        dem_m = demand.to_crs(crs).geometry
+        tree = cKDTree(np.column_stack([fac_m.geometry.x, fac_m.geometry.y]))
+        _, nearest = tree.query(np.column_stack([dem_m.x, dem_m.y]))
+        keep[np.unique(nearest)] = True
+    return fac[keep].reset_index(drop=True)
 
 
 def _candidates(
@@ -124,13 +145,20 @@ def _fixed_existing(
     units: gpd.GeoDataFrame,
     *,
     radius_m: float,
+    demand: gpd.GeoDataFrame,
     sources: dict[str, str],
 ) -> gpd.GeoDataFrame | None:
-    """Return the existing facilities within reach of the units (None without any)."""
+    """Return the existing facilities within reach of the units or nearest to some demand."""
     if existing is None or not len(existing):
         return None
-    fixed = existing_near(existing, units, radius_m=radius_m)
-    sources["existing_within_reach"] = f"{len(fixed)} of {len(existing)}"
+    near = existing_near(existing, units, radius_m=radius_m)
+    fixed = existing_near(existing, units, radius_m=radius_m, demand=demand)
+    sources["existing_within_reach"] = f"{len(near)} of {len(existing)}"
+    if len(fixed) > len(near):
+        sources["existing_nearest_beyond_reach"] = (
+            f"{len(fixed) - len(near)} more: the nearest facility of some residents although "
+            "beyond reach of the units (held fixed, for the time to the nearest and p-median)"
+        )
     return fixed
 
 
@@ -152,7 +180,7 @@ def site_units(
     mode: str = "walk",
     minutes: float = 15.0,
     speed_kmh: float | None = None,
-    target: float = 0.9,
+    target: float | None = None,
     existing: gpd.GeoDataFrame | None = None,
     candidates: gpd.GeoDataFrame | None = None,
     candidate_source: str = "auto",
@@ -183,7 +211,8 @@ def site_units(
         Reach (:func:`geo.analysis.coverage.reach_for`).
     existing : GeoDataFrame, optional
         Existing facilities (``id``, ``name``; ``kind == "goal"`` rows are dropped); those within
-        reach of the units are held fixed.
+        reach of the units, and those nearest to some demand point wherever they are (for the
+        time to the nearest, as in the coverage report), are held fixed.
     candidates : GeoDataFrame, optional
         The user's candidate sites (``id``, ``name``).
     candidate_source : str
@@ -238,7 +267,9 @@ def site_units(
     )
     if progress is not None:
         progress("demand")
-    fixed = _fixed_existing(existing, units, radius_m=reach.radius_m, sources=sources)
+    fixed = _fixed_existing(
+        existing, units, radius_m=reach.radius_m, demand=demand, sources=sources
+    )
     if progress is not None:
         progress("existing")
     cand, excluded, cand_text = _candidates(

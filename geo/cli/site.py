@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import pandas as pd
 from tqdm import tqdm
 
 from geo.errors import InputError
@@ -73,7 +74,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", default="mclp", choices=list(MODELS))
     p.add_argument("--k", type=int, default=5, help="new sites (mclp, pmedian)")
-    p.add_argument("--target", type=float, default=0.9, help="share of each unit's population")
+    p.add_argument(
+        "--target",
+        type=float,
+        help="share of each unit's population (lscp: default 0.9; mclp/pmedian: only when given)",
+    )
     p.add_argument("--mode", default="walk", help=f"one of {sorted(MODE_SPEEDS)}")
     p.add_argument("--minutes", type=float, default=DEFAULT_MINUTES)
     p.add_argument("--speed-kmh", type=float, help="override the mode's default speed")
@@ -115,6 +120,16 @@ def _site_arguments(p: argparse.ArgumentParser) -> None:
     files.add_argument("--lon-column", help="longitude/x column (guessed when omitted)")
     files.add_argument("--lat-column", help="latitude/y column (guessed when omitted)")
     files.add_argument("--id-column", help="id column (guessed when omitted)")
+    files.add_argument(
+        "--header-row",
+        type=int,
+        help="row of the column names as Excel shows it (default: the first non-empty row)",
+    )
+    files.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="use the good rows of a file with bad rows (listed in the report) instead of stopping",
+    )
 
 
 def _demand_arguments(p: argparse.ArgumentParser) -> None:
@@ -149,39 +164,55 @@ def _solver_arguments(p: argparse.ArgumentParser) -> None:
 
     run_ = p.add_argument_group("solver and outputs")
     run_.add_argument("--solver", default="exact", choices=list(SOLVERS))
-    run_.add_argument("--time-limit", type=float, default=120.0, help="seconds per MILP")
+    run_.add_argument(
+        "--time-limit",
+        type=float,
+        default=120.0,
+        help="seconds per MILP solve (default 120; the gain curve adds one per k)",
+    )
     run_.add_argument("--curve-k", type=int, help="largest k of the gain curve (0: none)")
     run_.add_argument("--out", type=Path, default=Path("siting_out"), help="output folder")
     run_.add_argument("--format", default="xlsx,csv,geojson,html", help="xlsx,csv,geojson,html")
     run_.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _read_points(path: Path, args: argparse.Namespace, *, capacity: str | None) -> gpd.GeoDataFrame:
+def _read_points(
+    path: Path, args: argparse.Namespace, *, capacity: str | None, problems: list[pd.DataFrame]
+) -> gpd.GeoDataFrame:
+    """Read a point file; its bad rows stop the run, or with --skip-bad-rows join ``problems``."""
     from geo.analysis.facilities import read_facilities
 
     load = read_facilities(
         path,
         crs=args.crs,
         sheet=args.sheet,
+        header_row=args.header_row,
         lon_column=args.lon_column,
         lat_column=args.lat_column,
         id_column=args.id_column,
         capacity_column=capacity,
     )
-    if not load.problems.empty:
-        msg = f"{len(load.problems)} problem(s) in the file:\n{load.problem_text()}"
+    if not load.problems.empty and not args.skip_bad_rows:
+        msg = (
+            f"{len(load.problems)} problem(s) in the file (fix them, or pass "
+            f"--skip-bad-rows to use the {len(load.facilities)} good rows):\n{load.problem_text()}"
+        )
         raise InputError(msg, file=path.name)
+    if not load.problems.empty:
+        problems.append(load.problems)
     return load.facilities
 
 
-def _existing(args: argparse.Namespace) -> tuple[gpd.GeoDataFrame | None, str]:
+def _existing(
+    args: argparse.Namespace, problems: list[pd.DataFrame]
+) -> tuple[gpd.GeoDataFrame | None, str]:
     from geo.analysis.facilities import facilities_from_layers
 
     if args.existing is not None and args.existing_layers:
         msg = "give either --existing-layers or --existing, not both"
         raise InputError(msg, field="existing")
     if args.existing is not None:
-        fac = _read_points(args.existing, args, capacity=args.capacity_column)
+        fac = _read_points(args.existing, args, capacity=args.capacity_column, problems=problems)
         return fac, f"file {args.existing.name} ({args.crs})"
     if args.existing_layers:
         ids = [s.strip() for s in args.existing_layers.split(",") if s.strip()]
@@ -251,7 +282,7 @@ def _check_args(args: argparse.Namespace) -> list[str]:
     if unknown or not formats:
         msg = f"unknown output format(s) {unknown or args.format!r}: use {list(SITING_FORMATS)}"
         raise InputError(msg, field="format")
-    if args.target > 1 and args.target <= 100:
+    if args.target is not None and 1 < args.target <= 100:
         msg = f"--target is a share: give {args.target / 100:g} for {args.target:g} %"
         raise InputError(msg, field="target")
     return formats
@@ -288,8 +319,13 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     units, unit_source = load_unit_set(args.units)
-    existing, existing_source = _existing(args)
-    user = _read_points(args.candidates, args, capacity=None) if args.candidates else None
+    problems: list[pd.DataFrame] = []  # rows skipped with --skip-bad-rows, listed in the outputs
+    existing, existing_source = _existing(args, problems)
+    user = (
+        _read_points(args.candidates, args, capacity=None, problems=problems)
+        if args.candidates
+        else None
+    )
     units, unit_source = _with_zones(units, unit_source)
     population, pop_source = _population(args, units)
     sources = {"units": unit_source, "existing": existing_source}
@@ -334,6 +370,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         formats=formats,
         units=units,
+        problems=pd.concat(problems, ignore_index=True) if problems else None,
         # straight-line reach discs only: a road reach is no circle
         radius_m=reach.radius_m if network is None else None,
     )

@@ -35,6 +35,7 @@ from geo.web.search import find_unit
 
 __all__ = [
     "REPORT_FILES",
+    "curve_chart",
     "curve_table",
     "default_existing_layers",
     "network_from_upload",
@@ -62,7 +63,7 @@ REPORT_FILES: dict[str, tuple[str, str]] = {
 _SITE_LABELS = {
     "rank": ("序号", "Rank"),
     "name": ("名称", "Name"),
-    "gain": ("新增覆盖人口", "Gain (people)"),
+    "gain": ("按序加入时新增", "Gain when added in rank order"),
     "lon": ("经度", "Longitude"),
     "lat": ("纬度", "Latitude"),
 }
@@ -78,10 +79,17 @@ _UNIT_LABELS = {
     "target_met": ("达到目标", "Target met"),
     "population_model": ("人口模型", "Population model"),
 }
+#: Curve labels when each k is solved exactly (not nested: k-site optimum vs (k-1)-site one).
 _CURVE_LABELS = {
     "k": ("新增设施数", "New sites (k)"),
-    "gain": ("该设施新增", "Gain of this site"),
-    "objective": ("目标值", "Objective"),
+    "gain": ("第k个新址新增 (最优k − 最优k−1)", "Added by the k-th site (optimum k − k−1)"),
+    "objective": ("k个新址的最优值", "Optimum with k new sites"),
+}
+#: Curve labels when the curve follows one sequence (greedy order, LSCP's chosen sites).
+_CURVE_LABELS_NESTED = {
+    "k": ("新增设施数", "New sites (k)"),
+    "gain": ("第k个新址新增", "Added by the k-th site"),
+    "objective": ("前k个新址的目标值", "Objective with the first k sites"),
 }
 
 
@@ -110,7 +118,7 @@ def run_unit_siting(
     *,
     model: str,
     k: int,
-    target: float,
+    target: float | None,
     mode: str,
     minutes: float,
     speed_kmh: float | None,
@@ -180,7 +188,7 @@ def run_unit_siting(
         mode=mode,
         minutes=minutes,
         speed_kmh=speed_kmh,
-        target=target,
+        target=target if model == "lscp" else None,  # the page asks a target for LSCP only
         existing=existing,
         candidates=candidates,
         candidate_source="grid" if candidates is None else "user",
@@ -252,7 +260,11 @@ def _labelled(frame: pd.DataFrame, labels: dict[str, tuple[str, str]], lang: str
 
 
 def sites_table(result: SitingResult, lang: str) -> pd.DataFrame:
-    """Tabulate the new sites: rank, name, gain in people (rounded), lon/lat (WGS-84).
+    """Tabulate the new sites: rank, name, gain (rounded), lon/lat (WGS-84).
+
+    The gain is what the site adds when the chosen sites are added one by one in rank order
+    (people newly covered; p-median: population-weighted minutes saved); the gains sum to the
+    final improvement.
 
     Parameters
     ----------
@@ -303,7 +315,11 @@ def units_table(result: SitingResult, lang: str) -> pd.DataFrame:
 
 
 def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
-    """Tabulate the marginal-gain curve: k, what site k adds, the objective at k.
+    """Tabulate the marginal-gain curve: k, what the k-th site adds, the objective at k.
+
+    For an exact MCLP or p-median run the objective is the optimum with k sites, solved for each
+    k (so what the k-th site adds can differ from the sites table's gains); otherwise the first
+    k sites of one sequence.
 
     Parameters
     ----------
@@ -319,7 +335,26 @@ def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
     curve = result.curve
     if curve is None or curve.empty:
         curve = pd.DataFrame(columns=["k", "gain", "objective"])
-    return _labelled(curve.round(1), _CURVE_LABELS, lang)
+    labels = _CURVE_LABELS if result.curve_per_k else _CURVE_LABELS_NESTED
+    return _labelled(curve.round(1), labels, lang)
+
+
+def curve_chart(result: SitingResult, lang: str) -> pd.DataFrame:
+    """Return what the k-th site adds, indexed by k = 1..K, for the page's bar chart.
+
+    Parameters
+    ----------
+    result : SitingResult
+    lang : str
+        ``"zh"`` or ``"en"`` labels.
+
+    Returns
+    -------
+    DataFrame
+        One column (the curve table's "added by the k-th site"), index k; empty without a curve.
+    """
+    table = curve_table(result, lang)
+    return table.set_index(table.columns[0])[[table.columns[1]]].iloc[1:]
 
 
 def report_bytes(
