@@ -29,7 +29,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -111,6 +111,8 @@ __all__ = [
 
 FORMATS: Final[tuple[str, ...]] = ("pdf", "png", "svg")
 #: Name of the 一核三圈 area (the union of the ``yhsq`` rings).
+#: Shortest the locator inset gets when the legend needs its room (mm at A4).
+_MIN_INSET_MM: Final[float] = 24.0
 _DPI_RANGE: Final[tuple[int, int]] = (36, 1200)
 #: Longest user texts accepted (characters).
 _TEXT_LIMITS: Final[dict[str, int]] = {
@@ -433,6 +435,27 @@ def _draw_panels(
     return out
 
 
+def _room_for_legend(pg: _Page, handles: list, key: list, scale: int, footer: list[str]) -> None:
+    """Shorten the locator inset so the stacked legend fits at 6 pt (landscape side panels).
+
+    The legend needs what its rows really take (symbol-tall rows, wrapped labels, three
+    columns at most); the inset gives up the difference, down to :data:`_MIN_INSET_MM`.
+    """
+    fr, k = pg.fr, pg.k
+    if fr.legend is not None:
+        return
+    x, y, w, h = fr.stack
+    notes_h = panels.notes_height(_note_items(pg, scale), footer, w, k)
+    key_h = panels.key_height(key, w, k)[0]
+    need = panels.legend_height(pg.fig, w, pg.page, _unique_handles(handles), k, columns=(3,))
+    have = h - notes_h - key_h - fr.gap * (2 if key_h else 1)
+    take = min(need - have, fr.inset[3] - _MIN_INSET_MM * k)
+    if take <= 0:
+        return
+    ix, iy, iw, ih = fr.inset
+    pg.fr = replace(fr, inset=(ix, iy + take, iw, ih - take), stack=(x, y, w, h + take))
+
+
 def _outer_frame(fig: Figure, fr: Frames) -> None:
     page, m = fr.page, fr.margin
     fig.add_artist(
@@ -629,8 +652,10 @@ def compose_map(
     subtitle = subtitle or _default_subtitle(mu, main.scale, date)
     panels.draw_title(pg.fig, pg.fr.title, page, title, subtitle, pg.k)
     _outer_frame(pg.fig, pg.fr)
-    inset_ax = _draw_inset(pg, main.box)
     footer = _footer(approval_no, producer, date)
+    if band is None:
+        _room_for_legend(pg, main.handles, key, main.scale, footer)
+    inset_ax = _draw_inset(pg, main.box)
     regions = _page_regions(pg, main, key, footer, band, detail_rect)
     shown = [layer for layer in _layer_ids(layers_dir) if layer in pg.shown]
     return MapLayout(
