@@ -281,9 +281,7 @@ def draw_legend(
     renderer = fig.canvas.get_renderer()
     box = pax.get_window_extent(renderer)
     legend = None
-    for scale, ncol, size in (
-        (m, c, s) for m in _MARKER_SCALES for c in columns for s in sizes
-    ):
+    for scale, ncol, size in ((m, c, s) for m in _MARKER_SCALES for c in columns for s in sizes):
         fontsize = size * k
         em = fontsize * _MM_PER_PT
         col_w = (rect[2] - 3 * k) / ncol
