@@ -67,6 +67,9 @@ _HALO: Final[list] = [patheffects.Stroke(linewidth=2.2, foreground="white")]
 #: Point labels longer than this (ems) wrap; the name before its first bracket may go to 14.
 _LABEL_EM: Final[float] = 10.0
 _LABEL_HEAD_EM: Final[float] = 14.0
+#: Farthest a point label's centre may be from its point, in ems of the label's type
+#: (8 em of 6.2 pt is 17.5 mm on A4); a label that only fits farther away is keyed by number.
+_MAX_OFFSET_EM: Final[float] = 8.0
 
 
 def nice_scale(denominator: float) -> int:
@@ -877,8 +880,9 @@ def underlay(text: Text, effects: list) -> Text:
 
 
 def _overlaps(candidate: Bbox, placed: Iterable[Bbox], pad: float = 0.0) -> bool:
-    """Tell whether ``candidate`` grown by ``pad`` on every side overlaps a placed box."""
-    grown = candidate.padded(pad) if pad else candidate
+    """Tell whether ``candidate`` grown by ``pad`` above and below (three times that to the
+    sides, so two labels on one line never read as one) overlaps a placed box."""
+    grown = candidate.padded(2 * pad, pad) if pad else candidate
     return any(grown.overlaps(other) for other in placed)
 
 
@@ -903,14 +907,15 @@ def _beside_other_symbol(
     d_own = float(_box_distance(bbox, np.array([own[:2]]))[0]) - own[2]
     same = np.hypot(others[:, 0] - own[0], others[:, 1] - own[1]) < 0.5
     d = _box_distance(bbox, others[:, :2]) - others[:, 2]
-    return bool(np.any(~same & (d < near) & (d < d_own)))
+    # a tie counts against the label: within ``near`` it must be clearly nearer its own
+    return bool(np.any(~same & (d < near) & (d < d_own + near / 4)))
 
 
 def wrap_label(text: str, *, width_em: float = _LABEL_EM) -> str:
     """Wrap a point label: before its brackets, keeping each bracketed group together.
 
     The name before the first ``（`` may run to 14 ems so that it is not split for a
-    character or two.
+    character or two; a longer name splits in two about equal lines.
 
     Examples
     --------
@@ -922,7 +927,8 @@ def wrap_label(text: str, *, width_em: float = _LABEL_EM) -> str:
     if em_width(text) <= width_em:
         return text
     head = em_width(text.split("（", 1)[0])
-    width = min(max(width_em, head), _LABEL_HEAD_EM)
+    # a name up to 14 ems stays whole; a longer one splits in halves, never leaving an orphan
+    width = max(width_em, head if head <= _LABEL_HEAD_EM else math.ceil(head / 2))
     return "\n".join(wrap(text, width, keep_groups=True))
 
 
@@ -1027,8 +1033,9 @@ def place_labels(
     anchor (beside a point symbol, then further out on wider rings as a callout with a leader
     line; or at and around an area's centre and its extra ``anchors``) and takes the first
     whose bounding box is inside the axes, at least ``pad_pt`` clear of the labels placed so
-    far and of ``obstacles``, inside ``within`` when given, and not nearer another point
-    symbol than its own (where it would read as that symbol's name).  Long point labels wrap
+    far and of ``obstacles``, inside ``within`` when given, and, for a point, centred within
+    8 ems of it and not nearer another point symbol than its own (where it would read as
+    that symbol's name).  Long point labels wrap
     (:func:`wrap_label`), so no label reaches far from its point.  A label with no free
     position is left out (callers key ``required`` labels by number).
 
@@ -1053,7 +1060,8 @@ def place_labels(
         leader line joins label and point).  The last ring bounds how far a label may be
         displaced from its point.
     pad_pt : float
-        Clear space kept around every label, in points (lines of two labels never touch).
+        Clear space kept above and below every label, in points (lines of two labels never
+        touch); three times as much to the sides.
 
     Returns
     -------
@@ -1128,7 +1136,11 @@ def _place_one(
         if not _box_is_free(ax, spec, bbox, frame=frame, placed=placed, pad=pad):
             continue
         own = (px, py, spec.clearance * scale)
-        if spec.point and _beside_other_symbol(bbox, own, others, near):
+        if spec.point and (
+            math.hypot(bbox.x0 + bbox.width / 2 - px, bbox.y0 + bbox.height / 2 - py)
+            > _MAX_OFFSET_EM * spec.fontsize * scale
+            or _beside_other_symbol(bbox, own, others, near)
+        ):
             continue
         placed.append(bbox)
         return _draw_label(ax, spec, (x, y), (dx, dy), ha=ha, va=va, leader=leader)

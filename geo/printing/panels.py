@@ -217,20 +217,27 @@ def legend_height(
     k: float,
     *,
     columns: Sequence[int] = (2, 1),
+    markerscales: Sequence[float] = (1.0,),
 ) -> float:
     """Measure the height (mm) a legend of ``handles`` needs in a panel ``width`` mm wide.
 
-    The legend is drawn, measured and removed again.
+    The legend is drawn at 6 pt, measured and removed again; with several ``markerscales``
+    the lowest of their heights is returned (what :func:`draw_legend` can reach).
     """
     probe_h = page[1] * 0.8
     rect = (0.0, 0.0, width, probe_h)
-    legend = draw_legend(fig, rect, page, handles, k, sizes=(6.0,), columns=columns)
     renderer = fig.canvas.get_renderer()
-    bb = legend.get_window_extent(renderer)
-    pax = legend.axes
-    top = pax.get_window_extent(renderer).y1
-    pax.remove()
-    return (top - bb.y0) / fig.dpi * 25.4 + 2 * k
+    heights = []
+    for scale in markerscales:
+        legend = draw_legend(
+            fig, rect, page, handles, k, sizes=(6.0,), columns=columns, markerscales=(scale,)
+        )
+        bb = legend.get_window_extent(renderer)
+        pax = legend.axes
+        top = pax.get_window_extent(renderer).y1
+        pax.remove()
+        heights.append((top - bb.y0) / fig.dpi * 25.4 + 2 * k)
+    return min(heights)
 
 
 def draw_legend(
@@ -242,6 +249,7 @@ def draw_legend(
     *,
     sizes: Sequence[float] = _LEGEND_SIZES,
     columns: Sequence[int] = (1, 2, 3),
+    markerscales: Sequence[float] = _MARKER_SCALES,
 ) -> Any:
     """Draw a legend whose labels wrap inside the panel, shrinking type until it fits.
 
@@ -261,7 +269,9 @@ def draw_legend(
         Font sizes to try (points at A4), largest first; never below 6 pt at A4.
     columns : sequence of int
         Column counts to try, in order (for each, every size); when nothing fits, the
-        legend symbols are drawn smaller (:data:`_MARKER_SCALES`), never the text.
+        legend symbols are drawn smaller, never the text.
+    markerscales : sequence of float
+        Legend symbol scales tried, in order (1 is the map's size).
 
     Notes
     -----
@@ -281,7 +291,7 @@ def draw_legend(
     renderer = fig.canvas.get_renderer()
     box = pax.get_window_extent(renderer)
     legend = None
-    for scale, ncol, size in ((m, c, s) for m in _MARKER_SCALES for c in columns for s in sizes):
+    for scale, ncol, size in ((m, c, s) for m in markerscales for c in columns for s in sizes):
         fontsize = size * k
         em = fontsize * _MM_PER_PT
         col_w = (rect[2] - 3 * k) / ncol

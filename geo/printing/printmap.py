@@ -378,7 +378,9 @@ def _band_legend(pg: _Page, main: _View) -> Rect | None:
         return None
     x, y, w, h = pg.fr.map
     handles = _unique_handles(main.handles)
-    need = panels.legend_height(pg.fig, w - 2.0, pg.page, handles, pg.k, columns=(5, 4))
+    need = panels.legend_height(
+        pg.fig, w - 2.0, pg.page, handles, pg.k, columns=(5, 4), markerscales=(1.0, 0.8, 0.65)
+    )
     if need > 0.3 * h:
         return None
     rect = (x + 1.0, y + 1.0, w - 2.0, need)
@@ -435,11 +437,14 @@ def _draw_panels(
     return out
 
 
-def _room_for_legend(pg: _Page, handles: list, key: list, scale: int, footer: list[str]) -> None:
-    """Shorten the locator inset so the stacked legend fits at 6 pt (landscape side panels).
+def _room_for_panels(
+    pg: _Page, handles: list, key: list, scale: int, footer: list[str], band: Rect | None
+) -> None:
+    """Shorten the locator inset so the stacked panels fit (landscape side panels).
 
-    The legend needs what its rows really take (symbol-tall rows, wrapped labels, three
-    columns at most); the inset gives up the difference, down to :data:`_MIN_INSET_MM`.
+    The stack holds the notes, the place key and, unless it sits in a band under the map,
+    the legend at 6 pt (symbol-tall rows, wrapped labels, three columns at most); the inset
+    gives up what they lack, down to :data:`_MIN_INSET_MM`.
     """
     fr, k = pg.fr, pg.k
     if fr.legend is not None:
@@ -447,9 +452,11 @@ def _room_for_legend(pg: _Page, handles: list, key: list, scale: int, footer: li
     x, y, w, h = fr.stack
     notes_h = panels.notes_height(_note_items(pg, scale), footer, w, k)
     key_h = panels.key_height(key, w, k)[0]
-    need = panels.legend_height(pg.fig, w, pg.page, _unique_handles(handles), k, columns=(3,))
-    have = h - notes_h - key_h - fr.gap * (2 if key_h else 1)
-    take = min(need - have, fr.inset[3] - _MIN_INSET_MM * k)
+    need = notes_h + key_h + (fr.gap if key_h else 0.0)
+    if band is None:
+        handles = _unique_handles(handles)
+        need += panels.legend_height(pg.fig, w, pg.page, handles, k, columns=(3,)) + fr.gap
+    take = min(need - h, fr.inset[3] - _MIN_INSET_MM * k)
     if take <= 0:
         return
     ix, iy, iw, ih = fr.inset
@@ -653,8 +660,7 @@ def compose_map(
     panels.draw_title(pg.fig, pg.fr.title, page, title, subtitle, pg.k)
     _outer_frame(pg.fig, pg.fr)
     footer = _footer(approval_no, producer, date)
-    if band is None:
-        _room_for_legend(pg, main.handles, key, main.scale, footer)
+    _room_for_panels(pg, main.handles, key, main.scale, footer, band)
     inset_ax = _draw_inset(pg, main.box)
     regions = _page_regions(pg, main, key, footer, band, detail_rect)
     shown = [layer for layer in _layer_ids(layers_dir) if layer in pg.shown]
