@@ -880,8 +880,11 @@ def underlay(text: Text, effects: list) -> Text:
 
 
 def _overlaps(candidate: Bbox, placed: Iterable[Bbox], pad: float = 0.0) -> bool:
-    """Tell whether ``candidate`` grown by ``pad`` above and below (three times that to the
-    sides, so two labels on one line never read as one) overlaps a placed box."""
+    """Tell whether ``candidate``, grown by ``pad``, overlaps a placed box.
+
+    The box grows by ``pad`` above and below and twice that to the sides, so two labels on
+    one line never read as one.
+    """
     grown = candidate.padded(2 * pad, pad) if pad else candidate
     return any(grown.overlaps(other) for other in placed)
 
@@ -896,9 +899,10 @@ def _box_distance(bbox: Bbox, xy: np.ndarray) -> np.ndarray:
 def _beside_other_symbol(
     bbox: Bbox, own: tuple[float, float, float], others: np.ndarray, near: float
 ) -> bool:
-    """Tell whether a label box sits nearer another symbol than its own, close enough to read
-    as that symbol's name.
+    """Tell whether a label box would read as the name of another symbol.
 
+    That is when another symbol is within ``near`` of the box and not clearly farther from
+    it than the label's own symbol.
     ``own`` is (x, y, radius) and ``others`` an (n, 3) array of the same, in display units;
     symbols at the label's own position (the same place drawn twice) do not count.
     """
@@ -974,8 +978,7 @@ def _text_size(probe: Text, spec: LabelSpec, renderer: Any) -> tuple[float, floa
 def _box_is_free(
     ax: Axes, spec: LabelSpec, bbox: Bbox, *, frame: Bbox, placed: Sequence[Bbox], pad: float
 ) -> bool:
-    """Tell whether a label box is inside the axes, ``pad`` clear of ``placed`` and inside its
-    area."""
+    """Tell whether a label box is inside the axes, ``pad`` clear of ``placed``, in its area."""
     inside = (
         bbox.x0 >= frame.x0 and bbox.x1 <= frame.x1 and bbox.y0 >= frame.y0 and bbox.y1 <= frame.y1
     )
