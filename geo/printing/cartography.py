@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -25,6 +25,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import LineString, box
 
 from geo.errors import CRSError, InputError
+from geo.printing.page import em_width, wrap
 
 __all__ = [
     "NICE_SCALES",
@@ -43,6 +44,7 @@ __all__ = [
     "place_labels",
     "scale_ticks",
     "underlay",
+    "wrap_label",
 ]
 
 #: Mantissas of the representative fractions a map may be printed at (1:10 000, 1:15 000, ...).
@@ -62,6 +64,12 @@ _GRATICULE_STEPS: Final[tuple[float, ...]] = (
 )
 _MM_PER_POINT: Final[float] = 25.4 / 72.0
 _HALO: Final[list] = [patheffects.Stroke(linewidth=2.2, foreground="white")]
+#: Point labels longer than this (ems) wrap; the name before its first bracket may go to 14.
+_LABEL_EM: Final[float] = 10.0
+_LABEL_HEAD_EM: Final[float] = 14.0
+#: Farthest a point label's centre may be from its point, in ems of the label's type
+#: (8 em of 6.2 pt is 17.5 mm on A4); a label that only fits farther away is keyed by number.
+_MAX_OFFSET_EM: Final[float] = 8.0
 
 
 def nice_scale(denominator: float) -> int:
@@ -871,8 +879,61 @@ def underlay(text: Text, effects: list) -> Text:
     return twin
 
 
-def _overlaps(candidate: Bbox, placed: Iterable[Bbox]) -> bool:
-    return any(candidate.overlaps(other) for other in placed)
+def _overlaps(candidate: Bbox, placed: Iterable[Bbox], pad: float = 0.0) -> bool:
+    """Tell whether ``candidate``, grown by ``pad``, overlaps a placed box.
+
+    The box grows by ``pad`` above and below and twice that to the sides, so two labels on
+    one line never read as one.
+    """
+    grown = candidate.padded(2 * pad, pad) if pad else candidate
+    return any(grown.overlaps(other) for other in placed)
+
+
+def _box_distance(bbox: Bbox, xy: np.ndarray) -> np.ndarray:
+    """Distances (display units) from points ``xy`` (n, 2) to the nearest point of ``bbox``."""
+    dx = np.maximum(np.maximum(bbox.x0 - xy[:, 0], xy[:, 0] - bbox.x1), 0.0)
+    dy = np.maximum(np.maximum(bbox.y0 - xy[:, 1], xy[:, 1] - bbox.y1), 0.0)
+    return np.hypot(dx, dy)
+
+
+def _beside_other_symbol(
+    bbox: Bbox, own: tuple[float, float, float], others: np.ndarray, near: float
+) -> bool:
+    """Tell whether a label box would read as the name of another symbol.
+
+    That is when another symbol is within ``near`` of the box and not clearly farther from
+    it than the label's own symbol.
+    ``own`` is (x, y, radius) and ``others`` an (n, 3) array of the same, in display units;
+    symbols at the label's own position (the same place drawn twice) do not count.
+    """
+    if not len(others):
+        return False
+    d_own = float(_box_distance(bbox, np.array([own[:2]]))[0]) - own[2]
+    same = np.hypot(others[:, 0] - own[0], others[:, 1] - own[1]) < 0.5
+    d = _box_distance(bbox, others[:, :2]) - others[:, 2]
+    # a tie counts against the label: within ``near`` it must be clearly nearer its own
+    return bool(np.any(~same & (d < near) & (d < d_own + near / 4)))
+
+
+def wrap_label(text: str, *, width_em: float = _LABEL_EM) -> str:
+    """Wrap a point label: before its brackets, keeping each bracketed group together.
+
+    The name before the first ``（`` may run to 14 ems so that it is not split for a
+    character or two; a longer name splits in two about equal lines.
+
+    Examples
+    --------
+    >>> print(wrap_label("永州市妇幼保健院（市妇幼保健中心、市妇女儿童医院）"))
+    永州市妇幼保健院
+    （市妇幼保健中心、
+    市妇女儿童医院）
+    """
+    if em_width(text) <= width_em:
+        return text
+    head = em_width(text.split("（", 1)[0])
+    # a name up to 14 ems stays whole; a longer one splits in halves, never leaving an orphan
+    width = max(width_em, head if head <= _LABEL_HEAD_EM else math.ceil(head / 2))
+    return "\n".join(wrap(text, width, keep_groups=True))
 
 
 def _inside_area(ax: Axes, bbox: Bbox, area: Any) -> bool:
@@ -915,13 +976,13 @@ def _text_size(probe: Text, spec: LabelSpec, renderer: Any) -> tuple[float, floa
 
 
 def _box_is_free(
-    ax: Axes, spec: LabelSpec, bbox: Bbox, *, frame: Bbox, placed: Sequence[Bbox]
+    ax: Axes, spec: LabelSpec, bbox: Bbox, *, frame: Bbox, placed: Sequence[Bbox], pad: float
 ) -> bool:
-    """Tell whether a label box is inside the axes, clear of ``placed`` and inside its area."""
+    """Tell whether a label box is inside the axes, ``pad`` clear of ``placed``, in its area."""
     inside = (
         bbox.x0 >= frame.x0 and bbox.x1 <= frame.x1 and bbox.y0 >= frame.y0 and bbox.y1 <= frame.y1
     )
-    if not inside or _overlaps(bbox, placed):
+    if not inside or _overlaps(bbox, placed, pad):
         return False
     return not (spec.within is not None and not _inside_area(ax, bbox, spec.within))
 
@@ -963,18 +1024,23 @@ def place_labels(
     labels: Sequence[LabelSpec],
     *,
     obstacles: Sequence[Bbox] = (),
+    symbols: Sequence[tuple[float, float, float]] = (),
     gap_pt: float = 3.0,
     halo: bool = True,
     rings: Sequence[float] = (1.0, 3.0, 5.5),
+    pad_pt: float = 1.0,
 ) -> list[Text | None]:
     """Place labels greedily so that no two overlap and none leaves the axes.
 
     Labels are taken in descending priority; each tries a fixed list of positions around its
     anchor (beside a point symbol, then further out on wider rings as a callout with a leader
     line; or at and around an area's centre and its extra ``anchors``) and takes the first
-    whose bounding box is inside the axes, clear of the labels placed so far and of
-    ``obstacles``, and inside ``within`` when given.  A label with no free position is left
-    out (callers key ``required`` labels by number).
+    whose bounding box is inside the axes, at least ``pad_pt`` clear of the labels placed so
+    far and of ``obstacles``, inside ``within`` when given, and, for a point, centred within
+    8 ems of it and not nearer another point symbol than its own (where it would read as
+    that symbol's name).  Long point labels wrap
+    (:func:`wrap_label`), so no label reaches far from its point.  A label with no free
+    position is left out (callers key ``required`` labels by number).
 
     Parameters
     ----------
@@ -984,13 +1050,21 @@ def place_labels(
         What to place.
     obstacles : sequence of Bbox
         Display-space boxes to keep clear (symbols, scale bar, north arrow).
+    symbols : sequence of tuple
+        Point symbols on the map as ``(x, y, size_pt)`` in data coordinates (size as a
+        marker size, i.e. the diameter in points); a point label never sits nearer one of
+        them than its own point.
     gap_pt : float
         Distance between a point and its label, in points.
     halo : bool
         Draw a white halo behind each label.
     rings : sequence of float
         Distances tried for point labels, in multiples of ``gap_pt`` (beyond the first, a
-        leader line joins label and point).
+        leader line joins label and point).  The last ring bounds how far a label may be
+        displaced from its point.
+    pad_pt : float
+        Clear space kept above and below every label, in points (lines of two labels never
+        touch); three times as much to the sides.
 
     Returns
     -------
@@ -1005,20 +1079,72 @@ def place_labels(
     result: list[Text | None] = [None] * len(labels)
     order = sorted(range(len(labels)), key=lambda i: -labels[i].priority)
     probe = ax.text(0, 0, "", fontsize=7, parse_math=False)
+    others = _symbols_display(ax, symbols, scale)
     for i in order:
         spec = labels[i]
-        w, h = _text_size(probe, spec, renderer)
-        for x, y, dx, dy, ha, va, leader in _candidates(spec, gap_pt, rings):
-            px, py = ax.transData.transform((x, y))
-            bbox = _box_at(px + dx * scale, py + dy * scale, w, h, ha, va)
-            if not _box_is_free(ax, spec, bbox, frame=frame, placed=placed):
-                continue
-            text = _draw_label(ax, spec, (x, y), (dx, dy), ha=ha, va=va, leader=leader)
-            placed.append(bbox)
-            result[i] = text
-            effects = _effects(spec, halo=halo)
-            if effects:
-                underlay(text, effects)
-            break
+        if spec.point:
+            spec = replace(spec, text=wrap_label(spec.text))
+        text = _place_one(
+            ax,
+            spec,
+            probe=probe,
+            frame=frame,
+            placed=placed,
+            others=others,
+            gap_pt=gap_pt,
+            rings=rings,
+            pad=pad_pt * scale,
+        )
+        if text is None:
+            continue
+        result[i] = text
+        effects = _effects(spec, halo=halo)
+        if effects:
+            underlay(text, effects)
     probe.remove()
     return result
+
+
+def _symbols_display(
+    ax: Axes, symbols: Sequence[tuple[float, float, float]], scale: float
+) -> np.ndarray:
+    """Symbols as an (n, 3) array of display x, y and radius."""
+    if not symbols:
+        return np.empty((0, 3))
+    arr = np.asarray(symbols, dtype=float)
+    xy = ax.transData.transform(arr[:, :2])
+    return np.column_stack([xy, arr[:, 2] / 2 * scale])
+
+
+def _place_one(
+    ax: Axes,
+    spec: LabelSpec,
+    *,
+    probe: Text,
+    frame: Bbox,
+    placed: list[Bbox],
+    others: np.ndarray,
+    gap_pt: float,
+    rings: Sequence[float],
+    pad: float,
+) -> Text | None:
+    """Draw ``spec`` at its first free candidate position and record its box in ``placed``."""
+    renderer = ax.figure.canvas.get_renderer()
+    scale = ax.figure.dpi / 72.0
+    w, h = _text_size(probe, spec, renderer)
+    near = 2 * gap_pt * scale
+    for x, y, dx, dy, ha, va, leader in _candidates(spec, gap_pt, rings):
+        px, py = ax.transData.transform((x, y))
+        bbox = _box_at(px + dx * scale, py + dy * scale, w, h, ha, va)
+        if not _box_is_free(ax, spec, bbox, frame=frame, placed=placed, pad=pad):
+            continue
+        own = (px, py, spec.clearance * scale)
+        if spec.point and (
+            math.hypot(bbox.x0 + bbox.width / 2 - px, bbox.y0 + bbox.height / 2 - py)
+            > _MAX_OFFSET_EM * spec.fontsize * scale
+            or _beside_other_symbol(bbox, own, others, near)
+        ):
+            continue
+        placed.append(bbox)
+        return _draw_label(ax, spec, (x, y), (dx, dy), ha=ha, va=va, leader=leader)
+    return None

@@ -44,7 +44,7 @@ def _name_places(
     missing: list[tuple[int, LabelSpec]] = []
     for i, v in enumerate(views):
         obstacles = _obstacles(v, renderer) + extra.get(i, [])
-        texts = place_labels(v.ax, v.labels, obstacles=obstacles)
+        texts = place_labels(v.ax, v.labels, obstacles=obstacles, symbols=v.symbols)
         for spec, text in zip(v.labels, texts, strict=True):
             if text is not None:
                 placed.append(text)
@@ -84,7 +84,14 @@ def _number(
     ]
     mine = [t.get_window_extent(renderer) for t in placed if t.axes is v.ax]
     symbols = _obstacles(v, renderer)
-    texts = place_labels(v.ax, specs, obstacles=[*mine, *symbols, *extra], gap_pt=1.5)
+    texts = place_labels(
+        v.ax,
+        specs,
+        obstacles=[*mine, *symbols, *extra],
+        symbols=v.symbols,
+        gap_pt=1.5,
+        rings=(1.0, 3.0, 6.0, 10.0),
+    )
     for spec, text in zip(specs, texts, strict=True):
         if text is None:
             forced = v.ax.annotate(

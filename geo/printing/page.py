@@ -40,7 +40,12 @@ PAGE_SIZES_MM: Final[dict[str, tuple[float, float]]] = {
     "A0": (841.0, 1189.0),
 }
 ORIENTATIONS: Final[tuple[str, ...]] = ("landscape", "portrait")
-_NO_LINE_START: Final[str] = "，。；：、）》)!?,.;:"
+_NO_LINE_START: Final[str] = "，。；：、）》」】)!?,.;:"
+#: Opening brackets and quotes: never the last character of a line.
+_NO_LINE_END: Final[str] = "（《「【(“"
+#: A bracketed group (kept on one line when it fits), a Latin word, a space or one character.
+_GROUP: Final[str] = r"（[^（）]*）|《[^《》]*》|\([^()]*\)"
+_WORD: Final[str] = r"[A-Za-z0-9][A-Za-z0-9.\-:/%±_]*|\s|."
 _MM_PER_PT: Final[float] = 25.4 / 72.0
 
 #: A page region: x, y, width, height in millimetres from the lower left.
@@ -241,12 +246,43 @@ def em_width(text: str) -> float:
     return round(sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in text), 6)
 
 
-def wrap(text: str, width_em: float) -> list[str]:
+def _tokens(text: str, width_em: float, *, keep_groups: bool) -> list[str]:
+    """Split ``text`` into unbreakable pieces: bracketed groups that fit a line, words, chars."""
+    if not keep_groups:
+        return re.findall(_WORD, text)
+    out: list[str] = []
+    for token in re.findall(f"{_GROUP}|{_WORD}", text):
+        if not (len(token) > 1 and token[0] in _NO_LINE_END and em_width(token) > width_em):
+            out.append(token)
+            continue
+        # a group longer than a line breaks after its commas, or anywhere when a part is too long
+        for part in re.findall(r"[^、，,；]+[、，,；]?|[、，,；]", token):
+            if em_width(part) <= width_em:
+                out.append(part)
+            else:
+                out.extend(re.findall(_WORD, part))
+    return out
+
+
+def _break(current: str) -> tuple[str, str]:
+    """Split a full line into what stays and the opening brackets carried to the next line."""
+    stay = current.rstrip()
+    carry = ""
+    while stay and stay[-1] in _NO_LINE_END:
+        carry = stay[-1] + carry
+        stay = stay[:-1].rstrip()
+    return stay, carry
+
+
+def wrap(text: str, width_em: float, *, keep_groups: bool = False) -> list[str]:
     """Wrap mixed CJK/Latin text to ``width_em`` ems.
 
     CJK characters are 1 em and may break anywhere; runs of Latin letters, digits and their
     punctuation (``GCJ-02``, ``2026-04``) are 0.55 em per character and never split (unless a
-    run alone is wider than a line); closing punctuation never starts a line.
+    run alone is wider than a line); closing punctuation never starts a line and an opening
+    bracket never ends one.  With ``keep_groups`` (short labels: legend, map), a bracketed
+    group such as ``（专栏3、8）`` stays on one line when it fits one (the break comes
+    before its ``（``) and a longer one breaks only after its commas.
 
     Parameters
     ----------
@@ -254,24 +290,34 @@ def wrap(text: str, width_em: float) -> list[str]:
         Text to wrap.
     width_em : float
         Line width in ems.
+    keep_groups : bool
+        Keep bracketed groups on one line (break before them).
 
     Returns
     -------
     list of str
+
+    Examples
+    --------
+    >>> wrap("集聚区、专业园与平台（专栏3、8）（示意）", 14, keep_groups=True)
+    ['集聚区、专业园与平台', '（专栏3、8）（示意）']
     """
-    tokens = re.findall(r"[A-Za-z0-9][A-Za-z0-9.\-:/%±_]*|\s|.", text)
     lines: list[str] = []
     current, used = "", 0.0
-    for token in tokens:
+    for token in _tokens(text, width_em, keep_groups=keep_groups):
         w = em_width(token)
-        if used + w > width_em and current and token not in _NO_LINE_START:
-            lines.append(current.rstrip())
-            current, used = ("", 0.0) if token.isspace() else (token, w)
-            continue
+        if used + w > width_em and current.strip() and token not in _NO_LINE_START:
+            stay, carry = _break(current)
+            if stay:
+                lines.append(stay)
+                current = carry
+                used = em_width(carry)
+                if token.isspace() and not current:
+                    continue
         current += token
         used += w
-    if current:
-        lines.append(current)
+    if current.strip():
+        lines.append(current.rstrip())
     return lines
 
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerLine2D, HandlerTuple
+from matplotlib.lines import Line2D
+from matplotlib.offsetbox import DrawingArea
 
 from geo.errors import InputError
 from geo.printing.page import Rect, em_width, fit_lines, panel_axes, wrap
@@ -32,7 +35,10 @@ _MM_PER_PT: Final[float] = 25.4 / 72.0
 #: Smallest type on any panel, in points at A4 (scaled by ``k``).
 NOTE_PT: Final[float] = 7.0
 _KEY_SIZES: Final[tuple[float, ...]] = (6.5, 6.0, 5.5, 5.0)
-_LEGEND_SIZES: Final[tuple[float, ...]] = (7.0, 6.5, 6.0, 5.5, 5.0)
+#: Legend type sizes tried (points at A4): never below 6 pt, the panel wraps and adds columns.
+_LEGEND_SIZES: Final[tuple[float, ...]] = (7.0, 6.5, 6.0)
+#: Legend symbol scales tried last, when the legend fits at no size and column count.
+_MARKER_SCALES: Final[tuple[float, ...]] = (1.0, 0.8, 0.65)
 _LINESPACING: Final[float] = 1.3
 
 
@@ -139,13 +145,68 @@ def draw_title(
     return texts
 
 
+def _marker_pt(handle: Any) -> float:
+    """Height in points of a handle's marker, edge included (0 for lines and patches)."""
+    members = handle if isinstance(handle, tuple) else (handle,)
+    sizes = [
+        m.get_markersize() + m.get_markeredgewidth()
+        for m in members
+        if isinstance(m, Line2D) and m.get_marker() not in (None, "None", "none", "", " ")
+    ]
+    return max(sizes, default=0.0)
+
+
+def _fit_row(handlebox: DrawingArea, need: float) -> bool:
+    """Make a legend row at least ``need`` points tall, growing evenly up and down."""
+    extra = need - handlebox.height
+    if extra <= 0:
+        return False
+    handlebox.height += extra
+    handlebox.ydescent += extra / 2
+    return True
+
+
+def _centre_markers(handlebox: DrawingArea) -> None:
+    centre = handlebox.height / 2 - handlebox.ydescent
+    for child in handlebox.get_children():
+        if isinstance(child, Line2D):
+            child.set_ydata([centre] * len(child.get_xdata()))
+
+
+class _RowLine2D(HandlerLine2D):
+    """Line/marker legend handler whose row is as tall as the marker really is."""
+
+    def legend_artist(self, legend: Any, orig_handle: Any, fontsize: float, handlebox: Any) -> Any:
+        """Grow the row to the marker, draw it, and centre the marker in the row."""
+        grown = _fit_row(handlebox, _marker_pt(orig_handle) * legend.markerscale)
+        artist = super().legend_artist(legend, orig_handle, fontsize, handlebox)
+        if grown:
+            _centre_markers(handlebox)
+        return artist
+
+
+class _RowTuple(HandlerTuple):
+    """Tuple legend handler whose row is as tall as its largest marker."""
+
+    def legend_artist(self, legend: Any, orig_handle: Any, fontsize: float, handlebox: Any) -> Any:
+        """Grow the row to the largest marker, then draw the members."""
+        grown = _fit_row(handlebox, _marker_pt(orig_handle) * legend.markerscale)
+        artist = super().legend_artist(legend, orig_handle, fontsize, handlebox)
+        if grown:
+            _centre_markers(handlebox)
+        return artist
+
+
+_HANDLERS: Final[dict] = {Line2D: _RowLine2D(), tuple: _RowTuple()}
+
+
 def _header(pax: Any, rect: Rect, text: str, k: float) -> float:
     pax.text(2 * k, rect[3] - 2 * k, text, ha="left", va="top", fontsize=8 * k, fontweight="bold")
     return 8 * k * _MM_PER_PT * 1.2 + 3 * k
 
 
 def _wrap_label(label: str, width_em: float) -> str:
-    return "\n".join(wrap(label, max(width_em, 4.0)))
+    return "\n".join(wrap(label, max(width_em, 4.0), keep_groups=True))
 
 
 def legend_height(
@@ -156,20 +217,27 @@ def legend_height(
     k: float,
     *,
     columns: Sequence[int] = (2, 1),
+    markerscales: Sequence[float] = (1.0,),
 ) -> float:
     """Measure the height (mm) a legend of ``handles`` needs in a panel ``width`` mm wide.
 
-    The legend is drawn, measured and removed again.
+    The legend is drawn at 6 pt, measured and removed again; with several ``markerscales``
+    the lowest of their heights is returned (what :func:`draw_legend` can reach).
     """
     probe_h = page[1] * 0.8
     rect = (0.0, 0.0, width, probe_h)
-    legend = draw_legend(fig, rect, page, handles, k, sizes=(6.0,), columns=columns)
     renderer = fig.canvas.get_renderer()
-    bb = legend.get_window_extent(renderer)
-    pax = legend.axes
-    top = pax.get_window_extent(renderer).y1
-    pax.remove()
-    return (top - bb.y0) / fig.dpi * 25.4 + 2 * k
+    heights = []
+    for scale in markerscales:
+        legend = draw_legend(
+            fig, rect, page, handles, k, sizes=(6.0,), columns=columns, markerscales=(scale,)
+        )
+        bb = legend.get_window_extent(renderer)
+        pax = legend.axes
+        top = pax.get_window_extent(renderer).y1
+        pax.remove()
+        heights.append((top - bb.y0) / fig.dpi * 25.4 + 2 * k)
+    return min(heights)
 
 
 def draw_legend(
@@ -181,6 +249,7 @@ def draw_legend(
     *,
     sizes: Sequence[float] = _LEGEND_SIZES,
     columns: Sequence[int] = (1, 2, 3),
+    markerscales: Sequence[float] = _MARKER_SCALES,
 ) -> Any:
     """Draw a legend whose labels wrap inside the panel, shrinking type until it fits.
 
@@ -197,9 +266,18 @@ def draw_legend(
     k : float
         Page size factor.
     sizes : sequence of float
-        Font sizes to try (points at A4), largest first.
+        Font sizes to try (points at A4), largest first; never below 6 pt at A4.
     columns : sequence of int
-        Column counts to try, in order.
+        Column counts to try, in order (for each, every size); when nothing fits, the
+        legend symbols are drawn smaller, never the text.
+    markerscales : sequence of float
+        Legend symbol scales tried, in order (1 is the map's size).
+
+    Notes
+    -----
+    Each row is as tall as its symbol really is (a large star gets a tall row), so
+    symbols never overlap the rows above and below; labels wrap without splitting a
+    bracketed group (see :func:`geo.printing.page.wrap`).
 
     Returns
     -------
@@ -213,36 +291,37 @@ def draw_legend(
     renderer = fig.canvas.get_renderer()
     box = pax.get_window_extent(renderer)
     legend = None
-    for ncol in columns:
-        for size in sizes:
-            fontsize = size * k
-            em = fontsize * _MM_PER_PT
-            col_w = (rect[2] - 3 * k) / ncol
-            text_em = (col_w - 2.2 * fontsize * _MM_PER_PT - 2.5 * em) / em
-            wrapped = [_wrap_label(label, text_em) for label in labels]
-            if legend is not None:
-                legend.remove()
-            legend = pax.legend(
-                handles=list(handles),
-                labels=wrapped,
-                loc="upper left",
-                bbox_to_anchor=(0.0, (rect[3] - head) / max(rect[3], 1e-6)),
-                frameon=False,
-                fontsize=fontsize,
-                ncol=ncol,
-                handlelength=2.2,
-                handleheight=1.0,
-                handletextpad=0.6,
-                borderaxespad=0.3,
-                borderpad=0.2,
-                labelspacing=0.35,
-                columnspacing=0.6,
-            )
-            for text in legend.get_texts():
-                text.set_parse_math(False)
-            bb = legend.get_window_extent(renderer)
-            if bb.y0 >= box.y0 and bb.x1 <= box.x1:
-                return legend
+    for scale, ncol, size in ((m, c, s) for m in markerscales for c in columns for s in sizes):
+        fontsize = size * k
+        em = fontsize * _MM_PER_PT
+        col_w = (rect[2] - 3 * k) / ncol
+        text_em = (col_w - 2.2 * fontsize * _MM_PER_PT - 2.5 * em) / em
+        wrapped = [_wrap_label(label, text_em) for label in labels]
+        if legend is not None:
+            legend.remove()
+        legend = pax.legend(
+            handles=list(handles),
+            labels=wrapped,
+            loc="upper left",
+            bbox_to_anchor=(0.0, (rect[3] - head) / max(rect[3], 1e-6)),
+            frameon=False,
+            fontsize=fontsize,
+            ncol=ncol,
+            handlelength=2.2,
+            handleheight=1.0,
+            handletextpad=0.6,
+            borderaxespad=0.3,
+            borderpad=0.2,
+            labelspacing=0.35,
+            columnspacing=0.6,
+            markerscale=scale,
+            handler_map=_HANDLERS,
+        )
+        for text in legend.get_texts():
+            text.set_parse_math(False)
+        bb = legend.get_window_extent(renderer)
+        if bb.y0 >= box.y0 and bb.x1 <= box.x1:
+            return legend
     return legend
 
 

@@ -29,7 +29,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -111,6 +111,8 @@ __all__ = [
 
 FORMATS: Final[tuple[str, ...]] = ("pdf", "png", "svg")
 #: Name of the 一核三圈 area (the union of the ``yhsq`` rings).
+#: Shortest the locator inset gets when the legend needs its room (mm at A4).
+_MIN_INSET_MM: Final[float] = 24.0
 _DPI_RANGE: Final[tuple[int, int]] = (36, 1200)
 #: Longest user texts accepted (characters).
 _TEXT_LIMITS: Final[dict[str, int]] = {
@@ -376,7 +378,9 @@ def _band_legend(pg: _Page, main: _View) -> Rect | None:
         return None
     x, y, w, h = pg.fr.map
     handles = _unique_handles(main.handles)
-    need = panels.legend_height(pg.fig, w - 2.0, pg.page, handles, pg.k, columns=(5, 4))
+    need = panels.legend_height(
+        pg.fig, w - 2.0, pg.page, handles, pg.k, columns=(5, 4), markerscales=(1.0, 0.8, 0.65)
+    )
     if need > 0.3 * h:
         return None
     rect = (x + 1.0, y + 1.0, w - 2.0, need)
@@ -431,6 +435,32 @@ def _draw_panels(
     if key:
         out["key"] = key_rect
     return out
+
+
+def _room_for_panels(
+    pg: _Page, handles: list, key: list, scale: int, footer: list[str], band: Rect | None
+) -> None:
+    """Shorten the locator inset so the stacked panels fit (landscape side panels).
+
+    The stack holds the notes, the place key and, unless it sits in a band under the map,
+    the legend at 6 pt (symbol-tall rows, wrapped labels, three columns at most); the inset
+    gives up what they lack, down to :data:`_MIN_INSET_MM`.
+    """
+    fr, k = pg.fr, pg.k
+    if fr.legend is not None:
+        return
+    x, y, w, h = fr.stack
+    notes_h = panels.notes_height(_note_items(pg, scale), footer, w, k)
+    key_h = panels.key_height(key, w, k)[0]
+    need = notes_h + key_h + (fr.gap if key_h else 0.0)
+    if band is None:
+        handles = _unique_handles(handles)
+        need += panels.legend_height(pg.fig, w, pg.page, handles, k, columns=(3,)) + fr.gap
+    take = min(need - h, fr.inset[3] - _MIN_INSET_MM * k)
+    if take <= 0:
+        return
+    ix, iy, iw, ih = fr.inset
+    pg.fr = replace(fr, inset=(ix, iy + take, iw, ih - take), stack=(x, y, w, h + take))
 
 
 def _outer_frame(fig: Figure, fr: Frames) -> None:
@@ -629,8 +659,9 @@ def compose_map(
     subtitle = subtitle or _default_subtitle(mu, main.scale, date)
     panels.draw_title(pg.fig, pg.fr.title, page, title, subtitle, pg.k)
     _outer_frame(pg.fig, pg.fr)
-    inset_ax = _draw_inset(pg, main.box)
     footer = _footer(approval_no, producer, date)
+    _room_for_panels(pg, main.handles, key, main.scale, footer, band)
+    inset_ax = _draw_inset(pg, main.box)
     regions = _page_regions(pg, main, key, footer, band, detail_rect)
     shown = [layer for layer in _layer_ids(layers_dir) if layer in pg.shown]
     return MapLayout(
