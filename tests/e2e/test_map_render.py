@@ -11,17 +11,22 @@ in the browser, that
   the zone's own path is under the point (``document.elementsFromPoint``), i.e. the drawn path is
   not cut short anywhere in view.
 
-It does not compare screenshot pixels: on a loaded machine, headless Chromium's software
-compositor shows tiles it has not rasterised yet (blank bands with straight edges, in the sidebar
-too), which is no property of the page and would make such a test fail at random.
+The page's geometry was right all along (both checks pass on the old client too): the fills were
+missing only in the pixels.  Chromium rasterised the zone SVGs during st_folium's animated 7 -> 11
+zoom jump and never drew the tiles below a straight line, until a drag re-rasterised them.  So the
+test also takes screenshots and requires that, at every sample point inside a zone, the pixel is
+not the bare map background (waiting up to ``RASTER_WAIT_S`` for a slow rasteriser).
 """
 
 from __future__ import annotations
 
+import io
 import os
+import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from geo.data.layers import layer_ids, load_layers, load_manifest
 from tests.e2e.test_browser import (  # noqa: F401  (app_url is a fixture used by name)
@@ -50,6 +55,8 @@ pytestmark = [
 
 #: Grid step (px) of the sample points inside each zone polygon.
 STEP = 12
+#: Seconds a loaded machine may take to rasterise the map before a bare pixel counts as missing.
+RASTER_WAIT_S = 20.0
 
 #: Renderer clip boxes against the map container (container pixels, layer points).
 RENDERERS_JS = """() => {
@@ -84,7 +91,7 @@ ZONES_JS = """(step) => {
         e.features.forEach((l) => {
             if (!l._map || !l._path) { return; }
             let inside = 0, hit = 0;
-            const missed = [];
+            const missed = [], hits = [];
             for (let y = step / 2; y < size.y; y += step) {
                 for (let x = step / 2; x < size.x; x += step) {
                     // well inside: the point and its neighbours 3 px away (the drawn path is
@@ -99,12 +106,17 @@ ZONES_JS = """(step) => {
                         continue;
                     }
                     inside += 1;
-                    if (els.indexOf(l._path) >= 0) { hit += 1; } else { missed.push([x, y]); }
+                    if (els.indexOf(l._path) >= 0) {
+                        hit += 1;
+                        hits.push([x, y]);
+                    } else {
+                        missed.push([x, y]);
+                    }
                 }
             }
             if (inside) {
                 out.push({layer: id, name: l.feature.properties.id || l.feature.properties.name,
-                          inside: inside, hit: hit, missed: missed.slice(0, 5)});
+                          inside: inside, hit: hit, missed: missed.slice(0, 5), hits: hits});
             }
         });
     });
@@ -120,12 +132,40 @@ def _zones(page) -> list[dict]:
     return _map_frame(page).evaluate(ZONES_JS, STEP)
 
 
+def _bare(page, zones: list[dict]) -> dict[str, int]:
+    """Sample points (inside a zone, on its path) whose screenshot pixel is the bare background."""
+    frame = _map_frame(page)
+    bg = frame.evaluate("() => getComputedStyle(window.map.getContainer()).backgroundColor")
+    rgb = [int(v) for v in bg[bg.index("(") + 1 : bg.index(")")].split(",")[:3]]
+    inner = frame.evaluate(
+        "() => { const r = window.map.getContainer().getBoundingClientRect(); "
+        "return [r.left, r.top]; }"
+    )
+    box = page.locator("iframe[title='streamlit_folium.st_folium']").first.bounding_box()
+    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    x0, y0 = box["x"] + inner[0], box["y"] + inner[1]
+    out: dict[str, int] = {}
+    for z in zones:
+        pixels = [shot.getpixel((int(x0 + x), int(y0 + y))) for x, y in z["hits"]]
+        n = sum(max(abs(a - b) for a, b in zip(px, rgb, strict=False)) <= 3 for px in pixels)
+        if n:
+            out[str(z["name"])] = n
+    return out
+
+
 def _assert_drawn(page, when: str) -> list[dict]:
     bad = [r for r in _renderers(page) if not (r["clip_covers"] and r["svg_covers"])]
     assert bad == [], f"{when}: renderer clip box short of the map container: {bad}"
     zones = _zones(page)
     cut = [z for z in zones if z["hit"] != z["inside"]]
     assert cut == [], f"{when}: zone paths not under points inside their polygons: {cut}"
+    end = time.monotonic() + RASTER_WAIT_S
+    bare = _bare(page, zones)
+    while bare and time.monotonic() < end:
+        page.wait_for_timeout(1000)
+        bare = _bare(page, zones)
+    total = sum(len(z["hits"]) for z in zones)
+    assert bare == {}, f"{when}: zone fill not drawn at {bare} of {total} sample points"
     return zones
 
 
@@ -158,7 +198,7 @@ def page(app_url):  # noqa: F811  (the imported fixture, used by name)
         assert remote == []
 
 
-def test_zone_fills_cover_the_view_after_unit_and_mode_change(page, tmp_path):
+def test_zone_fills_cover_the_view_after_unit_and_mode_change(page):
     layers = load_layers(layer_ids(load_manifest()))
     _settle(page)
     _assert_drawn(page, "first view")
@@ -178,7 +218,6 @@ def test_zone_fills_cover_the_view_after_unit_and_mode_change(page, tmp_path):
     _until(page, lambda: (v := _metric(page, "面积覆盖率")) != walk and v, "drive share")
     page.wait_for_timeout(1000)
     zones = _assert_drawn(page, "drive coverage")
-    page.screenshot(path=str(tmp_path / "drive.png"))
 
     # the 一核三圈 rings over 天心区 and the 三带 belts are in view and were sampled
     in_view = {z["layer"] for z in zones if z["inside"] >= 20}
