@@ -57,6 +57,8 @@ pytestmark = [
 STEP = 12
 #: Seconds a loaded machine may take to rasterise the map before a bare pixel counts as missing.
 RASTER_WAIT_S = 20.0
+#: Share of sample points that may show the bare background (the old client left 3-4 % bare).
+BARE_SHARE = 0.002
 
 #: Renderer clip boxes against the map container (container pixels, layer points).
 RENDERERS_JS = """() => {
@@ -159,13 +161,17 @@ def _assert_drawn(page, when: str) -> list[dict]:
     zones = _zones(page)
     cut = [z for z in zones if z["hit"] != z["inside"]]
     assert cut == [], f"{when}: zone paths not under points inside their polygons: {cut}"
+    # a stray sample can meet the white halo of a marker; a cut-off fill leaves dozens bare
+    total = sum(len(z["hits"]) for z in zones)
+    allowed = total * BARE_SHARE
     end = time.monotonic() + RASTER_WAIT_S
     bare = _bare(page, zones)
-    while bare and time.monotonic() < end:
+    while sum(bare.values()) > allowed and time.monotonic() < end:
         page.wait_for_timeout(1000)
         bare = _bare(page, zones)
-    total = sum(len(z["hits"]) for z in zones)
-    assert bare == {}, f"{when}: zone fill not drawn at {bare} of {total} sample points"
+    assert sum(bare.values()) <= allowed, (
+        f"{when}: zone fill not drawn at {bare} of {total} sample points"
+    )
     return zones
 
 
