@@ -132,6 +132,10 @@
     this.layers = {};   // id -> {meta, group: L.FeatureGroup, features: [leaflet layers]}
     this.filterOn = false;
     this.storeKey = 'hgmap:' + (cfg.store_key || 'map');
+    // Jumps of more than one zoom level (the page going to a unit, a search hit, a table row) are
+    // not animated: Chromium rasterised the zone SVGs at the animation's scale (up to 16x for
+    // 7 -> 11) and left everything below a straight line undrawn until the next drag.
+    map.options.zoomAnimationThreshold = Math.min(map.options.zoomAnimationThreshold, 1);
     global.hgmap = this;
     this._panes();
     this._build();
