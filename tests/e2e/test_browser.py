@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -197,6 +198,38 @@ def test_map_in_browser(app_url):
     assert requests
     assert remote == []
     assert blocked == []
+
+
+@contextmanager
+def local_page(url: str, *, viewport: dict[str, int], fonts: Path | None = None) -> Iterator:
+    """A headless Chromium page on ``url`` in which every non-local request is refused.
+
+    On leaving, asserts that the page asked for nothing off localhost.
+    """
+    from playwright.sync_api import sync_playwright
+
+    env = _font_env(fonts) if fonts is not None else None
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
+        context = browser.new_context(viewport=viewport)
+        remote: list[str] = []
+
+        def _block(route) -> None:
+            parts = urlparse(route.request.url)
+            if parts.scheme in {"http", "https"} and parts.hostname not in LOCAL:
+                remote.append(route.request.url)
+                route.abort()
+            else:
+                route.continue_()
+
+        context.route("**/*", _block)
+        page = context.new_page()
+        page.goto(url)
+        try:
+            yield page
+        finally:
+            browser.close()
+        assert remote == []
 
 
 def _feature_point(frame, name: str) -> dict[str, float]:

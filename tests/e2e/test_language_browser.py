@@ -7,49 +7,23 @@ Chinese label of the chosen mode back after switching to English and crashed (``
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
 
 from geo.web.webmap import BASEMAPS
 from tests.e2e.test_browser import (
-    ARGS,
-    CHROMIUM,
-    LOCAL,
-    _font_env,
     _select,
     _settle,
     _until,
     app_url,  # noqa: F401  (fixture)
+    local_page,
     pytestmark,  # noqa: F401  (e2e, slow, skip without chromium)
 )
 
 
 @pytest.fixture
 def page(app_url, tmp_path):  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=_font_env(tmp_path))
-        context = browser.new_context(viewport={"width": 1500, "height": 1000})
-        remote: list[str] = []
-
-        def _block(route) -> None:
-            url = urlparse(route.request.url)
-            if url.scheme in {"http", "https"} and url.hostname not in LOCAL:
-                remote.append(route.request.url)
-                route.abort()
-            else:
-                route.continue_()
-
-        context.route("**/*", _block)
-        pg = context.new_page()
-        pg.goto(app_url)
-        try:
-            yield pg
-        finally:
-            browser.close()
-        assert remote == []
+    with local_page(app_url, viewport={"width": 1500, "height": 1000}, fonts=tmp_path) as pg:
+        yield pg
 
 
 def _box(page, label: str) -> str:

@@ -29,10 +29,8 @@ import pytest
 from PIL import Image
 
 from geo.data.layers import layer_ids, load_layers, load_manifest
-from tests.e2e.test_browser import (  # noqa: F401  (app_url is a fixture used by name)
-    ARGS,
+from tests.e2e.test_browser import (
     CHROMIUM,
-    LOCAL,
     TIANXIN,
     _map_frame,
     _metric,
@@ -41,7 +39,7 @@ from tests.e2e.test_browser import (  # noqa: F401  (app_url is a fixture used b
     _settle,
     _until,
     _view,
-    app_url,
+    local_page,
 )
 
 pytestmark = [
@@ -176,32 +174,9 @@ def _assert_drawn(page, when: str) -> list[dict]:
 
 
 @pytest.fixture
-def page(app_url):  # noqa: F811  (the imported fixture, used by name)
-    from urllib.parse import urlparse
-
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1500, "height": 1000})
-        remote: list[str] = []
-
-        def _block(route) -> None:
-            url = urlparse(route.request.url)
-            if url.scheme in {"http", "https"} and url.hostname not in LOCAL:
-                remote.append(route.request.url)
-                route.abort()
-            else:
-                route.continue_()
-
-        context.route("**/*", _block)
-        pg = context.new_page()
-        pg.goto(app_url)
-        try:
-            yield pg
-        finally:
-            browser.close()
-        assert remote == []
+def page(app_url):
+    with local_page(app_url, viewport={"width": 1500, "height": 1000}) as pg:
+        yield pg
 
 
 def test_zone_fills_cover_the_view_after_unit_and_mode_change(page):

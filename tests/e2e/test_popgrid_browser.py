@@ -4,19 +4,14 @@ the siting tab then count its cells and say the model (``GEO_SCREENSHOTS=1``: do
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
 
 from tests.e2e.test_browser import (
-    ARGS,
-    CHROMIUM,
-    LOCAL,
-    _font_env,
     _metric,
     _shot,
     _until,
     app_url,  # noqa: F401  (fixture)
+    local_page,
     pytestmark,  # noqa: F401  (e2e, slow, skip without chromium)
 )
 from tests.test_app_popgrid import _tianxin_hand
@@ -25,29 +20,9 @@ from tests.test_popgrid import raster_4326
 
 @pytest.fixture
 def page(app_url, tmp_path):  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=_font_env(tmp_path))
-        context = browser.new_context(viewport={"width": 1500, "height": 1500})
-        remote: list[str] = []
-
-        def _block(route) -> None:
-            url = urlparse(route.request.url)
-            if url.scheme in {"http", "https"} and url.hostname not in LOCAL:
-                remote.append(route.request.url)
-                route.abort()
-            else:
-                route.continue_()
-
-        context.route("**/*", _block)
-        pg = context.new_page()
-        pg.goto(f"{app_url}/?unit=430103&cov=cs_medical&c=28.12,112.975&z=13")
-        try:
-            yield pg
-        finally:
-            browser.close()
-        assert remote == []
+    url = f"{app_url}/?unit=430103&cov=cs_medical&c=28.12,112.975&z=13"
+    with local_page(url, viewport={"width": 1500, "height": 1500}, fonts=tmp_path) as pg:
+        yield pg
 
 
 def test_population_grid_upload_drives_coverage_and_siting(page, tmp_path):

@@ -354,8 +354,7 @@
       var mini = L.geoJSON(this.layers[cfg.minimap_layer].meta.data, {
         style: { color: '#566573', weight: 1, fill: false }, interactive: false
       });
-      // fixed at the province: an overview that never goes blank at street zoom (no tiles offline)
-      new L.Control.MiniMap(mini, { position: 'bottomleft', toggleDisplay: true, zoomLevelFixed: 5,
+      new L.Control.MiniMap(mini, { position: 'bottomleft', toggleDisplay: true, zoomLevelOffset: -3,
         width: 130, height: 110,
         aimingRectOptions: { color: '#ff7800', weight: 2, fillOpacity: 0.05, interactive: false },
         shadowRectOptions: { color: '#000000', weight: 1, opacity: 0, fillOpacity: 0, interactive: false },
