@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 import streamlit as st
+import streamlit.components.v1 as components
 import streamlit_folium as stf
 
 from geo.analysis.population import add_management_zones
@@ -21,7 +22,7 @@ from geo.coords import geometry_to_wgs84
 from geo.data.boundaries import load_units
 from geo.data.layers import layer_ids, load_layers, load_manifest, plan_layers, point_layers
 from geo.errors import CRSError, GeoDataError
-from geo.settings import MODE_SPEEDS, PLANS_DIR
+from geo.settings import ASSETS_DIR, MODE_SPEEDS, PLANS_DIR
 from geo.web.attributes import (
     attribute_display,
     attribute_table,
@@ -52,6 +53,7 @@ from geo.web.siting_page import (
     units_table,
 )
 from geo.web.uploads import DATUM_CHOICES, problems_for_display, read_upload
+from geo.web.webassets import served_links
 from geo.web.webmap import (
     BASEMAPS,
     GCJ02_BASEMAPS,
@@ -97,6 +99,12 @@ def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, la
     return fmap, geojson_payload_bytes(fmap)
 
 
+# geo/assets (Leaflet, plugins, map client) served by Streamlit as a component folder, at
+# /component/<name>/ ("Cache-Control: public"): the map's iframe (/component/streamlit_folium...)
+# loads them by URL and the browser caches them, instead of ~0.6 MB of data: URLs per session.
+_ASSETS_URL = "../" + components.declare_component("hgmap_assets", path=str(ASSETS_DIR)).name
+
+
 @st.cache_resource(max_entries=32)
 def _base_map_rendered(map_key: tuple) -> dict:
     """What st_folium sends the browser for the base map, rendered once per process.
@@ -124,8 +132,8 @@ def _base_map_rendered(map_key: tuple) -> dict:
         "html": html,
         "id": stf.get_full_id(fmap),
         "key": stf.generate_js_hash(script, "map", False),
-        "css_links": list(dict.fromkeys(css)),
-        "js_links": list(dict.fromkeys(js)),
+        "css_links": served_links(list(dict.fromkeys(css)), base=_ASSETS_URL),
+        "js_links": served_links(list(dict.fromkeys(js)), base=_ASSETS_URL),
         "zoom": fmap.options.get("zoom"),
     }
 
@@ -670,7 +678,9 @@ with tab_dl:
                 tx(label), lambda fmt=fmt: _report(fmt), name, mime, key=f"dl_report_{fmt}",
                 on_click="ignore",
             )  # fmt: skip
-    st.code("?" + "&".join(f"{k}={v}" for k, v in encode_state(state).items()), language=None)
+    # st.text, not st.code: st.code makes every page load Streamlit's syntax highlighter, whose
+    # start-up held back the first map by 0.3-1 s (benchmarks/bench_webmap.py, README "Speed").
+    st.text("?" + "&".join(f"{k}={v}" for k, v in encode_state(state).items()))
     if unit:
         from geo.printing.printmap import print_map
 
