@@ -11,7 +11,6 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 import streamlit as st
-import streamlit.components.v1 as components
 import streamlit_folium as stf
 
 from geo.analysis.population import add_management_zones
@@ -99,10 +98,16 @@ def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, la
     return fmap, geojson_payload_bytes(fmap)
 
 
-# geo/assets (Leaflet, plugins, map client) served by Streamlit as a component folder, at
-# /component/<name>/ ("Cache-Control: public"): the map's iframe (/component/streamlit_folium...)
-# loads them by URL and the browser caches them, instead of ~0.6 MB of data: URLs per session.
-_ASSETS_URL = "../" + components.declare_component("hgmap_assets", path=str(ASSETS_DIR)).name
+# The app's static folder is geo/assets (symlink static -> geo/assets, server.enableStaticServing
+# in .streamlit/config.toml): the map's iframe (/component/streamlit_folium.st_folium/) loads
+# Leaflet, the plugins and the map client from /app/static/ and the browser caches them. Without
+# static serving they stay data: URLs (~0.36 MB with every session's first map).
+_STATIC = Path(__file__).resolve().parent / "static"
+_ASSETS_URL = (
+    "../../app/static"
+    if st.get_option("server.enableStaticServing") and _STATIC.resolve() == ASSETS_DIR.resolve()
+    else None
+)
 
 
 @st.cache_resource(max_entries=32)
@@ -132,10 +137,14 @@ def _base_map_rendered(map_key: tuple) -> dict:
         "html": html,
         "id": stf.get_full_id(fmap),
         "key": stf.generate_js_hash(script, "map", False),
-        "css_links": served_links(list(dict.fromkeys(css)), base=_ASSETS_URL),
-        "js_links": served_links(list(dict.fromkeys(js)), base=_ASSETS_URL),
+        "css_links": _links(list(dict.fromkeys(css))),
+        "js_links": _links(list(dict.fromkeys(js))),
         "zoom": fmap.options.get("zoom"),
     }
+
+
+def _links(links: list[str]) -> list[str]:
+    return served_links(links, base=_ASSETS_URL) if _ASSETS_URL else links
 
 
 def _overlay_script(groups: list) -> str:
