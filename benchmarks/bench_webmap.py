@@ -6,14 +6,15 @@
 2. The offline HTML in headless Debian Chromium (Playwright, ``/usr/bin/chromium``, internet
    blocked): time until the map client is ready and the median time of a layer toggle through
    the map's own layer control (budget 100 ms).
-3. ``streamlit run app.py`` on a free loopback port: time to first map (budget 2.0 s warm) from
-   ``page.goto`` until the map client exists in the map's iframe: cold (first session of the
-   server process), then the median of ``--repeat`` sessions with the server warm, each in a new
-   browser context (empty browser cache, as a first visit), and the median of as many sessions
-   with the browser's cache warm too (a second visit in the same context; the map's Leaflet,
-   plugins and client come from the static folder and are cached). The load average is printed
-   with them: the machine may be shared. Then websocket frames sent to the server during a layer
-   toggle (0 = no round-trip), and whether the map keeps its view (and is not re-created) when an
+3. ``streamlit run app.py`` (or ``--app``, e.g. an earlier copy of the page) on a free loopback
+   port: time to first map (budget 2.0 s warm) from ``page.goto`` until the map client exists in
+   the map's iframe. Cold: the first session of the server process. Then ``--repeat`` new browser
+   contexts, each visiting twice: "warm" is the first visit (server warm, browser cache empty),
+   "warm+cache" the second (the browser has Streamlit's bundles and the map's static files). Other
+   hosts are blocked in Chromium's resolver, not by request interception, which would turn the
+   cache off and add a round-trip to this process per request. Medians, with the load average
+   (the machine may be shared). Then websocket frames sent to the server during a layer toggle
+   (0 = no round-trip), and whether the map keeps its view (and is not re-created) when an
    analysis input changes.
 
 Run: ``python benchmarks/bench_webmap.py [--repeat N]`` (N = 5 by default).
