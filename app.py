@@ -21,7 +21,7 @@ from geo.coords import geometry_to_wgs84
 from geo.data.boundaries import load_units
 from geo.data.layers import layer_ids, load_layers, load_manifest, plan_layers, point_layers
 from geo.errors import CRSError, GeoDataError
-from geo.settings import ASSETS_DIR, MODE_SPEEDS, PLANS_DIR
+from geo.settings import MODE_SPEEDS, PLANS_DIR
 from geo.web.attributes import (
     attribute_display,
     attribute_table,
@@ -52,7 +52,6 @@ from geo.web.siting_page import (
     units_table,
 )
 from geo.web.uploads import DATUM_CHOICES, problems_for_display, read_upload
-from geo.web.webassets import served_links
 from geo.web.webmap import (
     BASEMAPS,
     GCJ02_BASEMAPS,
@@ -98,18 +97,6 @@ def _base_map_shared(visible: tuple[str, ...], basemap: str, key: str | None, la
     return fmap, geojson_payload_bytes(fmap)
 
 
-# The app's static folder is geo/assets (symlink static -> geo/assets, server.enableStaticServing
-# in .streamlit/config.toml): the map's iframe (/component/streamlit_folium.st_folium/) loads
-# Leaflet, the plugins and the map client from /app/static/ and the browser caches them. Without
-# static serving they stay data: URLs (~0.36 MB with every session's first map).
-_STATIC = Path(__file__).resolve().parent / "static"
-_ASSETS_URL = (
-    "../../app/static"
-    if st.get_option("server.enableStaticServing") and _STATIC.resolve() == ASSETS_DIR.resolve()
-    else None
-)
-
-
 @st.cache_resource(max_entries=32)
 def _base_map_rendered(map_key: tuple) -> dict:
     """What st_folium sends the browser for the base map, rendered once per process.
@@ -137,14 +124,10 @@ def _base_map_rendered(map_key: tuple) -> dict:
         "html": html,
         "id": stf.get_full_id(fmap),
         "key": stf.generate_js_hash(script, "map", False),
-        "css_links": _links(list(dict.fromkeys(css))),
-        "js_links": _links(list(dict.fromkeys(js))),
+        "css_links": list(dict.fromkeys(css)),
+        "js_links": list(dict.fromkeys(js)),
         "zoom": fmap.options.get("zoom"),
     }
-
-
-def _links(links: list[str]) -> list[str]:
-    return served_links(links, base=_ASSETS_URL) if _ASSETS_URL else links
 
 
 def _overlay_script(groups: list) -> str:
@@ -688,7 +671,7 @@ with tab_dl:
                 on_click="ignore",
             )  # fmt: skip
     # st.text, not st.code: st.code makes every page load Streamlit's syntax highlighter, whose
-    # start-up held back the first map by 0.3-1 s (benchmarks/bench_webmap.py, README "Speed").
+    # start-up held back the first map by 0.2-1 s (benchmarks/bench_webmap.py, README).
     st.text("?" + "&".join(f"{k}={v}" for k, v in encode_state(state).items()))
     if unit:
         from geo.printing.printmap import print_map

@@ -10,7 +10,7 @@
    port: time to first map (budget 2.0 s warm) from ``page.goto`` until the map client exists in
    the map's iframe. Cold: the first session of the server process. Then ``--repeat`` new browser
    contexts, each visiting twice: "warm" is the first visit (server warm, browser cache empty),
-   "warm+cache" the second (the browser has Streamlit's bundles and the map's static files). Other
+   "warm+cache" the second (the browser has cached Streamlit's own bundles). Other
    hosts are blocked in Chromium's resolver, not by request interception, which would turn the
    cache off and add a round-trip to this process per request. Medians, with the load average
    (the machine may be shared). Then websocket frames sent to the server during a layer toggle
@@ -43,7 +43,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 # Request interception (context.route) turns the browser cache off and adds a round-trip to this
 # process per request; the timed runs block other hosts in the resolver instead (and count requests
 # off localhost from the request events).
-ARGS_CACHED = [*ARGS, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+ARGS_OFFLINE = [*ARGS, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 LOCAL = {"", "127.0.0.1", "localhost"}
 
 
@@ -140,29 +140,20 @@ def _map_frame(page, timeout_s: float = 60.0):
     raise TimeoutError("no map appeared")
 
 
-def _visit(context, url: str) -> tuple[float, int]:
-    """Seconds to the first map of one page, and how many static files came from the cache."""
+def _visit(context, url: str) -> float:
+    """Seconds from ``page.goto`` to the map client in the map's iframe."""
     page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    from_cache: list[bool] = []
-
-    def _response(event: dict) -> None:
-        if "/app/static/" in event["response"]["url"]:
-            from_cache.append(bool(event["response"].get("fromDiskCache")))
-
-    cdp.on("Network.responseReceived", _response)
     start = time.perf_counter()
     page.goto(url)
     _map_frame(page)
     elapsed = time.perf_counter() - start
     page.close()
-    return elapsed, sum(from_cache)
+    return elapsed
 
 
-def _first_maps(browser, url: str) -> tuple[float, float, int, int]:
-    """A new browser context visits twice: the first map of each visit (seconds), the requests off
-    localhost, and the static files the second visit took from the browser cache."""
+def _first_maps(browser, url: str) -> tuple[float, float, int]:
+    """A new browser context visits twice: the first map of each visit (seconds) and the requests
+    off localhost."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     remote: list[str] = []
 
@@ -171,10 +162,10 @@ def _first_maps(browser, url: str) -> tuple[float, float, int, int]:
             remote.append(request.url)
 
     context.on("request", _request)
-    first, _ = _visit(context, url)
-    second, from_cache = _visit(context, url)
+    first = _visit(context, url)
+    second = _visit(context, url)
     context.close()
-    return first, second, len(remote), from_cache
+    return first, second, len(remote)
 
 
 def _median_line(label: str, values: list[float]) -> str:
@@ -230,16 +221,14 @@ def _app_figures(repeat: int, app: str) -> None:
             except OSError:
                 time.sleep(0.5)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS_CACHED)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS_OFFLINE)
             cold = _first_maps(browser, url)
             print(f"app: first map (cold)        | {cold[0]:.2f} s, off localhost: {cold[2]}")
             load = os.getloadavg()[0]
             runs = [_first_maps(browser, url) for _ in range(repeat)]
             print(_median_line("app: first map (warm)       ", [r[0] for r in runs]))
             print(_median_line("app: first map (warm+cache) ", [r[1] for r in runs]))
-            off = sum(r[2] for r in runs)
-            hits = statistics.median(r[3] for r in runs)
-            print(f"app: off localhost / cached  | {off} requests; {hits:.0f} static files cached")
+            print(f"app: requests off localhost  | {sum(r[2] for r in runs)}")
             after = os.getloadavg()[0]
             print(f"app: load average (1 min)    | {load:.1f} before, {after:.1f} after")
             browser.close()

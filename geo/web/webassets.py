@@ -1,16 +1,12 @@
-"""Vendored browser assets (Leaflet, plugins, map client) as ``data:`` URLs, inline tags or URLs.
+"""Vendored browser assets (Leaflet, plugins, the map client) as ``data:`` URLs or inline tags.
 
-Every file comes from ``geo/assets`` (npm packages, licences in ``geo/assets/LICENSES.md``). A built
-map refers to them as ``data:`` URLs (CSS ``url(...)`` images inlined too), so the offline HTML
-needs no request beyond its own page (:func:`inline_assets`). A server that serves ``geo/assets``
-swaps them for URLs (:func:`served_links`): the browser then fetches each file once and caches it,
-instead of receiving ~0.36 MB of base64 with every session's first map.
+Every file comes from ``geo/assets`` (npm packages, licences in ``geo/assets/LICENSES.md``); CSS
+``url(...)`` references to images are inlined too, so a map needs no request beyond its own page.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 from functools import lru_cache
 from typing import Final
@@ -23,9 +19,7 @@ __all__ = [
     "PLUGIN_CSS",
     "PLUGIN_JS",
     "asset_data_url",
-    "asset_paths",
     "inline_assets",
-    "served_links",
 ]
 
 #: Leaflet itself (name, path under ``geo/assets``).
@@ -76,66 +70,6 @@ def asset_data_url(relpath: str) -> str:
         data = _CSS_URL.sub(_inline, css).encode("utf-8")
         return f"data:text/css;base64,{base64.b64encode(data).decode()}"
     return f"data:text/javascript;base64,{base64.b64encode(data).decode()}"
-
-
-def asset_paths() -> tuple[str, ...]:
-    """Return every vendored file a map links to, as paths under ``geo/assets``.
-
-    Returns
-    -------
-    tuple of str
-        Leaflet, the plugins (both languages of the measure plugin) and the map client.
-    """
-    paths = [LEAFLET_JS[1], LEAFLET_CSS[1]]
-    for _, path in (*PLUGIN_JS, *PLUGIN_CSS):
-        paths += [path.format(lang=lang) for lang in ("cn", "en")] if "{lang}" in path else [path]
-    return tuple(paths)
-
-
-@lru_cache(maxsize=1)
-def _data_url_paths() -> dict[str, str]:
-    """Map each data: URL to `path?v=<content hash>` (an edited file gets a new URL)."""
-    out = {}
-    for path in asset_paths():
-        digest = hashlib.sha256((ASSETS_DIR / path).read_bytes()).hexdigest()[:12]
-        out[asset_data_url(path)] = f"{path}?v={digest}"
-    return out
-
-
-def served_links(links: list[str], *, base: str) -> list[str]:
-    """Replace the ``data:`` URLs of vendored files by URLs under ``base``.
-
-    Parameters
-    ----------
-    links : list of str
-        Script or stylesheet links of a built map (``data:`` URLs from :func:`asset_data_url`).
-    base : str
-        URL (absolute, or relative to the page that loads the links) at which the server serves
-        the ``geo/assets`` folder; ``"/"`` is appended when missing.
-
-    Returns
-    -------
-    list of str
-        The links in the same order, each with ``?v=`` and a hash of the file's content (browsers
-        cache them; an edited file gets a new URL). Links that are not vendored files are kept.
-
-    Raises
-    ------
-    ValueError
-        If ``base`` is empty.
-
-    Examples
-    --------
-    >>> links = served_links([asset_data_url("leaflet/leaflet.js"), "x.js"], base="../static")
-    >>> links[0].split("?")[0], links[1]
-    ('../static/leaflet/leaflet.js', 'x.js')
-    """
-    if not base:
-        msg = "served_links: base is empty; give the URL at which geo/assets is served"
-        raise ValueError(msg)
-    base = base if base.endswith("/") else base + "/"
-    known = _data_url_paths()
-    return [base + known[link] if link in known else link for link in links]
 
 
 def inline_assets(page: str) -> str:
