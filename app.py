@@ -779,7 +779,11 @@ with tab_dl:
                 tx(label), lambda fmt=fmt: _report(fmt), name, mime, key=f"dl_report_{fmt}",
                 on_click="ignore",
             )  # fmt: skip
-    st.code("?" + "&".join(f"{k}={v}" for k, v in encode_state(state).items()), language=None)
+    # The address bar is the share link: the map client keeps its layers and view current there,
+    # which the server only learns on reload (a link text built here would list stale layers).
+    # Plain text, not st.code: st.code loads Streamlit's syntax highlighter on every page, which
+    # held back the first map by 0.2-1 s (benchmarks/bench_webmap.py, README).
+    st.caption(tx("share"))
     if unit:
         from geo.printing.printmap import print_map
 

@@ -89,7 +89,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "make_pdf": ("生成 PDF", "Make PDF"),
     "dl_pdf": ("下载 PDF", "Download PDF"),
     "pdf_for": ("PDF 对应：", "PDF of: "),
-    "share": ("分享链接参数", "Share parameters"),
+    "share": (
+        "分享：复制浏览器地址栏中的链接，它随地图的图层开关、视图与分析设置实时更新。",
+        "Share: copy the link in the address bar; it follows the map's layers, view and settings.",
+    ),
     "payload": ("地图数据量", "Map data"),
     "hits": ("结果", "Results"),
     "hide_sg": ("隐藏示意点和目标点", "Hide schematic and goal points"),
