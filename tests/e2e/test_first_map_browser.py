@@ -104,10 +104,10 @@ def test_first_map_without_syntax_highlighter_and_nothing_off_localhost(app_url)
             frame = _map_frame(page)
             # the vendored Leaflet, plugins and map client, with the map itself
             assert frame.evaluate("() => !!(window.hgmap && window.hgmap.map && window.L)")
-            page.get_by_role("tab", name="下载").click()  # the share link is on this tab
-            link = page.get_by_text("?layers=").first
-            link.wait_for(timeout=30_000)
-            assert "cs_medical" in link.inner_text()
+            page.get_by_role("tab", name="下载").click()  # the share hint is on this tab
+            hint = page.get_by_text("复制浏览器地址栏中的链接").first
+            hint.wait_for(timeout=30_000)
+            assert "cs_medical" in page.url  # the address bar is the share link
             page.wait_for_timeout(1000)
         finally:
             browser.close()

@@ -39,6 +39,7 @@ from tests.e2e.test_browser import (
     _settle,
     _until,
     _view,
+    app_url,  # noqa: F401  (fixture)
     local_page,
 )
 
@@ -174,7 +175,7 @@ def _assert_drawn(page, when: str) -> list[dict]:
 
 
 @pytest.fixture
-def page(app_url):
+def page(app_url):  # noqa: F811
     with local_page(app_url, viewport={"width": 1500, "height": 1000}) as pg:
         yield pg
 
