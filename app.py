@@ -426,8 +426,6 @@ if encode_state(state) != st.query_params.to_dict():
 
 # ---- attribute table (drives the map's selection) -------------------------------------------
 table_all = _attributes()
-sel_rows = ss.get("attr", {}).get("selection", {}).get("rows", []) if "attr" in ss else []
-selected = None
 
 
 @st.fragment
@@ -464,12 +462,18 @@ def _map(map_key: tuple, groups, center, zoom, add_mode: bool, datum: str) -> No
 
 
 map_box = st.container()
-tab_unit, tab_table, tab_own, tab_scen, tab_site, tab_dash, tab_dl = st.tabs(
-    [tx("unit"), tx("table"), tx("own"), tx("scen"), tx("site"), tx("dash"), tx("dl")]
-)
-with tab_table:
-    names_by_id = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
-    hide = st.toggle(tx("hide_sg"), key="hide_sg")
+# The attribute table and the dashboard are sent only while their tab is open: their grids pull
+# ~1.5 MB of Streamlit's table code into the first page, which held back the first map by ~0.2 s
+# (benchmarks/bench_webmap.py). A tab switch is then a rerun; the map keeps its view through it.
+TABS = ("unit", "table", "own", "scen", "site", "dash", "dl")
+tab_labels = [tx(t) for t in TABS]
+names_by_id = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
+
+
+def _attribute_tab() -> None:
+    """The attribute table and its filters; the row chosen is kept in ``ss["attr_pick"]``."""
+    fresh = "attr" not in ss  # the grid was not shown on the last run: it starts unselected
+    hide = keep("hide_sg", st.toggle(tx("hide_sg"), key=lkey("hide_sg")))
     cols = st.columns(5)
     filters = {}
     for col, field, label in zip(
@@ -500,9 +504,27 @@ with tab_table:
     )  # fmt: skip
     rows = event.selection.rows if event is not None else []
     if rows and rows[0] < len(table):
-        selected = table.iloc[[rows[0]]]
-        r = selected.iloc[0]
+        ss["attr_pick"] = table.iloc[[rows[0]]]
+        r = ss["attr_pick"].iloc[0]
         _go((r.lon - 0.02, r.lat - 0.02, r.lon + 0.02, r.lat + 0.02), ("row", r.layer, r.id))
+    elif not fresh:
+        ss.pop("attr_pick", None)  # the user cleared the selection
+    elif "attr_pick" in ss:
+        st.caption(tx("attr_kept", name=ss["attr_pick"].iloc[0]["name"]))
+
+
+# One tab widget per language (labels differ), started on the tab open in the other. Not through
+# ``default=``: a changing default makes a new widget, which then ignores the next click.
+if (k_tab := f"tab@{lang}") not in ss:
+    ss[k_tab] = tab_labels[TABS.index(ss.get("tab_open", "unit"))]
+tab_unit, tab_table, tab_own, tab_scen, tab_site, tab_dash, tab_dl = st.tabs(
+    tab_labels, key=k_tab, on_change="rerun"
+)
+ss["tab_open"] = TABS[tab_labels.index(ss[k_tab])]
+with tab_table:
+    if tab_table.open:
+        _attribute_tab()
+selected = ss.get("attr_pick")  # the row chosen in the table, kept while the tab is closed
 
 with tab_own:
     up_datum = keep("up_datum", st.selectbox(
@@ -724,10 +746,12 @@ with tab_unit:
         st.info(tx("no_cov"))
 
 with tab_dash:
-    st.subheader(tx("ind"))
-    st.dataframe(localise_columns(indicator_display(_indicators(), lang), lang), hide_index=True)
-    st.subheader(tx("scale"))
-    st.dataframe(localise_columns(display_cells(_zone_scale()), lang), hide_index=True)
+    if tab_dash.open:
+        st.subheader(tx("ind"))
+        indicators = indicator_display(_indicators(), lang)
+        st.dataframe(localise_columns(indicators, lang), hide_index=True)
+        st.subheader(tx("scale"))
+        st.dataframe(localise_columns(display_cells(_zone_scale()), lang), hide_index=True)
 
 # The coverage on the map: the scenario's "after" when there is a scenario.
 shown_cov = None if cov is None else (scenario.after.reach.geometry if scenario else cov.reach)

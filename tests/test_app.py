@@ -190,8 +190,30 @@ def test_headers_and_errors_follow_the_language():
     assert bad.warning[0].value.startswith("输入有误")
 
 
-def test_dashboard_has_no_none_and_share_changes_in_points():
+def _open_tab(at: AppTest, label: str) -> AppTest:
+    """Open a tab as a click does (the tabs rerun the page; lazy tabs then send their content)."""
+    at.session_state[f"tab@{at.session_state['lang']}"] = label
+    return at.run()
+
+
+def test_first_page_sends_no_table_until_its_tab_is_opened():
+    # The table and dashboard grids pull ~1.5 MB of Streamlit's grid code into the first page
+    # (0.2 s of the first map); they are sent when their tab is opened, and stay open across a
+    # language switch.
     at = _run()
+    assert not at.dataframe
+    _open_tab(at, "属性表")
+    assert len(at.dataframe(key="attr").value) > 100
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert at.session_state["tab@en"] == "Attribute table"
+    assert "Precision" in at.dataframe(key="attr").value.columns
+    _open_tab(at, "Dashboard")
+    assert not [d for d in at.dataframe if d.key == "attr"]
+    assert any("Indicator" in d.value.columns for d in at.dataframe)
+
+
+def test_dashboard_has_no_none_and_share_changes_in_points():
+    at = _open_tab(_run(), "仪表盘")
     ind = next(
         d.value for d in at.dataframe if "指标" in d.value.columns and "变化" in d.value.columns
     )
@@ -202,11 +224,11 @@ def test_dashboard_has_no_none_and_share_changes_in_points():
 
 
 def test_attribute_table_filters_and_hides_schematic_and_goals():
-    at = _run()
+    at = _open_tab(_run(), "属性表")
     table = at.dataframe(key="attr").value
     total = len(table)
     assert {"类别", "位置精度", "规划", "区县"} <= set(table.columns)
-    at.toggle(key="hide_sg").set_value(True).run()
+    at.toggle(key="hide_sg@zh").set_value(True).run()
     shown = at.dataframe(key="attr").value
     assert 0 < len(shown) < total
     assert "示意" not in set(shown["位置精度"]) and "goal" not in set(shown["类别"])
@@ -352,6 +374,7 @@ def test_language_switch_keeps_every_choice():
     label; the page once read the Chinese label '驾车' back as an unknown mode and crashed)."""
     at = _run({**TIANXIN, "basemap": "light"})
     at.sidebar.radio(key="mode@zh").set_value("drive").run()
+    _open_tab(at, "属性表")
     at.multiselect(key="f_precision@zh").set_value(["geocoded"]).run()
     assert any("约30公里/小时" in c.value for c in at.sidebar.caption)  # speed source in Chinese
     at.sidebar.radio(key="lang").set_value("en").run()
@@ -368,6 +391,12 @@ def test_language_switch_keeps_every_choice():
     at.sidebar.radio(key="lang").set_value("zh").run()
     assert not at.exception
     assert at.sidebar.radio(key="mode@zh").value == "drive"
+    # a closed tab keeps its filters: they are back when it is opened again
+    _open_tab(at, "情景")
+    assert not [m for m in at.multiselect if m.key == "f_precision@zh"]
+    _open_tab(at, "属性表")
+    assert at.multiselect(key="f_precision@zh").value == ["geocoded"]
+    assert set(at.dataframe(key="attr").value["位置精度"]) == {"地理编码"}
 
 
 def test_unit_tab_lists_plan_places_with_readable_layer_and_kind():

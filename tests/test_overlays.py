@@ -60,3 +60,25 @@ def test_overlays_go_into_the_client_panes_and_the_mark_takes_no_click():
     gj = next(iter(groups[-1]._children.values()))
     assert list(gj.data["features"][0]["geometry"]["coordinates"]) == [112.98, 28.19]
     assert OVERLAY_PANES["own"] == "hg-points"  # uploaded points keep their tooltip
+
+
+def test_point_overlays_are_drawn_in_their_client_panes():
+    """folium drops ``pane``/``interactive`` given to a CircleMarker: the selected row's ring and
+    the uploaded/proposed points were drawn in Leaflet's default pane, under the plan's areas."""
+    pt = gpd.GeoDataFrame({"name": ["甲"]}, geometry=[Point(112.96, 28.06)], crs=4326)
+    groups = overlay_groups(own=pt, proposed=pt, closed=pt, selected=pt, mark=pt.geometry)
+    options = {
+        g.layer_name: next(iter(g._children.values())).options
+        for g in groups
+        if g.layer_name != "搜索结果"
+    }
+    assert {k: (o["pane"], o["interactive"]) for k, o in options.items()} == {
+        "我的设施": ("hg-points", True),
+        "拟建设施": ("hg-points", True),
+        "拟关闭设施": ("hg-points", True),
+        "选中要素": ("hg-search", False),
+    }
+    html = _js(groups)
+    assert (
+        html.count('"pane": "hg-points"') == 3 and html.count('"pane": "hg-search"') == 3
+    )  # the mark: its GeoJSON and its marker

@@ -102,6 +102,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "f_plan": ("规划", "Plan"),
     "f_county": ("区县", "County"),
     "select_row": ("选中一行，地图即定位到该处。", "Select a row and the map goes there."),
+    "attr_kept": (
+        "地图上标记的是「{name}」；在表中另选一行可更换。",
+        "Marked on the map: {name}; select another row to change it.",
+    ),
     "upload": (
         "上传设施文件 (CSV / XLSX / GeoJSON / GPKG)",
         "Facility file (CSV/XLSX/GeoJSON/GPKG)",

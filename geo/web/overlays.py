@@ -86,11 +86,9 @@ def _area_group(key: str, geoms: gpd.GeoSeries, *, datum: str, lang: str) -> fol
     folium.GeoJson(
         {"type": "FeatureCollection", "features": feats},
         style_function=lambda _f: style,
-        marker=(
-            folium.CircleMarker(radius=16, pane=OVERLAY_PANES[key], interactive=False, **style)
-            if key == "mark"
-            else None
-        ),
+        marker=_circle(None, 16, key=key, interactive=False, style=style)
+        if key == "mark"
+        else None,
         interactive=False,
         pane=OVERLAY_PANES[key],
     ).add_to(fg)
@@ -113,15 +111,24 @@ def _point_group(
         p = _shift(geom, datum)
         label = f"{_NAMES[key][i]}: {html.escape(str(name))}"
         interactive = OVERLAY_PANES[key] != "hg-search"
-        folium.CircleMarker(
-            [p.y, p.x],
-            radius=radius,
-            tooltip=label if interactive else None,
-            interactive=interactive,
-            pane=OVERLAY_PANES[key],
-            **style,
-        ).add_to(fg)
+        _circle([p.y, p.x], radius, key=key, interactive=interactive, style=style,
+                tooltip=label if interactive else None).add_to(fg)  # fmt: skip
     return fg
+
+
+def _circle(
+    location: list[float] | None, radius: float, *, key: str, interactive: bool, style: dict,
+    tooltip: str | None = None,
+) -> folium.CircleMarker:  # fmt: skip
+    """Make a circle marker in its overlay's client pane.
+
+    folium's ``path_options`` drops ``pane`` and ``interactive`` from a CircleMarker's keyword
+    arguments, which left every point overlay in Leaflet's default overlay pane (under the plan's
+    areas and points, and clickable); they are set on its options instead.
+    """
+    marker = folium.CircleMarker(location, radius=radius, tooltip=tooltip, **style)
+    marker.options.update(pane=OVERLAY_PANES[key], interactive=interactive)
+    return marker
 
 
 def overlay_groups(
