@@ -58,7 +58,9 @@ from geo.web.siting_page import (
     curve_chart,
     curve_table,
     default_existing_layers,
+    method_caption,
     new_sites,
+    population_caption,
     reach_radius_m,
     report_bytes,
     run_unit_siting,
@@ -669,7 +671,7 @@ with tab_site:
                     st.warning(f"{tx('pop_fallback')}: {note}")
                 if site_res.solution.status not in {"optimal", "heuristic"}:
                     st.warning(tx("site_not_optimal"))
-                st.caption(" · ".join(site_res.params[k] for k in ("model", "method", "reach")))
+                st.caption(method_caption(site_res, lang))
                 st.subheader(tx("site_sites"))
                 st.dataframe(sites_table(site_res, lang), hide_index=True, key="site_table")
                 st.subheader(tx("site_units"))
@@ -679,8 +681,7 @@ with tab_site:
                 if len(curve) > 1:
                     st.bar_chart(curve_chart(site_res, lang))
                 st.dataframe(curve, hide_index=True, key="site_curve")
-                pop = site_res.params.get("population_model", "")
-                st.caption(f"{tx('site_model_caveat')}: {pop}. {site_res.params.get('caveat', '')}")
+                st.caption(population_caption(site_res, lang))
                 d1, d2, d3 = st.columns(3)
                 for col, fmt in zip((d1, d2, d3), ("xlsx", "html", "geojson"), strict=True):
                     col.download_button(

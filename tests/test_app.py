@@ -328,7 +328,7 @@ def test_siting_tab_uploaded_road_network_reaches_by_road():
     at.run()
     at.button(key="site_run").click().run()
     assert not at.exception
-    assert any("road network: shortest road path within 15 min" in c.value for c in at.caption)
+    assert any("可达：道路网络（OSM）15 分钟内可达" in c.value for c in at.caption)
     sites = next(d.value for d in at.dataframe if "按序加入时新增" in d.value.columns)
     assert list(sites["序号"]) == [1, 2]
     assert sites["经度"].between(112.970, 113.104).all()

@@ -67,6 +67,14 @@ def test_radius_follows_mode_minutes_speed(
     )
 
 
+def test_the_modes_own_speed_keeps_its_citation() -> None:
+    """The page always passes its speed field; 4 km/h walking is the standard's, not an override
+    (reports said "user override" for the default speed)."""
+    walk = reach_for("walk", minutes=15, speed_kmh=4.0)
+    assert walk.speed_source == reach_for("walk", minutes=15).speed_source != "user override"
+    assert reach_for("walk", minutes=15, speed_kmh=5.0).speed_source == "user override"
+
+
 def test_known_layout_per_unit_shares(square_units: gpd.GeoDataFrame) -> None:
     # west unit: one full disc; the shared border: one disc split half/half
     fac = _points([(X0 + 5_000, Y0 + 5_000), (X0 + 10_000 + 1e-6, Y0 + 5_000)])

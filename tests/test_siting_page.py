@@ -15,7 +15,9 @@ from geo.web.siting_page import (
     curve_chart,
     curve_table,
     default_existing_layers,
+    method_caption,
     new_sites,
+    population_caption,
     report_bytes,
     run_unit_siting,
     sites_table,
@@ -153,6 +155,25 @@ def test_uploaded_road_network_changes_the_reach_and_reports_say_so(strip):
     files = report_bytes(road, strip, radius_m=1000.0)
     assert b"road network" in files["html"]
     assert b'"reach": "network"' in files["geojson"]
+    assert "道路网络（OSM）15 分钟内可达" in method_caption(road, "zh")
+    assert "直线距离 1,000 米（4 公里/小时 × 15 分钟）" in method_caption(line, "zh")
+
+
+def test_method_and_population_lines_follow_the_language(strip):
+    """The lines under the results were the report's English text in the Chinese page."""
+    res = _run(strip, k=1, existing=_pts([3500], ["B"]))
+    zh = method_caption(res, "zh")
+    assert zh == (
+        "最大覆盖（MCLP） · 精确求解（HiGHS），已证明最优，"
+        f"用时 {res.solution.seconds:.1f} 秒 · 可达：直线距离 1,000 米（4 公里/小时 × 15 分钟）"
+        " · 现有设施 1 处保留"
+    )
+    en = method_caption(res, "en")
+    assert en.startswith("Maximal covering (MCLP) · exact (HiGHS), proven optimal, ")
+    pop = population_caption(res, "zh")
+    assert pop.startswith("人口模型：2020 年普查人口按面积均匀分布（census_uniform，粗略）。")
+    assert "请上传人口网格" in pop
+    assert population_caption(res, "en").startswith("Population model: census 2020 spread")
 
 
 def test_bad_uploaded_network_names_the_file(strip):

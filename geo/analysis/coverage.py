@@ -90,7 +90,7 @@ class Reach:
     speed_kmh : float
         Speed used (mode default unless overridden).
     speed_source : str
-        Citation of the speed, or ``"user override"``.
+        Citation of the speed, or ``"user override"`` for a speed other than the mode's.
     """
 
     mode: str
@@ -149,6 +149,8 @@ def reach_for(
     if not (math.isfinite(speed_kmh) and 0 < speed_kmh <= 200):
         msg = f"speed must be a number in (0, 200] km/h, got {speed_kmh!r}"
         raise InputError(msg, field="speed_kmh")
+    if speed_kmh == preset.kmh:  # the page always passes its speed field: the standard's value
+        return Reach(mode, float(minutes), preset.kmh, preset.source)
     return Reach(mode, float(minutes), float(speed_kmh), "user override")
 
 

@@ -175,7 +175,6 @@ TEXT: dict[str, tuple[str, str]] = {
         "边际收益曲线：每增加一处新增的覆盖",
         "Marginal-gain curve: what each added site adds",
     ),
-    "site_model_caveat": ("人口模型", "Population model"),
     "site_dl_xlsx": ("下载选址报告 XLSX", "Siting report XLSX"),
     "site_dl_html": ("下载选址报告 HTML", "Siting report HTML"),
     "site_dl_geojson": ("下载新址 GeoJSON", "Sites as GeoJSON"),

@@ -26,6 +26,7 @@ from geo.analysis.coverage import reach_for
 from geo.analysis.facilities import facilities_from_layers
 from geo.analysis.network import RoadNetwork, read_network
 from geo.analysis.population import PopulationGrid
+from geo.analysis.siting_demand import CENSUS_MODEL, POINTS_MODEL, RASTER_MODEL
 from geo.analysis.siting_plan import SitingResult
 from geo.analysis.siting_report import write_siting_reports
 from geo.analysis.siting_run import site_units
@@ -38,8 +39,10 @@ __all__ = [
     "curve_chart",
     "curve_table",
     "default_existing_layers",
+    "method_caption",
     "network_from_upload",
     "new_sites",
+    "population_caption",
     "reach_radius_m",
     "report_bytes",
     "run_unit_siting",
@@ -399,3 +402,99 @@ def reach_radius_m(mode: str, minutes: float, speed_kmh: float | None) -> float:
     float
     """
     return reach_for(mode, minutes=minutes, speed_kmh=speed_kmh).radius_m
+
+
+#: Words of the method line under the siting results (the reports keep the full English text).
+_METHOD_WORDS = {
+    "mclp": ("最大覆盖（MCLP）", "Maximal covering (MCLP)"),
+    "lscp": ("集合覆盖（LSCP）", "Set covering (LSCP)"),
+    "pmedian": ("P-中位（p-median）", "p-median"),
+    "exact": ("精确求解（HiGHS）", "exact (HiGHS)"),
+    "greedy": ("贪心算法", "greedy"),
+    "optimal": ("已证明最优", "proven optimal"),
+    "not_optimal": ("未证明最优（{status}）", "not proven optimal ({status})"),
+    "seconds": ("用时 {s:.1f} 秒", "{s:.1f} s"),
+    "line": (
+        "直线距离 {r:,.0f} 米（{kmh:g} 公里/小时 × {m:g} 分钟）",
+        "straight line {r:,.0f} m ({kmh:g} km/h × {m:g} min)",
+    ),
+    "network": ("道路网络（OSM）{m:g} 分钟内可达", "by road (OSM) within {m:g} min"),
+    "reach": ("可达", "reach"),
+    "fixed": ("现有设施 {n} 处保留", "{n} existing facilities held fixed"),
+}
+_POPULATION_WORDS = {
+    RASTER_MODEL: (
+        "人口栅格（每格中心为一个需求点）",
+        "population raster (a demand point per cell)",
+    ),
+    POINTS_MODEL: ("人口点（每点为一个需求点）", "population points (one demand point each)"),
+    CENSUS_MODEL: (
+        "2020 年普查人口按面积均匀分布（census_uniform，粗略）",
+        "census 2020 spread evenly over the area (census_uniform, coarse)",
+    ),
+    "label": ("人口模型", "Population model"),
+    "coarse": (
+        "粗略人口下，同一区县内各处新址覆盖的人口大致相同：结果说明需要几处、各增加多少，"
+        "但具体位置在同等候选之间近乎任意；要确定建在哪里，请上传人口网格。",
+        "With coarse demand every site inside one unit covers about the same population: the "
+        "result tells how many sites and how much they add, but their positions are "
+        "near-arbitrary among equals; upload a population grid to decide where to build.",
+    ),
+}
+
+
+def method_caption(result: SitingResult, lang: str) -> str:
+    """Say in one line, in the page's language: model, solver and status, reach, fixed sites.
+
+    Parameters
+    ----------
+    result : SitingResult
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
+    i = lang_index(lang)
+    w = {k: v[i] for k, v in _METHOD_WORDS.items()}
+    sol, p = result.solution, result.params
+    method = w["greedy"] if sol.method == "greedy" else w["exact"]
+    status = w["optimal"] if sol.status == "optimal" else w["not_optimal"].format(status=sol.status)
+    minutes = float(p["minutes"])
+    if p.get("reach_kind") == "network":
+        reach = w["network"].format(m=minutes)
+    else:
+        kmh = float(p["speed_kmh"].split()[0])
+        reach = w["line"].format(r=kmh * minutes / 60 * 1000, kmh=kmh, m=minutes)
+    comma, colon = ("，", "：") if i == 0 else (", ", ": ")
+    n_fixed = int((result.sites["role"] == "existing").sum())
+    return " · ".join([
+        _METHOD_WORDS[result.model][i],
+        comma.join([method, status, w["seconds"].format(s=sol.seconds)]),
+        f"{w['reach']}{colon}{reach}",
+        w["fixed"].format(n=n_fixed),
+    ])  # fmt: skip
+
+
+def population_caption(result: SitingResult, lang: str) -> str:
+    """State the demand's population model in the page's language, with the coarse caveat.
+
+    Parameters
+    ----------
+    result : SitingResult
+    lang : str
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+    """
+    i = lang_index(lang)
+    semicolon, colon, stop = ("；", "：", "。") if i == 0 else ("; ", ": ", ". ")
+    models = dict.fromkeys(result.units["population_model"].astype(str))
+    named = semicolon.join(_POPULATION_WORDS.get(m, (m, m))[i] for m in models)
+    line = f"{_POPULATION_WORDS['label'][i]}{colon}{named}"
+    if result.units["population_coarse"].any():
+        line += stop + _POPULATION_WORDS["coarse"][i]
+    return line
