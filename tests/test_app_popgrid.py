@@ -112,7 +112,7 @@ def test_siting_before_after_uses_uploaded_points():
     # hand: 7,000 people in 芙蓉区; one site within 1 km of 甲 and 乙 covers 6,000
     assert (row["人口"], row["选址前覆盖人口"], row["选址后覆盖人口"]) == (7000, 0, 6000)
     assert row["人口模型"] == "points"
-    assert any(c.value.startswith("人口模型: points") for c in at.caption)
+    assert any(c.value.startswith("人口模型：人口点（points，") for c in at.caption)
     # removing the grid reruns the siting on the census
     at.file_uploader(key="pop_file").set_value(None)
     at.run()

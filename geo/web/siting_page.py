@@ -424,10 +424,10 @@ _METHOD_WORDS = {
 }
 _POPULATION_WORDS = {
     RASTER_MODEL: (
-        "人口栅格（每格中心为一个需求点）",
-        "population raster (a demand point per cell)",
+        "人口栅格（raster，每格中心为一个需求点）",
+        "population raster (raster: a demand point per cell)",
     ),
-    POINTS_MODEL: ("人口点（每点为一个需求点）", "population points (one demand point each)"),
+    POINTS_MODEL: ("人口点（points，每点为一个需求点）", "population points (points: one each)"),
     CENSUS_MODEL: (
         "2020 年普查人口按面积均匀分布（census_uniform，粗略）",
         "census 2020 spread evenly over the area (census_uniform, coarse)",

@@ -58,29 +58,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
+@contextmanager
+def serve(app: str | Path = ROOT / "app.py") -> Iterator[str]:
+    """Run ``streamlit run app`` on a free loopback port; yield its URL once it answers."""
     port = _free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true"]
+    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    cmd += ["--browser.gatherUsageStats", "false"]
+    env = {**os.environ, "TIANDITU_KEY": ""}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "TIANDITU_KEY": ""},
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -97,6 +84,12 @@ def app_url() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    with serve() as url:
+        yield url
 
 
 def _map_frame(page, min_count: int = 1, timeout_s: float = 60.0):
@@ -201,17 +194,20 @@ def test_map_in_browser(app_url):
 
 
 @contextmanager
-def local_page(url: str, *, viewport: dict[str, int], fonts: Path | None = None) -> Iterator:
+def local_page(
+    url: str, *, viewport: dict[str, int], fonts: Path | None = None, **context: object
+) -> Iterator:
     """A headless Chromium page on ``url`` in which every non-local request is refused.
 
-    On leaving, asserts that the page asked for nothing off localhost.
+    ``context``: more options of the browser context (``accept_downloads``). On leaving, asserts
+    that the page asked for nothing off localhost.
     """
     from playwright.sync_api import sync_playwright
 
     env = _font_env(fonts) if fonts is not None else None
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
-        context = browser.new_context(viewport=viewport)
+        context = browser.new_context(viewport=viewport, **context)
         remote: list[str] = []
 
         def _block(route) -> None:
@@ -347,30 +343,9 @@ def _share(fac, mode: str) -> str:
 
 @pytest.fixture(scope="module")
 def browser_page(app_url, tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    env = _font_env(tmp_path_factory.mktemp("fonts"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=env)
-        context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-        remote: list[str] = []
-
-        def _block(route) -> None:
-            host = urlparse(route.request.url).hostname
-            if urlparse(route.request.url).scheme in {"http", "https"} and host not in LOCAL:
-                remote.append(route.request.url)
-                route.abort()
-            else:
-                route.continue_()
-
-        context.route("**/*", _block)
-        page = context.new_page()
-        page.goto(app_url)
-        try:
-            yield page
-        finally:
-            browser.close()
-        assert remote == []
+    fonts = tmp_path_factory.mktemp("fonts")
+    with local_page(app_url, viewport=VIEWPORT, fonts=fonts, accept_downloads=True) as page:
+        yield page
 
 
 def test_planner_journey(browser_page, tmp_path):

@@ -21,16 +21,13 @@ not the bare map background (waiting up to ``RASTER_WAIT_S`` for a slow rasteris
 from __future__ import annotations
 
 import io
-import os
 import time
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from geo.data.layers import layer_ids, load_layers, load_manifest
 from tests.e2e.test_browser import (
-    CHROMIUM,
     TIANXIN,
     _map_frame,
     _metric,
@@ -41,16 +38,8 @@ from tests.e2e.test_browser import (
     _view,
     app_url,  # noqa: F401  (fixture)
     local_page,
+    pytestmark,  # noqa: F401  (e2e, slow, skip without chromium)
 )
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() and not os.environ.get("REQUIRE_E2E"),
-        reason=f"{CHROMIUM} (Debian chromium) absent",
-    ),
-]
 
 #: Grid step (px) of the sample points inside each zone polygon.
 STEP = 12

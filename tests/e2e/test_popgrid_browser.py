@@ -52,6 +52,7 @@ def test_population_grid_upload_drives_coverage_and_siting(page, tmp_path):
         "siting",
         120,
     )
-    _until(page, lambda: page.get_by_text("人口模型: raster").count() >= 1, "model caption")
+    caption = page.get_by_text("人口模型：人口栅格（raster")
+    _until(page, lambda: caption.count() >= 1, "model caption")
     page.wait_for_timeout(1500)
     _shot(page, "web_popgrid_siting.png")
