@@ -329,6 +329,21 @@ def _select(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).first.click()
 
 
+def _open_tab(page, name: str) -> None:
+    """Click a tab and wait for the rerun it starts (tabs are lazy: a switch reruns the page).
+
+    A button clicked while that rerun replaces it can be lost (a download never starts), as it
+    can be for a planner who clicks within ~0.2 s of switching tabs.
+    """
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => document.querySelector('[data-test-script-state]')"
+        "?.getAttribute('data-test-script-state') !== 'running'",
+        timeout=60_000,
+    )
+
+
 def _multiselect(page, label: str, option: str) -> None:
     page.locator('[data-testid="stMultiSelect"]').filter(has_text=label).first.click()
     page.keyboard.type(option)
@@ -384,7 +399,7 @@ def test_planner_journey(browser_page, tmp_path):
     # 4. upload a GBK CSV from Chinese Excel with one bad row
     csv_path = tmp_path / "我的设施.csv"
     csv_path.write_bytes(BAD_CSV.encode("gbk"))
-    page.get_by_role("tab", name="我的设施").click()
+    _open_tab(page, "我的设施")
     page.locator('[data-testid="stMain"] input[type="file"]').first.set_input_files(str(csv_path))
     bad = page.locator('[data-testid="stDataFrame"]').filter(has_text="行号")
     _until(page, lambda: bad.count() > 0, "bad rows table")
@@ -397,7 +412,7 @@ def test_planner_journey(browser_page, tmp_path):
     _shot(page, "web_upload.png")
 
     # 5. scenario: click the map to add a site, see before/after
-    page.get_by_role("tab", name="情景").click()
+    _open_tab(page, "情景")
     page.get_by_text("点击地图添加拟建设施").click()
     page.wait_for_timeout(1500)
     frame = _map_frame(page)
@@ -414,7 +429,7 @@ def test_planner_journey(browser_page, tmp_path):
     page.get_by_text("点击地图添加拟建设施").click()  # leave add mode
 
     # 6. the PDF of the unit shown
-    page.get_by_role("tab", name="下载").click()
+    _open_tab(page, "下载")
     page.get_by_role("button", name="生成 PDF").click()
     button = page.get_by_role("button", name="下载 PDF")
     _until(page, lambda: button.count() > 0, "PDF button", timeout_s=120)
@@ -452,7 +467,7 @@ def test_attribute_row_centres_the_map(browser_page):
     page = browser_page
     page.goto(page.url.split("?")[0])
     _settle(page)
-    page.get_by_role("tab", name="属性表").click()
+    _open_tab(page, "属性表")
     _multiselect(page, "位置精度", "地理编码")
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
@@ -466,13 +481,13 @@ def test_attribute_row_centres_the_map(browser_page):
     # The table is sent only while its tab is open (first-map speed); the row chosen stays marked
     # on the map, and the view stays, while another tab is open and when the table comes back.
     view = _view(_map_frame(page))
-    page.get_by_role("tab", name="情景").click()
+    _open_tab(page, "情景")
     page.get_by_text("点击地图添加拟建设施").wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
     assert _marked(_map_frame(page))
     assert _view(_map_frame(page)) == view
-    page.get_by_role("tab", name="属性表").click()
+    _open_tab(page, "属性表")
     page.get_by_text("地图上标记的是").wait_for(timeout=30_000)
     assert _marked(_map_frame(page))
 
@@ -486,7 +501,7 @@ def test_offline_html_has_each_layer_once(browser_page, tmp_path):
     page = browser_page
     page.goto(page.url.split("?")[0])
     _settle(page)
-    page.get_by_role("tab", name="下载").click()
+    _open_tab(page, "下载")
     with page.expect_download(timeout=60_000) as dl:
         page.get_by_role("button", name="下载当前地图（离线 HTML）").click()
     html = Path(dl.value.path()).read_text(encoding="utf-8")

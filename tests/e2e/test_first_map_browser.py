@@ -19,6 +19,7 @@ from tests.e2e.test_browser import (
     LOCAL,
     ROOT,
     _map_frame,
+    _open_tab,
     pytestmark,  # noqa: F401  (e2e, slow, skip without chromium)
     serve,
 )
@@ -47,7 +48,7 @@ def test_first_map_without_syntax_highlighter_and_nothing_off_localhost(app_url)
             frame = _map_frame(page, timeout_s=90.0)
             # the vendored Leaflet, plugins and map client, with the map itself
             assert frame.evaluate("() => !!(window.hgmap && window.hgmap.map && window.L)")
-            page.get_by_role("tab", name="下载").click()  # the share hint is on this tab
+            _open_tab(page, "下载")  # the share hint is on this tab
             hint = page.get_by_text("复制浏览器地址栏中的链接").first
             hint.wait_for(timeout=30_000)
             assert "cs_medical" in page.url  # the address bar is the share link

@@ -8,6 +8,7 @@ import pytest
 
 from tests.e2e.test_browser import (
     _metric,
+    _open_tab,
     _shot,
     _until,
     app_url,  # noqa: F401  (fixture)
@@ -43,7 +44,7 @@ def test_population_grid_upload_drives_coverage_and_siting(page, tmp_path):
     page.wait_for_timeout(1500)
     _shot(page, "web_popgrid.png")
 
-    page.get_by_role("tab", name="选址").click()
+    _open_tab(page, "选址")
     page.locator('[data-testid="stButton"]').filter(has_text="计算选址").locator("button").click()
     table = page.locator('[data-testid="stDataFrame"]').filter(has_text="选址后覆盖率")
     _until(
