@@ -204,6 +204,26 @@ def _app_interaction(browser, url: str) -> None:
     context.close()
 
 
+def _coverage_changes(browser, url: str) -> None:
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto(url + "?unit=430103&cov=cs_medical")
+    _map_frame(page)
+    page.wait_for_timeout(3000)
+    share = page.locator('[data-testid="stMetric"]').filter(has_text="面积覆盖率").first
+    first, again = [], []
+    for i, mode in enumerate(["驾车", "骑行", "步行"] * 3):
+        before = share.inner_text()
+        start = time.perf_counter()
+        page.get_by_text(mode, exact=True).click()
+        while share.inner_text() == before and time.perf_counter() - start < 30:
+            page.wait_for_timeout(10)
+        (first if i < 3 else again).append(time.perf_counter() - start)
+        page.wait_for_timeout(1000)
+    page.close()
+    print(_median_line("app: coverage change (new)   ", first) + " (budget 1 s)")
+    print(_median_line("app: coverage change (cached)", again))
+
+
 def _app_figures(repeat: int, app: str) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -234,6 +254,7 @@ def _app_figures(repeat: int, app: str) -> None:
             browser.close()
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             _app_interaction(browser, url)
+            _coverage_changes(browser, url)
             browser.close()
     finally:
         server.terminate()
