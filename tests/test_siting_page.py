@@ -174,6 +174,14 @@ def test_method_and_population_lines_follow_the_language(strip):
     assert pop.startswith("人口模型：2020 年普查人口按面积均匀分布（census_uniform，粗略）。")
     assert "请上传人口网格" in pop
     assert population_caption(res, "en").startswith("Population model: census 2020 spread")
+    greedy = run_unit_siting(
+        strip, "T1", model="mclp", k=1, target=0.9, mode="walk", minutes=15, speed_kmh=4.0,
+        candidates=_pts([1000, 3500], ["A", "B"]), solver="greedy",
+    )  # fmt: skip
+    assert greedy.solution.method.startswith("greedy")
+    assert method_caption(greedy, "zh").startswith(
+        "最大覆盖（MCLP） · 贪心算法，启发式解，未证明最优"
+    )
 
 
 def test_bad_uploaded_network_names_the_file(strip):

@@ -412,7 +412,8 @@ _METHOD_WORDS = {
     "exact": ("精确求解（HiGHS）", "exact (HiGHS)"),
     "greedy": ("贪心算法", "greedy"),
     "optimal": ("已证明最优", "proven optimal"),
-    "not_optimal": ("未证明最优（{status}）", "not proven optimal ({status})"),
+    "heuristic": ("启发式解，未证明最优", "heuristic, not proven optimal"),
+    "not_optimal": ("时限内未证明最优", "not proven optimal within the time limit"),
     "seconds": ("用时 {s:.1f} 秒", "{s:.1f} s"),
     "line": (
         "直线距离 {r:,.0f} 米（{kmh:g} 公里/小时 × {m:g} 分钟）",
@@ -459,8 +460,8 @@ def method_caption(result: SitingResult, lang: str) -> str:
     i = lang_index(lang)
     w = {k: v[i] for k, v in _METHOD_WORDS.items()}
     sol, p = result.solution, result.params
-    method = w["greedy"] if sol.method == "greedy" else w["exact"]
-    status = w["optimal"] if sol.status == "optimal" else w["not_optimal"].format(status=sol.status)
+    method = w["greedy"] if sol.method.startswith("greedy") else w["exact"]  # "greedy + swaps"
+    status = w[sol.status] if sol.status in ("optimal", "heuristic") else w["not_optimal"]
     minutes = float(p["minutes"])
     if p.get("reach_kind") == "network":
         reach = w["network"].format(m=minutes)
