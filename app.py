@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import tempfile
 from pathlib import Path
 
@@ -474,7 +475,6 @@ names_by_id = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
 
 def _attribute_tab() -> None:
     """The attribute table and its filters; the row chosen is kept in ``ss["attr_pick"]``."""
-    fresh = "attr" not in ss  # the grid was not shown on the last run: it starts unselected
     hide = keep("hide_sg", st.toggle(tx("hide_sg"), key=lkey("hide_sg")))
     cols = st.columns(5)
     filters = {}
@@ -500,8 +500,12 @@ def _attribute_tab() -> None:
     )  # fmt: skip
     st.caption(tx("select_row"))
     shown = attribute_display(table, layer_names=names_by_id, plan_titles=_plan_titles(), lang=lang)
+    # The grid keeps its selection as a row number: one grid per filter set and language, so a
+    # new filter never turns the chosen row into another place (the map jumped to it).
+    grid = "attr@" + hashlib.sha1(repr((lang, hide, filters)).encode()).hexdigest()[:12]
+    fresh = grid not in ss  # not shown on the last run: it starts unselected
     event = st.dataframe(
-        localise_columns(shown, lang), hide_index=True, key="attr",
+        localise_columns(shown, lang), hide_index=True, key=grid,
         on_select="rerun", selection_mode="single-row",
     )  # fmt: skip
     rows = event.selection.rows if event is not None else []
@@ -651,12 +655,15 @@ with tab_site:
         ))  # fmt: skip
         st.caption(MODE_SPEEDS[s_mode].source_in(lang))
         s_osm = st.file_uploader(tx("site_osm"), type=["pbf", "osm", "xml"], key="site_osm")
+        chosen = (
+            unit, s_model, s_k, s_target, s_mode, s_min, tuple(s_exist), s_grid, s_solver,
+            (s_osm.name, s_osm.getvalue()) if s_osm is not None else None,
+        )  # fmt: skip
         if st.button(tx("site_run"), key="site_run", type="primary"):
-            ss["site_params"] = (
-                unit, s_model, s_k, s_target, s_mode, s_min, tuple(s_exist), s_grid, s_solver,
-                (s_osm.name, s_osm.getvalue()) if s_osm is not None else None,
-            )  # fmt: skip
+            ss["site_params"] = chosen
         params = ss.get("site_params")
+        if params and params[0] == unit and params != chosen:  # results of other settings
+            st.warning(tx("site_stale"))
         if params and params[0] == unit:
             try:
                 with st.spinner(tx("site_running")):
@@ -757,20 +764,24 @@ with tab_dash:
 # The coverage on the map: the scenario's "after" when there is a scenario.
 shown_cov = None if cov is None else (scenario.after.reach.geometry if scenario else cov.reach)
 with tab_dl:
-    # Files are made when clicked (callables), so a rerun does not hash or store megabytes.
+    # The layers the page opened with (the link's). Toggles in the map stay in the browser and
+    # reach the server only when the link is opened again; the caption says so and lists them.
+    # Files are made when clicked (callables): a rerun stores no megabytes.
+    dl_ids = list(state.layers)
+    st.caption(tx("dl_layers", n=len(dl_ids), names="、".join(names_by_id[k] for k in dl_ids)))
     st.download_button(
-        tx("dl_geojson"), lambda: _exports(tuple(visible))[0], "layers.geojson",
+        tx("dl_geojson"), lambda: _exports(tuple(dl_ids))[0], "layers.geojson",
         "application/geo+json", key="dl_geojson", on_click="ignore",
     )  # fmt: skip
-    if any(len(layers[k]) for k in visible):
+    if any(len(layers[k]) for k in dl_ids):
         st.download_button(
-            tx("dl_gpkg"), lambda: _exports(tuple(visible))[1], "layers.gpkg",
+            tx("dl_gpkg"), lambda: _exports(tuple(dl_ids))[1], "layers.gpkg",
             "application/geopackage+sqlite3", key="dl_gpkg", on_click="ignore",
         )  # fmt: skip
 
     def _offline_html() -> bytes:
         full = build_map(
-            layers, manifest, visible=visible, basemap=basemap,
+            layers, manifest, visible=dl_ids, basemap=basemap,
             tianditu_key=tianditu_key, highlight_unit=unit or None, units=units,
             coverage=shown_cov, lang=lang, data=_map_data(lang, basemap in GCJ02_BASEMAPS),
         )  # fmt: skip

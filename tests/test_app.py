@@ -99,10 +99,15 @@ def test_downloads_offered():
     at = _run({"layers": "cs_medical,counties"})
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == [
-        "下载可见图层 GeoJSON",
-        "下载可见图层 GeoPackage",
+        "下载图层 GeoJSON",
+        "下载图层 GeoPackage",
         "下载当前地图（离线 HTML）",
     ]
+    # A tester switched layers off in the map and still got them in "下载可见图层": the map's
+    # switches stay in the browser, so the tab says which layers the files hold and how to change.
+    caption = next(c.value for c in at.caption if c.value.startswith("下载包含"))
+    assert "2 个图层：医疗资源（专栏2）、县级行政区" in caption
+    assert "在新标签页中打开地址栏的链接" in caption
 
 
 TIANXIN = {"unit": "430103", "cov": "cs_medical"}
@@ -196,6 +201,44 @@ def _open_tab(at: AppTest, label: str) -> AppTest:
     return at.run()
 
 
+def _grid(at: AppTest):
+    """The attribute grid (one per filter set and language: its key carries their digest)."""
+    (grid,) = [d for d in at.dataframe if (d.key or "").startswith("attr@")]
+    return grid
+
+
+def _pick(at: AppTest, row: int) -> None:
+    """Select a row of the attribute grid, as a click on its selection cell does."""
+    at.session_state[_grid(at).key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+
+
+def test_a_new_filter_never_turns_the_chosen_row_into_another_place():
+    """A tester chose 湖南省儿童医院, then changed the layer filter: row 3 of the new list
+    (大围山, in 浏阳) became the selection and the map jumped there."""
+    at = _open_tab(_run(), "属性表")
+    at.multiselect(key="f_layer@zh").set_value(["cs_medical"]).run()
+    _pick(at, 2)
+    assert at.session_state["attr_pick"].iloc[0]["name"] == "湖南省儿童医院"
+    view = at.session_state["view"]
+    at.multiselect(key="f_layer@zh").set_value(["cs_sports", "yz_kangyang"]).run()
+    assert not at.exception
+    assert at.session_state["attr_pick"].iloc[0]["name"] == "湖南省儿童医院"
+    assert at.session_state["view"] == view  # the map did not move
+    assert any("湖南省儿童医院" in c.value for c in at.caption)  # "marked on the map: …"
+    # a language switch keeps it too (the grid is rebuilt with English headers, unselected)
+    at.sidebar.radio(key="lang").set_value("en").run()
+    at.sidebar.radio(key="lang").set_value("zh").run()
+    assert at.session_state["attr_pick"].iloc[0]["name"] == "湖南省儿童医院"
+    # a row chosen in the new grid replaces it; clearing the choice clears the mark
+    _pick(at, 0)
+    picked = at.session_state["attr_pick"].iloc[0]["name"]
+    assert picked != "湖南省儿童医院" and picked == _grid(at).value.iloc[0]["名称"]
+    at.session_state[_grid(at).key] = {"selection": {"rows": [], "columns": [], "cells": []}}
+    at.run()
+    assert "attr_pick" not in at.session_state
+
+
 def test_first_page_sends_no_table_until_its_tab_is_opened():
     # The table and dashboard grids pull ~1.5 MB of Streamlit's grid code into the first page
     # (0.2 s of the first map); they are sent when their tab is opened, and stay open across a
@@ -203,12 +246,12 @@ def test_first_page_sends_no_table_until_its_tab_is_opened():
     at = _run()
     assert not at.dataframe
     _open_tab(at, "属性表")
-    assert len(at.dataframe(key="attr").value) > 100
+    assert len(_grid(at).value) > 100
     at.sidebar.radio(key="lang").set_value("en").run()
     assert at.session_state["tab@en"] == "Attribute table"
-    assert "Precision" in at.dataframe(key="attr").value.columns
+    assert "Precision" in _grid(at).value.columns
     _open_tab(at, "Dashboard")
-    assert not [d for d in at.dataframe if d.key == "attr"]
+    assert not [d for d in at.dataframe if (d.key or "").startswith("attr@")]
     assert any("Indicator" in d.value.columns for d in at.dataframe)
 
 
@@ -225,16 +268,16 @@ def test_dashboard_has_no_none_and_share_changes_in_points():
 
 def test_attribute_table_filters_and_hides_schematic_and_goals():
     at = _open_tab(_run(), "属性表")
-    table = at.dataframe(key="attr").value
+    table = _grid(at).value
     total = len(table)
     assert {"类别", "位置精度", "规划", "区县"} <= set(table.columns)
     at.toggle(key="hide_sg@zh").set_value(True).run()
-    shown = at.dataframe(key="attr").value
+    shown = _grid(at).value
     assert 0 < len(shown) < total
     assert "示意" not in set(shown["位置精度"]) and "goal" not in set(shown["类别"])
     at.multiselect(key="f_precision@zh").set_value(["geocoded"]).run()
-    assert set(at.dataframe(key="attr").value["位置精度"]) == {"地理编码"}
-    assert "医疗资源（专栏2）" in set(at.dataframe(key="attr").value["图层"])
+    assert set(_grid(at).value["位置精度"]) == {"地理编码"}
+    assert "医疗资源（专栏2）" in set(_grid(at).value["图层"])
 
 
 def test_goal_points_are_not_facilities_unless_asked():
@@ -300,6 +343,13 @@ def test_siting_tab_runs_mclp_k2_for_furong():
     # a rerun reuses the cached result and keeps showing it
     at.run()
     assert next(d.value for d in at.dataframe if "按序加入时新增" in d.value.columns).shape[0] == 2
+    assert not any(w.value.startswith("设置已更改") for w in at.warning)
+    # a tester changed k and saw the old sites with no word that they were old
+    at.number_input(key="site_k").set_value(3).run()
+    assert any(w.value.startswith("设置已更改") for w in at.warning)
+    at.button(key="site_run").click().run()
+    assert not any(w.value.startswith("设置已更改") for w in at.warning)
+    assert next(d.value for d in at.dataframe if "按序加入时新增" in d.value.columns).shape[0] == 3
 
 
 def _furong_streets() -> bytes:
@@ -396,7 +446,7 @@ def test_language_switch_keeps_every_choice():
     assert not [m for m in at.multiselect if m.key == "f_precision@zh"]
     _open_tab(at, "属性表")
     assert at.multiselect(key="f_precision@zh").value == ["geocoded"]
-    assert set(at.dataframe(key="attr").value["位置精度"]) == {"地理编码"}
+    assert set(_grid(at).value["位置精度"]) == {"地理编码"}
 
 
 def test_unit_tab_lists_plan_places_with_readable_layer_and_kind():

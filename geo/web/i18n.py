@@ -80,8 +80,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "ind": ("专栏1 主要指标（2022 → 2026）", "Box 1 indicators (2022 → 2026)"),
     "scale": ("各区域规划规模", "Planned scale of zones"),
     "key": ("天地图密钥", "Tianditu key"),
-    "dl_geojson": ("下载可见图层 GeoJSON", "Visible layers as GeoJSON"),
-    "dl_gpkg": ("下载可见图层 GeoPackage", "Visible layers as GeoPackage"),
+    "dl_layers": (
+        "下载包含页面打开时的 {n} 个图层：{names}。在地图中开关图层不会改变下载内容"
+        "（开关只在浏览器中进行）；要只下载地图中打开的图层，"
+        "请在新标签页中打开地址栏的链接，再从那里下载。",
+        "Downloads hold the {n} layers the page opened with: {names}. Switching layers in the map "
+        "does not change them (the switch stays in the browser); to download only the layers on "
+        "in the map, open the address bar's link in a new tab and download from there.",
+    ),
+    "dl_geojson": ("下载图层 GeoJSON", "Layers as GeoJSON"),
+    "dl_gpkg": ("下载图层 GeoPackage", "Layers as GeoPackage"),
     "dl_html": ("下载当前地图（离线 HTML）", "Current map (offline HTML)"),
     "print": ("打印本区县", "Print this unit"),
     "size": ("纸张", "Paper"),
@@ -164,6 +172,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Road network (optional, OSM PBF/XML): reach by road instead of the straight line",
     ),
     "site_run": ("计算选址", "Run siting"),
+    "site_stale": (
+        "设置已更改：下面仍是上次计算的结果，请点击“计算选址”更新。",
+        "Settings changed: the results below are from the last run; click Run siting to update.",
+    ),
     "site_running": ("正在求解选址模型…", "Solving the siting model…"),
     "site_need_unit": ("请先在侧栏选择区县。", "Pick a unit in the sidebar first."),
     "site_sites": (

@@ -9,6 +9,7 @@ journey go to ``docs/`` when ``GEO_SCREENSHOTS=1``.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -336,6 +337,11 @@ def _open_tab(page, name: str) -> None:
     can be for a planner who clicks within ~0.2 s of switching tabs.
     """
     page.get_by_role("tab", name=name).click()
+    _idle(page)
+
+
+def _idle(page) -> None:
+    """Wait for the rerun a widget change starts to end."""
     page.wait_for_timeout(300)
     page.wait_for_function(
         "() => document.querySelector('[data-test-script-state]')"
@@ -469,6 +475,7 @@ def test_attribute_row_centres_the_map(browser_page):
     _settle(page)
     _open_tab(page, "属性表")
     _multiselect(page, "位置精度", "地理编码")
+    _idle(page)  # a new filter set is a new grid (its selection is a row number)
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
@@ -509,6 +516,27 @@ def test_offline_html_has_each_layer_once(browser_page, tmp_path):
         first = load_layers([lid])[lid].iloc[0]
         key = str(first.get("id") or first.get("adcode") or first.get("name"))
         assert html.count(f'"{key}"') == 1, lid
+
+
+def test_downloads_hold_the_layers_of_the_link_opened(browser_page):
+    """Layers switched off in the map stay in the browser: the 下载 tab says which layers the
+    files hold, and the link (which the map keeps current) opened again gives the files without
+    them."""
+    page = browser_page
+    page.goto(page.url.split("?")[0])
+    frame, _ = _settle(page)
+    for lid in ("cs_parks", "sanqu"):
+        frame.locator(f"input[data-layer='{lid}']").uncheck()
+    _until(page, lambda: "cs_parks" not in _link(page.url).get("layers", "cs_parks"), "link")
+    page.goto(page.url)  # the address bar's link, opened again
+    _settle(page)
+    _open_tab(page, "下载")
+    page.get_by_text("下载包含页面打开时的 15 个图层").wait_for(timeout=30_000)
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name="下载图层 GeoJSON").click()
+    data = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
+    got = {f["properties"]["layer"] for f in data["features"]}
+    assert "cs_parks" not in got and "sanqu" not in got and "cs_medical" in got
 
 
 def _link(url: str) -> dict[str, str]:
