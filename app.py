@@ -825,7 +825,10 @@ with tab_dl:
 
         st.subheader(tx("print"))
         size = st.selectbox(tx("size"), ["A4", "A3"], key="size")
-        orient = st.selectbox(tx("orient"), ["landscape", "portrait"], key="orient")
+        orients = dict(zip(("landscape", "portrait"), tx("orients").split("|"), strict=True))
+        orient = keep("orient", st.selectbox(
+            tx("orient"), list(orients), key=lkey("orient"), format_func=orients.get
+        ))  # fmt: skip
         cov_tag = (
             mode, float(minutes), float(speed), tuple(cov_layers), goals,
             ss.get("own_tag") if use_own else None, tuple(ss["clicks"]), tuple(ss.get("close", [])),
@@ -839,7 +842,7 @@ with tab_dl:
                 )  # fmt: skip
                 ss["pdfs"] = {pdf_key: Path(printed.paths["pdf"]).read_bytes()}
         if pdf_key in ss["pdfs"]:
-            st.caption(tx("pdf_for") + f"{names[unit]} · {size} · {orient}")
+            st.caption(tx("pdf_for") + f"{names[unit]} · {size} · {orients[orient]}")
             st.download_button(
                 tx("dl_pdf"), ss["pdfs"][pdf_key], f"{unit}_{size}_{orient}.pdf",
                 "application/pdf", key="dl_pdf",

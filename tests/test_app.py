@@ -178,7 +178,7 @@ def test_pdf_of_previous_unit_is_never_offered():
     assert "下载 PDF" not in _labels(at)  # 天心区's PDF is not offered for 岳麓区
     at.button(key="make_pdf").click().run()
     assert "下载 PDF" in _labels(at)
-    assert any(c.value.endswith("岳麓区 · A4 · landscape") for c in at.caption)
+    assert any(c.value.endswith("岳麓区 · A4 · 横向") for c in at.caption)  # was "landscape"
     at.sidebar.radio(key="mode@zh").set_value("drive").run()
     assert "下载 PDF" not in _labels(at)  # the coverage shown changed
 

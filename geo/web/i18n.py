@@ -94,6 +94,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "print": ("打印本区县", "Print this unit"),
     "size": ("纸张", "Paper"),
     "orient": ("方向", "Orientation"),
+    "orients": ("横向|纵向", "Landscape|Portrait"),
     "make_pdf": ("生成 PDF", "Make PDF"),
     "dl_pdf": ("下载 PDF", "Download PDF"),
     "pdf_for": ("PDF 对应：", "PDF of: "),
