@@ -199,3 +199,18 @@ def test_bad_uploaded_network_names_the_file(strip):
             strip, "T1", model="mclp", k=1, target=0.9, mode="walk", minutes=15,
             speed_kmh=4.0, osm=("empty.osm", b""),
         )  # fmt: skip
+
+
+def test_pmedian_tables_say_minutes_not_people(strip):
+    """A tester read p-median's person-minutes (69,027,955) under "按序加入时新增" and a chart
+    titled as coverage."""
+    res = run_unit_siting(
+        strip, "T1", model="pmedian", k=1, target=None, mode="walk", minutes=15, speed_kmh=4.0,
+        candidates=_pts([1000], ["A"]), existing=_pts([3500], ["B"]),
+    )  # fmt: skip
+    sites = sites_table(res, "zh")
+    assert "按序加入时减少的人口加权分钟" in sites.columns and "按序加入时新增" not in sites.columns
+    assert (sites["按序加入时减少的人口加权分钟"] > 0).all()
+    curve = curve_table(res, "zh")
+    assert {"第k个新址减少的人口加权分钟", "k个新址时的人口加权总分钟"} <= set(curve.columns)
+    assert list(curve_chart(res, "en").columns) == ["Person-minutes saved by the k-th site"]

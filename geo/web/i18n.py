@@ -185,8 +185,8 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "site_units": ("选址前 / 选址后", "Before / after"),
     "site_curve": (
-        "边际收益曲线：每增加一处新增的覆盖",
-        "Marginal-gain curve: what each added site adds",
+        "边际收益曲线：每增加一处新址带来的改善",
+        "Marginal-gain curve: what each added site improves",
     ),
     "site_dl_xlsx": ("下载选址报告 XLSX", "Siting report XLSX"),
     "site_dl_html": ("下载选址报告 HTML", "Siting report HTML"),

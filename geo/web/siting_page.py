@@ -96,6 +96,14 @@ _CURVE_LABELS_NESTED = {
 }
 
 
+#: p-median's gains and objective are population-weighted minutes, not people covered.
+_PMEDIAN_LABELS = {
+    "gain": ("按序加入时减少的人口加权分钟", "Person-minutes saved when added in rank order"),
+    "curve_gain": ("第k个新址减少的人口加权分钟", "Person-minutes saved by the k-th site"),
+    "objective": ("k个新址时的人口加权总分钟", "Person-minutes with k new sites"),
+}
+
+
 def default_existing_layers(unit: str, point_layers: list[str]) -> list[str]:
     """Plan facility layers held fixed by default for a unit (its city's network), if any.
 
@@ -291,7 +299,10 @@ def sites_table(result: SitingResult, lang: str) -> pd.DataFrame:
             "lat": new.geometry.y.round(6).to_numpy(),
         }
     )
-    return _labelled(frame, _SITE_LABELS, lang)
+    labels = dict(_SITE_LABELS)
+    if result.model == "pmedian":
+        labels["gain"] = _PMEDIAN_LABELS["gain"]
+    return _labelled(frame, labels, lang)
 
 
 def units_table(result: SitingResult, lang: str) -> pd.DataFrame:
@@ -338,7 +349,9 @@ def curve_table(result: SitingResult, lang: str) -> pd.DataFrame:
     curve = result.curve
     if curve is None or curve.empty:
         curve = pd.DataFrame(columns=["k", "gain", "objective"])
-    labels = _CURVE_LABELS if result.curve_per_k else _CURVE_LABELS_NESTED
+    labels = dict(_CURVE_LABELS if result.curve_per_k else _CURVE_LABELS_NESTED)
+    if result.model == "pmedian":
+        labels.update(gain=_PMEDIAN_LABELS["curve_gain"], objective=_PMEDIAN_LABELS["objective"])
     return _labelled(curve.round(1), labels, lang)
 
 
