@@ -647,11 +647,10 @@ with tab_site:
         s_solver = keep("site_solver", c6.selectbox(
             tx("site_solver"), list(SOLVERS), key=lkey("site_solver"), format_func=solvers.get
         ))  # fmt: skip
-        lnames = {m["id"]: layer_label(m, lang) for m in manifest["layers"]}
         s_exist = keep(f"site_existing_{unit}", st.multiselect(
             tx("site_existing"), pts, placeholder=tx("choose"),
             key=lkey(f"site_existing_{unit}", default_existing_layers(unit, pts)),
-            format_func=lambda i: lnames[i],
+            format_func=lambda i: names_by_id[i],
         ))  # fmt: skip
         st.caption(MODE_SPEEDS[s_mode].source_in(lang))
         s_osm = st.file_uploader(tx("site_osm"), type=["pbf", "osm", "xml"], key="site_osm")
