@@ -173,11 +173,11 @@ def _centre_markers(handlebox: DrawingArea) -> None:
             child.set_ydata([centre] * len(child.get_xdata()))
 
 
-class _RowLine2D(HandlerLine2D):
-    """Line/marker legend handler whose row is as tall as the marker really is."""
+class _RowFit:
+    """Legend-handler mixin: the row is as tall as its (largest) marker really is."""
 
     def legend_artist(self, legend: Any, orig_handle: Any, fontsize: float, handlebox: Any) -> Any:
-        """Grow the row to the marker, draw it, and centre the marker in the row."""
+        """Grow the row to the marker, draw it, and centre the marker(s) in the row."""
         grown = _fit_row(handlebox, _marker_pt(orig_handle) * legend.markerscale)
         artist = super().legend_artist(legend, orig_handle, fontsize, handlebox)
         if grown:
@@ -185,16 +185,12 @@ class _RowLine2D(HandlerLine2D):
         return artist
 
 
-class _RowTuple(HandlerTuple):
+class _RowLine2D(_RowFit, HandlerLine2D):
+    """Line/marker legend handler whose row is as tall as the marker."""
+
+
+class _RowTuple(_RowFit, HandlerTuple):
     """Tuple legend handler whose row is as tall as its largest marker."""
-
-    def legend_artist(self, legend: Any, orig_handle: Any, fontsize: float, handlebox: Any) -> Any:
-        """Grow the row to the largest marker, then draw the members."""
-        grown = _fit_row(handlebox, _marker_pt(orig_handle) * legend.markerscale)
-        artist = super().legend_artist(legend, orig_handle, fontsize, handlebox)
-        if grown:
-            _centre_markers(handlebox)
-        return artist
 
 
 _HANDLERS: Final[dict] = {Line2D: _RowLine2D(), tuple: _RowTuple()}
